@@ -1,0 +1,35 @@
+"""Comparison to the digits R prints."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+
+def agrees(got: float, want: float, sig: int = 7) -> bool:
+    """True when ``got`` rounds to ``want`` printed with ``sig`` significant digits.
+
+    The tolerance is half a unit in the last printed digit of ``want`` (R prints 7 significant
+    digits by default). NaN agrees with NaN (R's NA); exact 0 and 1 must be met to 1e-12.
+    """
+    if math.isnan(want):
+        return math.isnan(got)
+    if math.isinf(want):
+        return got == want
+    if want == 0:
+        return abs(got) <= 1e-12
+    exponent = math.floor(math.log10(abs(want)))
+    half_unit = 0.5 * 10.0 ** (exponent - sig + 1)
+    return abs(got - want) <= half_unit * (1 + 1e-9) + 1e-15
+
+
+def all_agree(got: Iterable[float], want: Iterable[float], sig: int = 7) -> bool:
+    g, w = list(got), list(want)
+    return len(g) == len(w) and all(agrees(a, b, sig) for a, b in zip(g, w, strict=True))
+
+
+def assert_agree(got: Iterable[float], want: Iterable[float], sig: int = 7, what: str = "") -> None:
+    g, w = [float(v) for v in got], [float(v) for v in want]
+    assert len(g) == len(w), f"{what}: lengths differ {len(g)} vs {len(w)}"
+    bad = [(i, a, b) for i, (a, b) in enumerate(zip(g, w, strict=True)) if not agrees(a, b, sig)]
+    assert not bad, f"{what}: (index, got, R) differing at {sig} significant digits: {bad[:5]}"
