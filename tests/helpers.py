@@ -33,3 +33,18 @@ def assert_agree(got: Iterable[float], want: Iterable[float], sig: int = 7, what
     assert len(g) == len(w), f"{what}: lengths differ {len(g)} vs {len(w)}"
     bad = [(i, a, b) for i, (a, b) in enumerate(zip(g, w, strict=True)) if not agrees(a, b, sig)]
     assert not bad, f"{what}: (index, got, R) differing at {sig} significant digits: {bad[:5]}"
+
+
+def assert_agree_decimals(
+    got: Iterable[float], want: Iterable[float], decimals: int, what: str = ""
+) -> None:
+    """Agreement with a table R printed with a fixed number of decimals."""
+    g, w = [float(v) for v in got], [float(v) for v in want]
+    assert len(g) == len(w), f"{what}: lengths differ {len(g)} vs {len(w)}"
+    tol = 0.5 * 10.0**-decimals * (1 + 1e-9)
+    bad = [
+        (i, a, b)
+        for i, (a, b) in enumerate(zip(g, w, strict=True))
+        if not ((math.isnan(a) and math.isnan(b)) or abs(a - b) <= tol)
+    ]
+    assert not bad, f"{what}: (index, got, R) differing at {decimals} decimals: {bad[:5]}"

@@ -29,8 +29,13 @@ def close(got: tuple[float, float], want: tuple[float, float], sig: int = 7) -> 
 
 
 @pytest.mark.parametrize("x, n, cp, wilson, jeffreys", TABLE_7_5)
-def test_table_7_5(x: int, n: int, cp: tuple[float, float], wilson: tuple[float, float],
-                   jeffreys: tuple[float, float]) -> None:
+def test_table_7_5(
+    x: int,
+    n: int,
+    cp: tuple[float, float],
+    wilson: tuple[float, float],
+    jeffreys: tuple[float, float],
+) -> None:
     assert close(binomial_ci(x, n, "clopper-pearson"), cp)
     assert close(binomial_ci(x, n, "wilson"), wilson)
     assert close(binomial_ci(x, n, "jeffreys"), jeffreys)
@@ -54,7 +59,9 @@ def test_ips_day56_published() -> None:
 def test_against_r_fixture(r_reference: dict) -> None:
     for case in r_reference["binomial"]:
         x, n, level = int(case["x"][0]), int(case["n"][0]), case["level"][0]
-        assert close(binomial_ci(x, n, "clopper-pearson", level), tuple(case["clopper_pearson"]), 12)
+        assert close(
+            binomial_ci(x, n, "clopper-pearson", level), tuple(case["clopper_pearson"]), 12
+        )
         assert close(binomial_ci(x, n, "wilson", level), tuple(case["wilson"]), 12)
         assert close(binomial_ci(x, n, "wilson-cc", level), tuple(case["wilson_cc"]), 12)
 
@@ -64,7 +71,13 @@ def test_against_r_fixture(r_reference: dict) -> None:
 CLOSED_FORMS = [
     (0, 10, (0.0, 0.3208873058), (0.0, 0.0), (0.0, 0.2588655509)),
     (1, 10, (0.0, 0.4259677374), (0.0, 0.2859385097), (0.0050014753, 0.4034761557)),
-    (7, 10, (0.3923252980, 0.8966615821), (0.4159742349, 0.9840257651), (0.3800814341, 0.9173997830)),
+    (
+        7,
+        10,
+        (0.3923252980, 0.8966615821),
+        (0.4159742349, 0.9840257651),
+        (0.3800814341, 0.9173997830),
+    ),
     (10, 10, (0.6791126942, 1.0), (1.0, 1.0), (0.7411344491, 1.0)),
     (3, 15, (0.0628196324, 0.4595103482), (0.0, 0.4024242099), (0.0535377435, 0.4534820990)),
     (5, 7, (0.3523512832, 0.9243642446), (0.3796278532, 1.0), (0.3302106862, 0.9489957752)),
@@ -72,8 +85,9 @@ CLOSED_FORMS = [
 
 
 @pytest.mark.parametrize("x, n, ac, wald, midp", CLOSED_FORMS)
-def test_closed_forms(x: int, n: int, ac: tuple[float, float], wald: tuple[float, float],
-                      midp: tuple[float, float]) -> None:
+def test_closed_forms(
+    x: int, n: int, ac: tuple[float, float], wald: tuple[float, float], midp: tuple[float, float]
+) -> None:
     assert close(binomial_ci(x, n, "agresti-coull"), ac, 8)
     assert close(binomial_ci(x, n, "wald"), wald, 8)
     assert close(binomial_ci(x, n, "mid-p"), midp, 8)

@@ -59,14 +59,26 @@ def demo() -> None:
     for _, r in s.patients.iterrows():
         status = f"died ({r['outcome']})" if r["died"] == 1 else "alive"
         pts.add_row(
-            str(r["subject"]), str(r["age"]), str(r["malignancy"]),
-            str(r["days_hsct_to_treatment"]), status, str(r["os_days"]),
+            str(r["subject"]),
+            str(r["age"]),
+            str(r["malignancy"]),
+            str(r["days_hsct_to_treatment"]),
+            status,
+            str(r["os_days"]),
         )
     console.print(pts)
 
     tab = Table(title="Overall survival at landmark days")
-    for col in ("Day", "Alive / known", "Rate", "95% CI (clopper-pearson)",
-                "95% HPD (Beta(1,1) prior)", "KM S(t)", "95% CI (KM, log)", "At risk"):
+    for col in (
+        "Day",
+        "Alive / known",
+        "Rate",
+        "95% CI (clopper-pearson)",
+        "95% HPD (Beta(1,1) prior)",
+        "KM S(t)",
+        "95% CI (KM, log)",
+        "At risk",
+    ):
         tab.add_column(col, justify="right")
     for _, r in s.landmarks.iterrows():
         tab.add_row(

@@ -32,8 +32,12 @@ def ips_survival_summary() -> IpsSurvivalSummary:
     """Day-56/100/365 survival of the IPS trial, Kaplan-Meier median and posterior probability."""
     patients = load_ips_hlc001()
     landmarks = landmark_survival_table(
-        patients["os_days"], patients["died"], days=[56, 100, 365],
-        ci_method="clopper-pearson", prior=(1.0, 1.0), conf_type="log",
+        patients["os_days"],
+        patients["died"],
+        days=[56, 100, 365],
+        ci_method="clopper-pearson",
+        prior=(1.0, 1.0),
+        conf_type="log",
     )
     fit = kaplan_meier(patients["os_days"], patients["died"], conf_type="log")
     day56 = landmarks.iloc[0]

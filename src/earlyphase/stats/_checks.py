@@ -81,7 +81,9 @@ def as_float_vector(values: ArrayLike, name: str) -> FloatArray:
     bad = ~np.isfinite(arr)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name}: element {i} is {arr[i]!r}; NaN and infinite values are not allowed")
+        raise ValueError(
+            f"{name}: element {i} is {arr[i]!r}; NaN and infinite values are not allowed"
+        )
     return arr
 
 

@@ -49,7 +49,7 @@ def beta_hpd(a: float, b: float, level: float = 0.95) -> tuple[float, float]:
     Examples
     --------
     >>> [round(v, 7) for v in beta_hpd(6, 3)]   # 5/7 survivors, uniform prior
-    [0.4208971, 0.9722531]
+    [0.3790221, 0.9350371]
     """
     a = check_positive(a, "a")
     b = check_positive(b, "b")
@@ -91,7 +91,7 @@ class BetaPosterior:
     --------
     >>> post = BetaPosterior.from_data(5, 7, prior=(1, 1))
     >>> round(post.mean, 4), round(post.prob_greater(0.245), 4)
-    (0.6667, 0.9938)
+    (0.6667, 0.9962)
     """
 
     a: float

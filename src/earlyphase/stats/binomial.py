@@ -89,7 +89,9 @@ def binomial_ci(
     level = check_level(level)
     alpha = 1.0 - level
     if method not in BINOMIAL_METHODS:
-        raise ValueError(f"method: unknown method {method!r}; choose one of {list(BINOMIAL_METHODS)}")
+        raise ValueError(
+            f"method: unknown method {method!r}; choose one of {list(BINOMIAL_METHODS)}"
+        )
 
     if method == "clopper-pearson":
         lower = 0.0 if x == 0 else float(beta_dist.ppf(alpha / 2, x, n - x + 1))
@@ -145,6 +147,10 @@ def _mid_p(x: int, n: int, alpha: float) -> tuple[float, float]:
     def lower_tail(p: float) -> float:
         return float(binom.cdf(x - 1, n, p) + 0.5 * binom.pmf(x, n, p)) - alpha / 2
 
-    lower = 0.0 if x == 0 else float(optimize.brentq(upper_tail, eps, 1 - eps, xtol=1e-15, rtol=RTOL))
-    upper = 1.0 if x == n else float(optimize.brentq(lower_tail, eps, 1 - eps, xtol=1e-15, rtol=RTOL))
+    lower = (
+        0.0 if x == 0 else float(optimize.brentq(upper_tail, eps, 1 - eps, xtol=1e-15, rtol=RTOL))
+    )
+    upper = (
+        1.0 if x == n else float(optimize.brentq(lower_tail, eps, 1 - eps, xtol=1e-15, rtol=RTOL))
+    )
     return lower, upper

@@ -72,9 +72,7 @@ def _incidence_curves(
     ut, first, counts = np.unique(t_sorted, return_index=True, return_counts=True)
     n = len(time)
     rs = (n - np.concatenate(([0], np.cumsum(counts)[:-1]))).astype(np.float64)
-    events = {
-        c: np.add.reduceat((c_sorted == c).astype(np.int64), first) for c in causes
-    }
+    events = {c: np.add.reduceat((c_sorted == c).astype(np.int64), first) for c in causes}
     nd = np.add.reduceat((c_sorted != censor_code).astype(np.int64), first).astype(np.float64)
     n_censor = counts - nd.astype(np.int64)
     fk_after = np.cumprod(1.0 - nd / rs)  # overall KM after each time
@@ -210,7 +208,7 @@ class CumulativeIncidenceResult:
             raise ValueError(f"cause/group: no curve for cause {cause!r} in group {g!r}")
         tab = self.table(times)
         sel = tab[(tab["group"] == g) & (tab["cause"] == cause)]
-        return sel["estimate"].to_numpy(dtype=np.float64)
+        return np.asarray(sel["estimate"], dtype=np.float64)
 
     def gray_test(self, rho: float = 0.0, strata: ArrayLike | None = None) -> pd.DataFrame:
         """Gray's test across this result's groups; see :func:`gray_test`."""
@@ -273,9 +271,13 @@ def cumulative_incidence(
     t, c, g, causes = _validate(time, cause, censor_code, group)
     level = check_level(level)
     if conf_type not in CIF_CONF_TYPES:
-        raise ValueError(f"conf_type: unknown type {conf_type!r}; choose one of {list(CIF_CONF_TYPES)}")
+        raise ValueError(
+            f"conf_type: unknown type {conf_type!r}; choose one of {list(CIF_CONF_TYPES)}"
+        )
     if not causes:
-        raise ValueError(f"cause: every observation is censored (code {censor_code}); nothing to estimate")
+        raise ValueError(
+            f"cause: every observation is censored (code {censor_code}); nothing to estimate"
+        )
     if g is None:
         labels: list[Any] = ["all"]
         codes = np.zeros(len(t), dtype=np.int64)
@@ -331,11 +333,15 @@ def _gray_stratum(
         fm = np.concatenate(([0.0], f[:-1]))
         fb = (1 - fm) ** rho
         A = fb[:, None, None] * (
-            np.einsum("ti,ij->tij", t1, np.eye(ng)) - np.einsum("ti,tj->tij", t1, t1) / tr[:, None, None]
+            np.einsum("ti,ij->tij", t1, np.eye(ng))
+            - np.einsum("ti,tj->tij", t1, t1) / tr[:, None, None]
         )
         weight = nd1 / (tr * (1 - fm))
         C = np.cumsum(A * weight[:, None, None], axis=0)
-        score = (fb[:, None] * np.where(live, d1 - nd1[:, None] * rs * (1 - f1m) / (skmm * tq[:, None]), 0.0)).sum(axis=0)
+        score = (
+            fb[:, None]
+            * np.where(live, d1 - nd1[:, None] * rs * (1 - f1m) / (skmm * tq[:, None]), 0.0)
+        ).sum(axis=0)
 
         # variance, part 1: times with events of the cause of interest
         on1 = (nd1[:, None] > 0) & live
@@ -390,7 +396,9 @@ def gray_test(
     if ng < 2:
         raise ValueError("group: Gray's test needs at least two groups, found one")
     if not causes:
-        raise ValueError(f"cause: every observation is censored (code {censor_code}); nothing to test")
+        raise ValueError(
+            f"cause: every observation is censored (code {censor_code}); nothing to test"
+        )
     if strata is None:
         s_codes = np.zeros(len(t), dtype=np.int64)
     else:

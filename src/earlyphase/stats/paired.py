@@ -75,7 +75,7 @@ def _signrank_counts(n: int) -> tuple[int, ...]:
 def _psignrank(q: float, n: int, lower_tail: bool = True) -> float:
     """P(V <= q) (or P(V > q)) under the null, as R ``psignrank``."""
     counts = _signrank_counts(n)
-    total = 2**n
+    total = 1 << n
     k = math.floor(q + 1e-7)
     if lower_tail:
         if k < 0:

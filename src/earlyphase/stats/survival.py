@@ -86,7 +86,9 @@ def pointwise_limits(
             upper = np.minimum(surv + half, 1.0)
             undefined = surv == 0
         else:
-            raise ValueError(f"conf_type: unknown type {conf_type!r}; choose one of {list(CONF_TYPES)}")
+            raise ValueError(
+                f"conf_type: unknown type {conf_type!r}; choose one of {list(CONF_TYPES)}"
+            )
     certain = (surv == 1) & (se_log == 0)
     lower = np.where(certain, 1.0, np.where(undefined, np.nan, lower))
     upper = np.where(certain, 1.0, np.where(undefined, np.nan, upper))
@@ -277,19 +279,20 @@ def kaplan_meier(
         raise ValueError(f"conf_type: unknown type {conf_type!r}; choose one of {list(CONF_TYPES)}")
     ut, n_risk, n_event, n_censor = _distinct_time_counts(t, e)
     with np.errstate(divide="ignore", invalid="ignore"):
-        survival = np.cumprod(1.0 - n_event / n_risk)
+        cumulative = np.cumprod(1.0 - n_event / n_risk)
         increments = np.where(
             n_event > 0, n_event / (n_risk * (n_risk - n_event).astype(np.float64)), 0.0
         )
-    se_log = np.sqrt(np.cumsum(increments))
+    survival: FloatArray = np.asarray(cumulative, dtype=np.float64)
+    se_log = np.sqrt(np.cumsum(increments)).astype(np.float64)
     lower, upper = pointwise_limits(survival, se_log, conf_type, level)
     return KaplanMeierResult(
         time=ut,
         n_risk=n_risk,
         n_event=n_event,
         n_censor=n_censor,
-        survival=survival.astype(np.float64),
-        std_err_log=se_log.astype(np.float64),
+        survival=survival,
+        std_err_log=se_log,
         lower=lower,
         upper=upper,
         n=len(t),
@@ -311,8 +314,10 @@ class LogRankResult:
         return iter((self.statistic, self.df, self.p_value))
 
 
-def logrank_test(time: ArrayLike, event: ArrayLike, group: ArrayLike | Sequence[Any]) -> LogRankResult:
-    """Log-rank test of equal survival across groups, equal to R ``survdiff(Surv(time, event) ~ group)``.
+def logrank_test(
+    time: ArrayLike, event: ArrayLike, group: ArrayLike | Sequence[Any]
+) -> LogRankResult:
+    """Log-rank test of equal survival across groups: R ``survdiff(Surv(time, event) ~ group)``.
 
     The statistic is ``(O - E)' V^- (O - E)`` with the hypergeometric variance, on
     ``k - 1`` degrees of freedom for ``k`` groups (a generalised inverse drops a redundant group).

@@ -36,7 +36,8 @@ def landmark_survival_table(
 
     Columns: ``day``, ``n_known``, ``n_alive``, ``n_unknown``, ``proportion``, ``ci_lower``,
     ``ci_upper`` (``ci_method``), ``posterior_mean``, ``hpd_lower``, ``hpd_upper`` (Beta
-    posterior from ``prior``, uniform by default); ``km_n_risk``, ``km_survival``, ``km_lower``, ``km_upper`` (``conf_type``, R's default log).
+    posterior from ``prior``, uniform by default); ``km_n_risk``, ``km_survival``,
+    ``km_lower``, ``km_upper`` (``conf_type``, R's default log).
     """
     t = as_times(time, "time")
     e = as_events(event, "event")
@@ -44,7 +45,7 @@ def landmark_survival_table(
     level = check_level(level)
     landmarks = as_times(days, "days")
     fit = kaplan_meier(t, e, conf_type=conf_type, level=level)
-    km = fit.table(times=landmarks).set_index("time")
+    km = {float(r["time"]): r for r in fit.table(times=landmarks).to_dict("records")}
     rows = []
     for day in landmarks:
         dead = (e == 1) & (t <= day)
@@ -72,10 +73,19 @@ def landmark_survival_table(
             )
         else:
             row.update(
-                {k: np.nan for k in ("proportion", "ci_lower", "ci_upper", "posterior_mean",
-                                     "hpd_lower", "hpd_upper")}
+                {
+                    k: np.nan
+                    for k in (
+                        "proportion",
+                        "ci_lower",
+                        "ci_upper",
+                        "posterior_mean",
+                        "hpd_lower",
+                        "hpd_upper",
+                    )
+                }
             )
-        k = km.loc[float(day)]
+        k = km[float(day)]
         row.update(
             km_n_risk=int(k["n_risk"]),
             km_survival=float(k["survival"]),

@@ -1,0 +1,31 @@
+# Two entry points, each self-contained on a fresh machine (Python >= 3.11 with venv and pip):
+#   make demo   installs earlyphase into .venv and runs the end-to-end example
+#   make test   installs earlyphase with its dev tools and runs ruff, mypy --strict and pytest
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: demo test install benchmark clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: $(BIN)/.installed
+	$(BIN)/earlyphase demo
+
+test: $(BIN)/.installed
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy --strict src
+	$(BIN)/python -m pytest --doctest-modules src tests
+
+benchmark: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench_survival.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
