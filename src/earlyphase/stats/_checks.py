@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+Alternative = Literal["two-sided", "less", "greater"]
+ALTERNATIVES: tuple[str, ...] = ("two-sided", "less", "greater")
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -163,3 +166,10 @@ def factorize_groups(labels: np.ndarray[Any, Any]) -> tuple[list[Any], IntArray]
 
 #: Smallest relative tolerance scipy's root finders accept: results are exact to ~1 ulp.
 RTOL = 4 * float(np.finfo(float).eps)
+
+
+def check_alternative(alternative: str) -> str:
+    """A test's alternative hypothesis: ``two-sided``, ``less`` or ``greater``."""
+    if alternative not in ALTERNATIVES:
+        raise ValueError(f"alternative: must be one of {list(ALTERNATIVES)}, got {alternative!r}")
+    return alternative

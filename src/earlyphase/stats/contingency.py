@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import hypergeom
 
-from earlyphase.stats._checks import check_level
+from earlyphase.stats._checks import Alternative, check_alternative, check_level
 from earlyphase.stats._rootfinding import EPSILON, R_UNIROOT_TOL, r_uniroot
-
-Alternative = Literal["two-sided", "less", "greater"]
-ALTERNATIVES: tuple[str, ...] = ("two-sided", "less", "greater")
 
 
 @dataclass(frozen=True)
@@ -81,8 +78,7 @@ def fisher_exact(
     """
     a, b, c, d = _as_2x2(table)
     level = check_level(level)
-    if alternative not in ALTERNATIVES:
-        raise ValueError(f"alternative: must be one of {list(ALTERNATIVES)}, got {alternative!r}")
+    check_alternative(alternative)
     if not (tol > 0 and math.isfinite(tol)):
         raise ValueError(f"tol: must be a positive number, got {tol!r}")
     x = a

@@ -18,22 +18,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import norm, rankdata
 from scipy.stats import t as t_dist
 
-from earlyphase.stats._checks import FloatArray, as_float_vector, check_level, check_same_length
-
-Alternative = Literal["two-sided", "less", "greater"]
-ALTERNATIVES: tuple[str, ...] = ("two-sided", "less", "greater")
-
-
-def _check_alternative(alternative: str) -> None:
-    if alternative not in ALTERNATIVES:
-        raise ValueError(f"alternative: must be one of {list(ALTERNATIVES)}, got {alternative!r}")
+from earlyphase.stats._checks import (
+    Alternative,
+    FloatArray,
+    as_float_vector,
+    check_alternative,
+    check_level,
+    check_same_length,
+)
 
 
 def _differences(x: ArrayLike, y: ArrayLike | None, mu: float) -> FloatArray:
@@ -110,7 +109,7 @@ def wilcoxon_signed_rank(
     >>> r.statistic, round(r.p_value, 8), r.method
     (15.0, 0.04771488, 'normal')
     """
-    _check_alternative(alternative)
+    check_alternative(alternative)
     diff = _differences(x, y, mu)
     zero = diff == 0
     n_zero = int(zero.sum())
@@ -201,7 +200,7 @@ def paired_t(
     >>> round(r.statistic, 6), r.df, round(r.p_value, 8)
     (3.035375, 8, 0.01617663)
     """
-    _check_alternative(alternative)
+    check_alternative(alternative)
     level = check_level(level)
     d = _differences(x, y, 0.0)
     n = len(d)
