@@ -1,0 +1,16 @@
+"""Decision rules of early-phase designs: what to do after any outcome."""
+
+from earlyphase.designs.base import Decision, DoseFindingDesign
+from earlyphase.designs.doses import DoseLevels
+from earlyphase.designs.outcomes import History, history_from_counts, parse_outcomes
+from earlyphase.designs.three_plus_three import ThreePlusThree
+
+__all__ = [
+    "Decision",
+    "DoseFindingDesign",
+    "DoseLevels",
+    "History",
+    "ThreePlusThree",
+    "history_from_counts",
+    "parse_outcomes",
+]
