@@ -158,6 +158,12 @@ class DoseFindingDesign:
         raise NotImplementedError
 
     @property
+    def uses_last_cohort(self) -> bool:
+        """Whether decisions depend on the last cohort's outcome beyond the per-dose counts
+        (e.g. CRM's coherence rule); when not, exact enumeration merges more states."""
+        return False
+
+    @property
     def target(self) -> float | None:
         """Target DLT rate, when the design has one (used for overdosing summaries)."""
         return None

@@ -54,6 +54,10 @@ class Behaviour(DoseFindingDesign):
     def max_patients(self) -> int:
         return self.parent.max_patients
 
+    @property
+    def uses_last_cohort(self) -> bool:
+        return self.parent.uses_last_cohort
+
     def _parent_states(self, st: States) -> States:
         w = self.parent.aux_width
         return States(st.n, st.y, st.current, st.last_n, st.last_y, st.aux[:, :w])

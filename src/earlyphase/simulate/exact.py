@@ -82,6 +82,9 @@ def exact_oc(design: DoseFindingDesign, p: FloatArray) -> OperatingCharacteristi
         if not go.any():
             break
         moved = apply_decisions(new.take(np.flatnonzero(go)), take_decisions(dec, go))
+        if not design.uses_last_cohort:
+            moved.last_n[:] = 0
+            moved.last_y[:] = 0
         rows = moved.as_rows()
         uniq_rows, inv = np.unique(rows, axis=0, return_inverse=True)
         prob = np.bincount(inv.ravel(), weights=w[go], minlength=len(uniq_rows))

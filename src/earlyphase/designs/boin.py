@@ -1,0 +1,332 @@
+"""Bayesian optimal interval (BOIN) design, exactly as R ``BOIN`` 2.7.2.
+
+Escalate when the observed DLT rate at the current dose is <= lambda_e, de-escalate when it is
+> lambda_d, otherwise stay; a dose with Pr(DLT rate > target | data) > ``cutoff_eli`` (Beta(1, 1)
+prior, n >= 3) is eliminated with all higher doses. The MTD is selected by isotonic regression.
+
+References
+----------
+Liu S, Yuan Y (2015). Bayesian optimal interval designs for phase I clinical trials.
+    J R Stat Soc C 64:507-523 (boundaries, eq. 2-3).
+Yuan Y, Hess KR, Hilsenbeck SG, Gilbert MR (2016). Bayesian optimal interval design: a simple
+    and well-performing design for phase I oncology trials. Clin Cancer Res 22:4291-4301.
+Yan F, Zhang L, Zhou Y, et al. (2020). BOIN: an R package for designing single-agent and
+    drug-combination dose-finding trials using Bayesian optimal interval designs. J Stat Softw
+    94(13) (``get.boundary``, ``select.mtd``, ``get.oc``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.stats import beta as beta_dist
+
+from earlyphase.designs.base import (
+    R_DEESCALATE,
+    R_ESCALATE,
+    R_MAX_N,
+    R_N_AT_DOSE,
+    R_STAY,
+    R_TOO_TOXIC,
+    Decisions,
+    DoseFindingDesign,
+    IntArray,
+    States,
+)
+from earlyphase.designs.doses import DoseLevels
+from earlyphase.stats._checks import check_count, check_level
+
+NO_BOUND = 10**6  # "not applicable" entry of an integer boundary
+
+
+def boin_lambdas(target: float, phi1: float, phi2: float) -> tuple[float, float]:
+    """Escalation and de-escalation boundaries (Liu & Yuan 2015, eq. 2-3)."""
+    lam_e = math.log((1 - phi1) / (1 - target)) / math.log(target * (1 - phi1) / (phi1 * (1 - target)))
+    lam_d = math.log((1 - target) / (1 - phi2)) / math.log(phi2 * (1 - target) / (target * (1 - phi2)))
+    return lam_e, lam_d
+
+
+def isotonic_batch(x: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Weighted isotonic (non-decreasing) regression of each row of ``x``.
+
+    Uses the max-min formula (Barlow et al. 1972, Theorem 1.4.4): fit_i = max_{j<=i}
+    min_{k>=i} Av(j..k). Zero-weight entries do not influence the fit (their own fitted
+    values are meaningless). Vectorised over rows; cost O(rows K^2) for K doses.
+    """
+    t, k = x.shape
+    cw = np.concatenate((np.zeros((t, 1)), np.cumsum(w, axis=1)), axis=1)
+    cs = np.concatenate((np.zeros((t, 1)), np.cumsum(w * x, axis=1)), axis=1)
+    j = np.arange(k)[:, None]
+    kk = np.arange(k)[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sw = cw[:, None, 1:] - cw[:, :-1, None]  # (t, j, k) weight of j..k
+        ss = cs[:, None, 1:] - cs[:, :-1, None]
+        av = np.where((kk >= j)[None] & (sw > 0), ss / np.where(sw > 0, sw, 1.0), np.nan)
+    fit = np.empty((t, k))
+    for i in range(k):
+        # min over k >= i of av[j, k], for each j <= i; then max over j
+        inner = np.nanmin(np.where(np.isnan(av[:, : i + 1, i:]), np.inf, av[:, : i + 1, i:]), axis=2)
+        inner = np.where(np.isinf(inner), -np.inf, inner)
+        fit[:, i] = inner.max(axis=1)
+    return fit
+
+
+class BOIN(DoseFindingDesign):
+    """BOIN design for a single agent.
+
+    Parameters
+    ----------
+    target : float
+        Target DLT rate (R BOIN accepts 0.05 to 0.6).
+    n_doses : int
+    cohort_size : int
+    n_cohorts : int
+        Maximum number of cohorts; the trial stops at ``n_cohorts * cohort_size`` patients.
+    phi1, phi2 : float, optional
+        Highest rate deemed sub-therapeutic and lowest deemed overly toxic (defaults 0.6 and
+        1.4 times the target).
+    cutoff_eli : float
+        Posterior probability above which a dose is eliminated (0.95).
+    extra_safe, offset : bool, float
+        Stop if Pr(DLT rate at dose 1 > target) > ``cutoff_eli - offset`` (n >= 3).
+    n_earlystop : int, optional
+        Stop when the current dose has this many patients and the rule says stay (or
+        de-escalate at dose 1, or escalate past the top / an eliminated dose).
+    bound_mtd : bool
+        Only doses with isotonic estimate <= lambda_d can be selected (``boundMTD``).
+    doses : DoseLevels, optional
+    start_dose : int
+        1-based starting dose.
+
+    Examples
+    --------
+    >>> b = BOIN(0.3, 5, n_cohorts=10)
+    >>> round(b.lambda_e, 7), round(b.lambda_d, 7)
+    (0.2364907, 0.3585195)
+    >>> b.decide("1NNN 2NTT").reason
+    'de-escalate'
+    """
+
+    def __init__(
+        self,
+        target: float,
+        n_doses: int,
+        cohort_size: int = 3,
+        n_cohorts: int = 10,
+        phi1: float | None = None,
+        phi2: float | None = None,
+        cutoff_eli: float = 0.95,
+        extra_safe: bool = False,
+        offset: float = 0.05,
+        n_earlystop: int | None = None,
+        bound_mtd: bool = False,
+        doses: DoseLevels | None = None,
+        start_dose: int = 1,
+    ) -> None:
+        self._target = check_level(target, "target")
+        if not 0.05 <= self._target <= 0.6:
+            raise ValueError(f"target: BOIN supports targets from 0.05 to 0.6, got {target!r}")
+        self.n_doses = check_count(n_doses, "n_doses", minimum=1)
+        self.cohort_size = check_count(cohort_size, "cohort_size", minimum=1)
+        self.n_cohorts = check_count(n_cohorts, "n_cohorts", minimum=1)
+        self.phi1 = 0.6 * self._target if phi1 is None else check_level(phi1, "phi1")
+        self.phi2 = 1.4 * self._target if phi2 is None else check_level(phi2, "phi2")
+        if self._target - self.phi1 < 0.1 * self._target:
+            raise ValueError("phi1: must be below the target by at least 10% of the target")
+        if self.phi2 - self._target < 0.1 * self._target:
+            raise ValueError("phi2: must exceed the target by at least 10% of the target")
+        self.cutoff_eli = check_level(cutoff_eli, "cutoff_eli")
+        self.extra_safe = bool(extra_safe)
+        if not 0 <= offset < 0.5:
+            raise ValueError(f"offset: must lie in [0, 0.5), got {offset!r}")
+        self.offset = float(offset)
+        self.n_earlystop = None if n_earlystop is None else check_count(n_earlystop, "n_earlystop", 1)
+        self.bound_mtd = bool(bound_mtd)
+        self.doses = doses if doses is not None else DoseLevels.numbered(self.n_doses)
+        if len(self.doses) != self.n_doses:
+            raise ValueError(f"doses: {len(self.doses)} dose levels given for n_doses = {self.n_doses}")
+        start = check_count(start_dose, "start_dose", minimum=1)
+        if start > self.n_doses:
+            raise ValueError(f"start_dose: {start} is outside 1..{self.n_doses}")
+        self.start_dose = start - 1
+        self.lambda_e, self.lambda_d = boin_lambdas(self._target, self.phi1, self.phi2)
+        self._b_e, self._b_d, self._elim, self._safe_stop = self._boundaries(self.max_n)
+
+    @property
+    def target(self) -> float:
+        return self._target
+
+    @property
+    def max_n(self) -> int:
+        return self.n_cohorts * self.cohort_size
+
+    @property
+    def max_patients(self) -> int:
+        return self.max_n
+
+    def describe(self) -> str:
+        return (f"BOIN (target {self._target:g}), {self.n_doses} doses, {self.n_cohorts} cohorts "
+                f"of {self.cohort_size}")
+
+    def _boundaries(self, n_max: int) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        """Integer boundaries indexed by n = 0..n_max (``get.boundary``)."""
+        n = np.arange(n_max + 1)
+        b_e = np.floor(self.lambda_e * n).astype(np.int64)
+        ld = self.lambda_d * n
+        b_d = np.where(np.abs(np.round(ld) - ld) < 1e-12, np.round(ld) + 1, np.ceil(ld)).astype(np.int64)
+
+        def first_exceeding(cut: float) -> IntArray:
+            out = np.full(n_max + 1, NO_BOUND, dtype=np.int64)
+            for m in range(3, n_max + 1):
+                tox = np.arange(1, m + 1)
+                hit = np.flatnonzero(beta_dist.sf(self._target, tox + 1, m - tox + 1) > cut)
+                if hit.size:
+                    out[m] = tox[hit[0]]
+            return out
+
+        elim = first_exceeding(self.cutoff_eli)
+        safe_stop = first_exceeding(self.cutoff_eli - self.offset)
+        b_d = np.minimum(b_d, elim)
+        b_d[0] = NO_BOUND
+        return b_e, b_d, elim, safe_stop
+
+    def boundary_table(self, full: bool = False) -> pd.DataFrame:
+        """``get.boundary``'s table: escalate if #DLT <=, de-escalate if >=, eliminate if >=.
+
+        By default one column per cohort (n = cohort size, 2 x cohort size, ...), as R's
+        ``boundary_tab``; ``full=True`` gives every n = 1..N (``full_boundary_tab``).
+        Entries that do not apply are None.
+        """
+        ns = np.arange(1, self.max_n + 1) if full else np.arange(1, self.n_cohorts + 1) * self.cohort_size
+        if self.n_earlystop is not None:
+            ns = ns[ns <= self.n_earlystop]
+
+        def opt(v: int) -> int | None:
+            return None if v >= NO_BOUND else int(v)
+
+        frame = pd.DataFrame(
+            {
+                "n": ns,
+                "escalate_if_dlt_le": [int(self._b_e[m]) for m in ns],
+                "deescalate_if_dlt_ge": [opt(self._b_d[m]) for m in ns],
+                "eliminate_if_dlt_ge": [opt(self._elim[m]) for m in ns],
+            }
+        )
+        if self.extra_safe:
+            frame["stop_trial_if_dose1_dlt_ge"] = [opt(self._safe_stop[m]) for m in ns]
+        return frame
+
+    def decision_table(self, full: bool = False) -> pd.DataFrame:
+        """The decision for every (patients at dose, DLTs) pair: E, S, D or DU (eliminate).
+
+        Rows are numbers of DLTs, columns numbers of patients at the current dose (cohort
+        multiples unless ``full``), as a protocol prints the BOIN rule.
+        """
+        ns = np.arange(1, self.max_n + 1) if full else np.arange(1, self.n_cohorts + 1) * self.cohort_size
+        max_y = int(ns.max())
+        table: dict[str, list[str]] = {}
+        for m in ns:
+            col = []
+            for yv in range(max_y + 1):
+                if yv > m:
+                    col.append("")
+                elif yv >= self._elim[m]:
+                    col.append("DU")
+                elif yv >= self._b_d[m]:
+                    col.append("D")
+                elif yv <= self._b_e[m]:
+                    col.append("E")
+                else:
+                    col.append("S")
+            table[str(int(m))] = col
+        frame = pd.DataFrame(table, index=pd.Index(range(max_y + 1), name="DLTs"))
+        frame.columns.name = "patients"
+        return frame
+
+    def _eliminated_from(self, st: States) -> IntArray:
+        """Lowest eliminated dose per trial (K if none), from the counts."""
+        k = self.n_doses
+        ncap = np.minimum(st.n, self.max_n)
+        elim_hit = (st.n >= 3) & (st.y >= self._elim[ncap])
+        return np.where(elim_hit.any(axis=1), elim_hit.argmax(axis=1), k).astype(np.int64)
+
+    def _decide_batch(self, st: States) -> Decisions:
+        k = self.n_doses
+        t = st.size
+        rows = np.arange(t)
+        d = st.current
+        nd = np.minimum(st.n[rows, d], self.max_n)
+        yd = st.y[rows, d]
+        b_e, b_d = self._b_e[nd], self._b_d[nd]
+        first_elim = self._eliminated_from(st)
+        dose1_out = first_elim == 0
+        safe_stop = np.zeros(t, dtype=bool)
+        if self.extra_safe:
+            n0 = np.minimum(st.n[:, 0], self.max_n)
+            safe_stop = (d == 0) & (st.n[:, 0] >= 3) & (st.y[:, 0] >= self._safe_stop[n0])
+        toxic_stop = (d == 0) & dose1_out | safe_stop
+
+        next_elim = (d + 1) >= first_elim
+        top = d == k - 1
+        esc_rule = yd <= b_e
+        deesc_rule = yd >= b_d
+        early = np.zeros(t, dtype=bool)
+        if self.n_earlystop is not None:
+            early = (nd >= self.n_earlystop) & (
+                ((yd > b_e) & (yd < b_d)) | ((d == 0) & deesc_rule) | ((top | next_elim) & esc_rule)
+            )
+
+        next_dose = d.copy()
+        reason = np.full(t, R_STAY, dtype=np.int64)
+        up = esc_rule & ~top & ~next_elim
+        # R get.oc: the escalation branch is taken when y <= b_e below the top dose (staying if
+        # the next dose is eliminated); only otherwise is de-escalation considered.
+        down = ~(esc_rule & ~top) & deesc_rule & (d > 0)
+        next_dose = np.where(up, d + 1, np.where(down, d - 1, d))
+        reason = np.where(up, R_ESCALATE, np.where(down, R_DEESCALATE, R_STAY))
+
+        reached = st.total >= self.max_n
+        stop = reached | toxic_stop | early
+        selected = np.full(t, -1, dtype=np.int64)
+        choose = stop & ~(toxic_stop & ~reached)
+        if choose.any():
+            selected[choose] = self._select_batch(st.take(np.flatnonzero(choose)))
+        reason = np.where(
+            reached, R_MAX_N, np.where(toxic_stop, R_TOO_TOXIC, np.where(early, R_N_AT_DOSE, reason))
+        )
+        return Decisions(next_dose=next_dose.astype(np.int64), stop=stop, reason=reason, selected=selected)
+
+    def _select_batch(self, st: States) -> IntArray:
+        """MTD by isotonic regression, as ``BOIN::select.mtd`` (-1 when no dose qualifies)."""
+        k = self.n_doses
+        n = st.n.astype(np.float64)
+        y = st.y.astype(np.float64)
+        # elimination recomputed from the final data: first dose with n >= 3 over the cutoff
+        over = (st.n >= 3) & (beta_dist.sf(self._target, y + 1, n - y + 1) > self.cutoff_eli)
+        first = np.where(over.any(axis=1), over.argmax(axis=1), k)
+        idx = np.arange(k)[None, :]
+        elim = idx >= first[:, None]
+        if self.extra_safe:
+            unsafe = (st.n[:, 0] >= 3) & (
+                beta_dist.sf(self._target, y[:, 0] + 1, n[:, 0] - y[:, 0] + 1)
+                > self.cutoff_eli - self.offset
+            )
+            elim = elim | unsafe[:, None]
+        adm = (st.n > 0) & ~elim
+        none = elim[:, 0] | ~adm.any(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            phat = (y + 0.05) / (n + 0.1)
+            var = (y + 0.05) * (n - y + 0.05) / ((n + 0.1) ** 2 * (n + 0.1 + 1))
+            w = np.where(adm, 1.0 / var, 0.0)
+        fit = isotonic_batch(np.where(adm, phat, 0.0), w)
+        rank = np.cumsum(adm, axis=1)  # position among admissible doses, 1-based
+        fit = fit + rank * 1e-10
+        dist = np.where(adm, np.abs(fit - self._target), np.inf)
+        if self.bound_mtd:
+            dist = np.where(fit <= self.lambda_d, dist, np.inf)
+            none = none | np.isinf(dist).all(axis=1)
+        choice = dist.argmin(axis=1)
+        return np.where(none, -1, choice).astype(np.int64)
