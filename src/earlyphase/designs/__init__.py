@@ -2,12 +2,15 @@
 
 from earlyphase.designs.base import Decision, DoseFindingDesign
 from earlyphase.designs.boin import BOIN
+from earlyphase.designs.crm import CRM, CRMFit
 from earlyphase.designs.doses import DoseLevels
 from earlyphase.designs.outcomes import History, history_from_counts, parse_outcomes
 from earlyphase.designs.three_plus_three import ThreePlusThree
 
 __all__ = [
     "BOIN",
+    "CRM",
+    "CRMFit",
     "Decision",
     "DoseFindingDesign",
     "DoseLevels",
