@@ -101,9 +101,12 @@ class ThreePlusThree(DoseFindingDesign):
         top = d == k - 1
         above_closed = (~top) & ((st.n[rows, above] >= 6) | (st.y[rows, above] >= 2))
 
-        clear = ((nd == 3) & (yd == 0)) | ((nd == 6) & (yd <= 1))
-        toxic = (nd >= 3) & (yd >= 2)
-        wait = ~clear & ~toxic  # 1/3, or fewer than 3 at the dose
+        # decisions are taken when a cohort of 3 is complete (3 or 6 patients at the dose);
+        # a partial cohort is completed first, as in R escalation
+        complete = (nd == 3) | (nd >= 6)
+        clear = ((nd == 3) & (yd == 0)) | ((nd >= 6) & (yd <= 1))
+        toxic = complete & (yd >= 2)
+        wait = ~clear & ~toxic  # 1/3, or an incomplete cohort
 
         next_dose = d.copy()
         stop = np.zeros(t, dtype=bool)
