@@ -21,8 +21,12 @@ def _int_or_none(v: Any) -> int | None:
 @pytest.mark.parametrize(
     "target, lam_e, lam_d",
     [  # design anchors 8.1 (BOIN::get.boundary)
-        (0.15, 0.117797, 0.178686), (0.20, 0.157242, 0.238462), (0.25, 0.196801, 0.298392),
-        (0.30, 0.2364907, 0.3585195), (0.33, 0.260377, 0.394716), (0.35, 0.276334, 0.418908),
+        (0.15, 0.117797, 0.178686),
+        (0.20, 0.157242, 0.238462),
+        (0.25, 0.196801, 0.298392),
+        (0.30, 0.2364907, 0.3585195),
+        (0.33, 0.260377, 0.394716),
+        (0.35, 0.276334, 0.418908),
         (0.40, 0.316360, 0.479650),
     ],
 )
@@ -43,15 +47,21 @@ def test_protocol_table_target_030() -> None:
 
 
 FULL = {  # design anchors 8.1, full_boundary_tab for n = 1..30 (None = NA)
-    0.30: ("0 0 0 0 1 1 1 1 2 2 2 2 3 3 3 3 4 4 4 4 4 5 5 5 5 6 6 6 6 7",
-           "1 1 2 2 2 3 3 3 4 4 4 5 5 6 6 6 7 7 7 8 8 8 9 9 9 10 10 11 11 11",
-           "NA NA 3 3 4 4 5 5 5 6 6 7 7 8 8 8 9 9 9 10 10 11 11 11 12 12 12 13 13 14"),
-    0.25: ("0 0 0 0 0 1 1 1 1 1 2 2 2 2 2 3 3 3 3 3 4 4 4 4 4 5 5 5 5 5",
-           "1 1 1 2 2 2 3 3 3 3 4 4 4 5 5 5 6 6 6 6 7 7 7 8 8 8 9 9 9 9",
-           "NA NA 3 3 3 4 4 4 5 5 6 6 6 7 7 7 8 8 8 9 9 9 10 10 10 11 11 11 12 12"),
-    0.20: ("0 0 0 0 0 0 1 1 1 1 1 1 2 2 2 2 2 2 2 3 3 3 3 3 3 4 4 4 4 4",
-           "1 1 1 1 2 2 2 2 3 3 3 3 4 4 4 4 5 5 5 5 6 6 6 6 6 7 7 7 7 8",
-           "NA NA 2 3 3 3 4 4 4 5 5 5 5 6 6 6 7 7 7 7 8 8 8 8 9 9 9 9 10 10"),
+    0.30: (
+        "0 0 0 0 1 1 1 1 2 2 2 2 3 3 3 3 4 4 4 4 4 5 5 5 5 6 6 6 6 7",
+        "1 1 2 2 2 3 3 3 4 4 4 5 5 6 6 6 7 7 7 8 8 8 9 9 9 10 10 11 11 11",
+        "NA NA 3 3 4 4 5 5 5 6 6 7 7 8 8 8 9 9 9 10 10 11 11 11 12 12 12 13 13 14",
+    ),
+    0.25: (
+        "0 0 0 0 0 1 1 1 1 1 2 2 2 2 2 3 3 3 3 3 4 4 4 4 4 5 5 5 5 5",
+        "1 1 1 2 2 2 3 3 3 3 4 4 4 5 5 5 6 6 6 6 7 7 7 8 8 8 9 9 9 9",
+        "NA NA 3 3 3 4 4 4 5 5 6 6 6 7 7 7 8 8 8 9 9 9 10 10 10 11 11 11 12 12",
+    ),
+    0.20: (
+        "0 0 0 0 0 0 1 1 1 1 1 1 2 2 2 2 2 2 2 3 3 3 3 3 3 4 4 4 4 4",
+        "1 1 1 1 2 2 2 2 3 3 3 3 4 4 4 4 5 5 5 5 6 6 6 6 6 7 7 7 7 8",
+        "NA NA 2 3 3 3 4 4 4 5 5 5 5 6 6 6 7 7 7 7 8 8 8 8 9 9 9 9 10 10",
+    ),
 }
 
 
@@ -72,15 +82,50 @@ def test_extra_safe_boundary() -> None:
     # design anchors 8.1: "stop if #DLT >=" at the lowest dose, n = 3..30, cutoff 0.90
     tab = BOIN(0.3, 5, n_cohorts=10, extra_safe=True).boundary_table(full=True)
     got = [_int_or_none(v) for v in tab["stop_trial_if_dose1_dlt_ge"]][2:]
-    assert got == [2, 3, 3, 4, 4, 4, 5, 5, 6, 6, 6, 7, 7, 8, 8, 8, 9, 9, 9, 10, 10, 10, 11, 11,
-                   12, 12, 12, 13]
+    assert got == [
+        2,
+        3,
+        3,
+        4,
+        4,
+        4,
+        5,
+        5,
+        6,
+        6,
+        6,
+        7,
+        7,
+        8,
+        8,
+        8,
+        9,
+        9,
+        9,
+        10,
+        10,
+        10,
+        11,
+        11,
+        12,
+        12,
+        12,
+        13,
+    ]
 
 
 def test_get_boundary_other_settings() -> None:
     """Non-default phi1/phi2/cutoff and cohort sizes 1 and 2 (R BOIN 2.7.2)."""
     for c in DESIGN_R["get_boundary"]:
-        b = BOIN(c["target"][0], 5, cohort_size=int(c["cohortsize"][0]), n_cohorts=int(c["ncohort"][0]),
-                 phi1=c["p_saf"][0], phi2=c["p_tox"][0], cutoff_eli=c["cutoff_eli"][0])
+        b = BOIN(
+            c["target"][0],
+            5,
+            cohort_size=int(c["cohortsize"][0]),
+            n_cohorts=int(c["ncohort"][0]),
+            phi1=c["p_saf"][0],
+            phi2=c["p_tox"][0],
+            cutoff_eli=c["cutoff_eli"][0],
+        )
         assert b.lambda_e == pytest.approx(c["lambda_e"][0], rel=1e-12)
         assert b.lambda_d == pytest.approx(c["lambda_d"][0], rel=1e-12)
         tab = b.boundary_table(full=True)
@@ -104,18 +149,46 @@ def test_select_mtd_against_r() -> None:
 
 
 EXACT = [  # design anchors 8.4: exact DP, cross-checked with BOIN::get.oc Monte Carlo
-    (0.30, [.05, .15, .30, .45, .60], 10, [1.1693, 23.2062, 54.6330, 19.3704, 1.6000], 0.0211,
-     [4.17510, 9.09694, 11.15880, 4.75093, 0.81285], 7.54656),
-    (0.25, [.10, .25, .40, .55], 4, [31.0057, 51.6389, 14.2659, 2.8249], 0.2646,
-     [6.00000, 4.63753, 1.14684, 0.19929], 2.32773),
-    (0.25, [.05, .12, .25, .40], 6, [2.7940, 32.6509, 48.0479, 16.4856], 0.0216,
-     [5.05126, 6.46995, 4.39802, 2.07789], 2.95962),
+    (
+        0.30,
+        [0.05, 0.15, 0.30, 0.45, 0.60],
+        10,
+        [1.1693, 23.2062, 54.6330, 19.3704, 1.6000],
+        0.0211,
+        [4.17510, 9.09694, 11.15880, 4.75093, 0.81285],
+        7.54656,
+    ),
+    (
+        0.25,
+        [0.10, 0.25, 0.40, 0.55],
+        4,
+        [31.0057, 51.6389, 14.2659, 2.8249],
+        0.2646,
+        [6.00000, 4.63753, 1.14684, 0.19929],
+        2.32773,
+    ),
+    (
+        0.25,
+        [0.05, 0.12, 0.25, 0.40],
+        6,
+        [2.7940, 32.6509, 48.0479, 16.4856],
+        0.0216,
+        [5.05126, 6.46995, 4.39802, 2.07789],
+        2.95962,
+    ),
 ]
 
 
 @pytest.mark.parametrize("target, p, cohorts, sel, none, mean_n, dlt", EXACT)
-def test_exact_oc(target: float, p: list[float], cohorts: int, sel: list[float], none: float,
-                  mean_n: list[float], dlt: float) -> None:
+def test_exact_oc(
+    target: float,
+    p: list[float],
+    cohorts: int,
+    sel: list[float],
+    none: float,
+    mean_n: list[float],
+    dlt: float,
+) -> None:
     oc = BOIN(target, len(p), n_cohorts=cohorts).operating_characteristics(p)
     np.testing.assert_allclose(100 * oc.selection[:-1], sel, atol=5e-5)
     assert 100 * oc.prob_no_selection == pytest.approx(none, abs=5e-5)
@@ -124,7 +197,7 @@ def test_exact_oc(target: float, p: list[float], cohorts: int, sel: list[float],
 
 
 def test_simulation_agrees_with_exact_and_r_monte_carlo() -> None:
-    p = [.05, .15, .30, .45, .60]
+    p = [0.05, 0.15, 0.30, 0.45, 0.60]
     design = BOIN(0.3, 5, n_cohorts=10)
     exact = design.operating_characteristics(p)
     sim = design.operating_characteristics(p, method="simulate", n_sims=40_000, seed=11)
@@ -137,9 +210,13 @@ def test_simulation_agrees_with_exact_and_r_monte_carlo() -> None:
 
 
 def test_common_random_numbers_and_reproducibility() -> None:
-    p = [.05, .15, .30, .45, .60]
-    a = BOIN(0.3, 5, n_cohorts=10).operating_characteristics(p, method="simulate", n_sims=500, seed=3)
-    b = BOIN(0.3, 5, n_cohorts=10).operating_characteristics(p, method="simulate", n_sims=500, seed=3)
+    p = [0.05, 0.15, 0.30, 0.45, 0.60]
+    a = BOIN(0.3, 5, n_cohorts=10).operating_characteristics(
+        p, method="simulate", n_sims=500, seed=3
+    )
+    b = BOIN(0.3, 5, n_cohorts=10).operating_characteristics(
+        p, method="simulate", n_sims=500, seed=3
+    )
     assert np.array_equal(a.selection, b.selection) and np.array_equal(a.mean_n, b.mean_n)
 
 

@@ -21,24 +21,35 @@ def test_crm_help_example() -> None:
     assert f.estimate == pytest.approx(-0.2121715263, abs=1e-9)
     assert np.sqrt(f.post_var) == pytest.approx(0.3969830325, abs=1e-9)
     np.testing.assert_allclose(
-        f.ptox, [0.08865294696, 0.1553009274, 0.2720538785, 0.4277897776, 0.5708462173, 0.7493958348],
-        atol=1e-9)
+        f.ptox,
+        [0.08865294696, 0.1553009274, 0.2720538785, 0.4277897776, 0.5708462173, 0.7493958348],
+        atol=1e-9,
+    )
     np.testing.assert_allclose(
-        f.ptox_lower, [0.00951151, 0.02792792, 0.08200259, 0.19565877, 0.34057361, 0.57449774], atol=5e-9)
+        f.ptox_lower,
+        [0.00951151, 0.02792792, 0.08200259, 0.19565877, 0.34057361, 0.57449774],
+        atol=5e-9,
+    )
     np.testing.assert_allclose(
-        f.ptox_upper, [0.28332294, 0.37932530, 0.50785752, 0.64277360, 0.74691284, 0.86057377], atol=5e-9)
+        f.ptox_upper,
+        [0.28332294, 0.37932530, 0.50785752, 0.64277360, 0.74691284, 0.86057377],
+        atol=5e-9,
+    )
     assert f.mtd == 2
     g = CRM(SKELETON, 0.2, model="logistic").fit(HELP)
     assert g.estimate == pytest.approx(-0.1101116088, abs=1e-9)
     np.testing.assert_allclose(
-        g.ptox, [0.08910298, 0.16038967, 0.28313704, 0.43986818, 0.57756796, 0.74492980], atol=5e-9)
+        g.ptox, [0.08910298, 0.16038967, 0.28313704, 0.43986818, 0.57756796, 0.74492980], atol=5e-9
+    )
 
 
 def test_against_dfcrm_fixture() -> None:
     """20 fits: 5 data sets x empiric/logistic x prior variance 1.34/0.75. dfcrm integrates
     with R integrate(), accurate to about 1e-8 here; our quadrature is exact to ~1e-13."""
     for c in DESIGN_R["crm"]:
-        h = " ".join(f"{int(lv)}{'T' if t else 'N'}" for lv, t in zip(c["level"], c["tox"], strict=True))
+        h = " ".join(
+            f"{int(lv)}{'T' if t else 'N'}" for lv, t in zip(c["level"], c["tox"], strict=True)
+        )
         f = CRM(SKELETON, 0.2, model=c["model"], prior_sd=c["scale"][0]).fit(h)
         assert f.estimate == pytest.approx(c["estimate"][0], abs=5e-8)
         assert f.post_var == pytest.approx(c["post_var"][0], abs=5e-8)
@@ -51,11 +62,38 @@ def test_against_dfcrm_fixture() -> None:
 def test_cheung_table_3_2() -> None:
     """Cheung (2011) Table 3.2, reproduced by dfcrm: logistic, intercept 3, start at dose 3,
     patient tolerances u_i with DLT if u_i < p(dose); no restrictions."""
-    crm = CRM([0.05, 0.12, 0.25, 0.40, 0.55], 0.25, model="logistic", start_dose=3,
-              n_patients=20, no_skipping=False, coherence=False)
+    crm = CRM(
+        [0.05, 0.12, 0.25, 0.40, 0.55],
+        0.25,
+        model="logistic",
+        start_dose=3,
+        n_patients=20,
+        no_skipping=False,
+        coherence=False,
+    )
     p = [0.02, 0.04, 0.10, 0.25, 0.50]
-    u = [.571, .642, .466, .870, .634, .390, .524, .773, .175, .627, .321, .099, .383, .995, .628,
-         .346, .919, .022, .647, .469]
+    u = [
+        0.571,
+        0.642,
+        0.466,
+        0.870,
+        0.634,
+        0.390,
+        0.524,
+        0.773,
+        0.175,
+        0.627,
+        0.321,
+        0.099,
+        0.383,
+        0.995,
+        0.628,
+        0.346,
+        0.919,
+        0.022,
+        0.647,
+        0.469,
+    ]
     hist: list[str] = []
     dose: int | None = 3
     doses, betas = [], []
@@ -67,8 +105,28 @@ def test_cheung_table_3_2() -> None:
         dec = crm.decide(" ".join(hist))
         dose = dec.dose
     assert doses == [3, 5, 5, 3, 4, 4, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 4, 4]
-    assert betas == [.599, .935, .044, .182, .279, .345, .413, .467, .307, .353, .255, .148, .182,
-                     .211, .235, .257, .276, .206, .224, .242]
+    assert betas == [
+        0.599,
+        0.935,
+        0.044,
+        0.182,
+        0.279,
+        0.345,
+        0.413,
+        0.467,
+        0.307,
+        0.353,
+        0.255,
+        0.148,
+        0.182,
+        0.211,
+        0.235,
+        0.257,
+        0.276,
+        0.206,
+        0.224,
+        0.242,
+    ]
     final = crm.fit(" ".join(hist))
     np.testing.assert_allclose(final.ptox, [0.0103, 0.0337, 0.0981, 0.2082, 0.3626], atol=5e-5)
     assert dec.stop and dec.selected == 4
@@ -76,10 +134,18 @@ def test_cheung_table_3_2() -> None:
 
 def test_escalation_dfcrm_cases() -> None:
     # brockk/escalation tests/testthat/test_dfcrm.R (design anchors 8.5)
-    crm = CRM([0.1, 0.2, 0.4, 0.55], 0.2, prior_sd=np.sqrt(0.75), no_skipping=False, coherence=False)
+    crm = CRM(
+        [0.1, 0.2, 0.4, 0.55], 0.2, prior_sd=np.sqrt(0.75), no_skipping=False, coherence=False
+    )
     assert crm.fit("2NNT 2NNN 3NTT 2NNT").mtd == 1
-    crm = CRM([.1, .2, .33, .45, .6, .7, .8], 0.33, model="logistic", intercept=4,
-              no_skipping=False, coherence=False)
+    crm = CRM(
+        [0.1, 0.2, 0.33, 0.45, 0.6, 0.7, 0.8],
+        0.33,
+        model="logistic",
+        intercept=4,
+        no_skipping=False,
+        coherence=False,
+    )
     assert crm.fit("1NNN 2NNN 3NTT 2NNN 3TNN 3TNT 2NNN").mtd == 3
 
 

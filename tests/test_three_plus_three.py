@@ -13,30 +13,71 @@ from earlyphase.designs import DoseLevels, ThreePlusThree
 # design anchors 8.3: bcrm 0.5.4 threep3 and an independent enumeration agree to every digit.
 # (true p, variant, P(MTD = none, 1..K), E[N], E[n per dose])
 BCRM = [
-    ([.05, .10, .20, .30, .50], False, [.026558, .091360, .257032, .316111, .255840, .053099],
-     14.674960, [3.406125, 3.629966, 3.662403, 2.702092, 1.274374]),
-    ([.05, .10, .20, .30, .50], True, [.027182, .097126, .277277, .327825, .217491, .053099],
-     16.918850, [3.664411, 4.314601, 4.430742, 3.234722, 1.274374]),
-    ([.10, .20, .30, .45, .60], False, [.093853, .264044, .324735, .243003, .068235, .006130],
-     11.895399, [3.729000, 3.762322, 2.775811, 1.340918, 0.287347]),
-    ([.10, .20, .30, .45, .60], True, [.100417, .284851, .336877, .224092, .047632, .006130],
-     14.082437, [4.432335, 4.551879, 3.324609, 1.486267, 0.287347]),
-    ([.05, .10, .20], False, [.026558, .091360, .257032, .625050], 10.698494,
-     [3.406125, 3.629966, 3.662403]),
-    ([.05, .10, .20], True, [.027178, .096530, .251242, .625050], 11.575544,
-     [3.662825, 4.250315, 3.662403]),
-    ([.10, .30], False, [.093853, .458272, .447875], 7.646273, [3.729000, 3.917273]),
-    ([.10, .30], True, [.104176, .447949, .447875], 8.752320, [4.835047, 3.917273]),
-    ([.20, .30, .40, .50], False, [.291392, .358369, .241906, .089713, .018620], 9.166812,
-     [4.152000, 3.063312, 1.504626, 0.446874]),
-    ([.20, .30, .40, .50], True, [.321295, .368033, .224392, .067661, .018620], 10.766867,
-     [5.014577, 3.612843, 1.692572, 0.446874]),
+    (
+        [0.05, 0.10, 0.20, 0.30, 0.50],
+        False,
+        [0.026558, 0.091360, 0.257032, 0.316111, 0.255840, 0.053099],
+        14.674960,
+        [3.406125, 3.629966, 3.662403, 2.702092, 1.274374],
+    ),
+    (
+        [0.05, 0.10, 0.20, 0.30, 0.50],
+        True,
+        [0.027182, 0.097126, 0.277277, 0.327825, 0.217491, 0.053099],
+        16.918850,
+        [3.664411, 4.314601, 4.430742, 3.234722, 1.274374],
+    ),
+    (
+        [0.10, 0.20, 0.30, 0.45, 0.60],
+        False,
+        [0.093853, 0.264044, 0.324735, 0.243003, 0.068235, 0.006130],
+        11.895399,
+        [3.729000, 3.762322, 2.775811, 1.340918, 0.287347],
+    ),
+    (
+        [0.10, 0.20, 0.30, 0.45, 0.60],
+        True,
+        [0.100417, 0.284851, 0.336877, 0.224092, 0.047632, 0.006130],
+        14.082437,
+        [4.432335, 4.551879, 3.324609, 1.486267, 0.287347],
+    ),
+    (
+        [0.05, 0.10, 0.20],
+        False,
+        [0.026558, 0.091360, 0.257032, 0.625050],
+        10.698494,
+        [3.406125, 3.629966, 3.662403],
+    ),
+    (
+        [0.05, 0.10, 0.20],
+        True,
+        [0.027178, 0.096530, 0.251242, 0.625050],
+        11.575544,
+        [3.662825, 4.250315, 3.662403],
+    ),
+    ([0.10, 0.30], False, [0.093853, 0.458272, 0.447875], 7.646273, [3.729000, 3.917273]),
+    ([0.10, 0.30], True, [0.104176, 0.447949, 0.447875], 8.752320, [4.835047, 3.917273]),
+    (
+        [0.20, 0.30, 0.40, 0.50],
+        False,
+        [0.291392, 0.358369, 0.241906, 0.089713, 0.018620],
+        9.166812,
+        [4.152000, 3.063312, 1.504626, 0.446874],
+    ),
+    (
+        [0.20, 0.30, 0.40, 0.50],
+        True,
+        [0.321295, 0.368033, 0.224392, 0.067661, 0.018620],
+        10.766867,
+        [5.014577, 3.612843, 1.692572, 0.446874],
+    ),
 ]
 
 
 @pytest.mark.parametrize("p, deesc, sel, mean_n, per_dose", BCRM)
-def test_exact_oc_matches_bcrm(p: list[float], deesc: bool, sel: list[float], mean_n: float,
-                               per_dose: list[float]) -> None:
+def test_exact_oc_matches_bcrm(
+    p: list[float], deesc: bool, sel: list[float], mean_n: float, per_dose: list[float]
+) -> None:
     oc = ThreePlusThree(len(p), deescalation=deesc).operating_characteristics(p)
     got = [oc.selection[-1], *oc.selection[:-1]]
     np.testing.assert_allclose(got, sel, atol=5e-7)
@@ -48,18 +89,39 @@ def test_exact_oc_matches_bcrm(p: list[float], deesc: bool, sel: list[float], me
 def test_expected_dlts_and_neuenschwander_example() -> None:
     # design anchors 8.3: E[DLT] 2.713598 (esc-only) and 3.108433 (de-esc) in scenario A;
     # bcrm help example, Neuenschwander et al. (2008) 12 doses
-    p = [.05, .10, .20, .30, .50]
-    assert ThreePlusThree(5).operating_characteristics(p).mean_total_dlt == pytest.approx(2.713598, abs=5e-7)
+    p = [0.05, 0.10, 0.20, 0.30, 0.50]
+    assert ThreePlusThree(5).operating_characteristics(p).mean_total_dlt == pytest.approx(
+        2.713598, abs=5e-7
+    )
     np.testing.assert_allclose(
         ThreePlusThree(5).operating_characteristics(p).mean_dlt,
-        [.170306, .362997, .732481, .810628, .637187], atol=5e-7)
-    assert ThreePlusThree(5, True).operating_characteristics(p).mean_total_dlt == pytest.approx(3.108433, abs=5e-7)
-    p12 = [.010, .015, .020, .025, .030, .040, .050, .100, .170, .300, .400, .500]
+        [0.170306, 0.362997, 0.732481, 0.810628, 0.637187],
+        atol=5e-7,
+    )
+    assert ThreePlusThree(5, True).operating_characteristics(p).mean_total_dlt == pytest.approx(
+        3.108433, abs=5e-7
+    )
+    p12 = [0.010, 0.015, 0.020, 0.025, 0.030, 0.040, 0.050, 0.100, 0.170, 0.300, 0.400, 0.500]
     esc = ThreePlusThree(12).operating_characteristics(p12)
     np.testing.assert_allclose(
         [esc.selection[-1], *esc.selection[:-1]],
-        [.001171, .002601, .004556, .007000, .009887, .016980, .025437, .087506, .192056, .330149,
-         .222856, .082649, .017153], atol=5e-7)
+        [
+            0.001171,
+            0.002601,
+            0.004556,
+            0.007000,
+            0.009887,
+            0.016980,
+            0.025437,
+            0.087506,
+            0.192056,
+            0.330149,
+            0.222856,
+            0.082649,
+            0.017153,
+        ],
+        atol=5e-7,
+    )
     assert esc.mean_total_n == pytest.approx(33.799697, abs=5e-7)
     de = ThreePlusThree(12, True).operating_characteristics(p12)
     assert de.mean_total_n == pytest.approx(36.236693, abs=5e-7)
@@ -77,8 +139,11 @@ def test_closed_form_escalation_only() -> None:
 
 def test_escalation_decision_lists() -> None:
     """All 127 decisions of R escalation's tests/testthat/test_three_plus_three.R (both
-    variants, including partial cohorts), extracted into fixtures/escalation_three_plus_three.json."""
-    data = json.loads((Path(__file__).parent / "fixtures" / "escalation_three_plus_three.json").read_text())
+    variants, including partial cohorts), extracted into
+    fixtures/escalation_three_plus_three.json."""
+    data = json.loads(
+        (Path(__file__).parent / "fixtures" / "escalation_three_plus_three.json").read_text()
+    )
     assert len(data["cases"]) == 127
     for case in data["cases"]:
         design = ThreePlusThree(case["num_doses"], deescalation=case["allow_deescalate"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -104,6 +106,357 @@ def demo() -> None:
     console.print(
         "Published: day-56 survival 71.4% (5/7; 95% CI 29.0%-96.3%), the same at day 100."
     )
+    _demo_gvhd(console)
+
+
+def _demo_gvhd(console: Console) -> None:
+    from earlyphase.demo import gvhd_design_summary
+
+    g = gvhd_design_summary()
+    console.print()
+    console.rule("[bold]hUC-MSC in steroid-refractory acute GVHD: phase Ib 3+3, then expansion")
+    console.print(f"Design: {g.description}.")
+    rules = Table(title="3+3 decision rules")
+    for col in g.decision_table.columns:
+        rules.add_column(str(col))
+    for _, r in g.decision_table.iterrows():
+        rules.add_row(*[str(v) for v in r.tolist()])
+    console.print(rules)
+    for name, frame in g.scenarios.items():
+        tab = Table(title=f"Exact operating characteristics: {name}")
+        for col in ("Dose", "True DLT rate", "P(RP2D)", "Mean patients", "Mean DLTs"):
+            tab.add_column(col, justify="right")
+        for _, r in frame.iterrows():
+            tab.add_row(
+                str(r["dose"]),
+                "" if math.isnan(r["true_tox"]) else f"{r['true_tox']:.2f}",
+                f"{100 * r['prob_selected']:.1f}%",
+                "" if math.isnan(r["mean_patients"]) else f"{r['mean_patients']:.2f}",
+                "" if math.isnan(r["mean_dlt"]) else f"{r['mean_dlt']:.2f}",
+            )
+        console.print(tab)
+        s = g.summaries[name]
+        console.print(
+            f"  E[N] = {s['mean_total_n']:.2f} (range {s['min_total_n']}-{s['max_total_n']}); "
+            f"P(no RP2D) = {100 * float(s['prob_no_selection']):.1f}%"  # type: ignore[arg-type]
+        )
+
+
+# --- designs -------------------------------------------------------------------------------
+
+
+def _floats(text: str | None, field: str) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise ValueError(f"{field}: must be comma-separated numbers, got {text!r}") from None
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=2)
+
+
+def _print_frame(frame: Any, title: str, as_json: bool, as_csv: bool) -> None:
+    import pandas as pd
+
+    if as_json:
+        typer.echo(frame.to_json(orient="records"))
+        return
+    if as_csv:
+        typer.echo(frame.to_csv(index=False), nl=False)
+        return
+    table = Table(title=title)
+    for col in frame.columns:
+        table.add_column(str(col), justify="right")
+    for _, row in frame.iterrows():
+        cells = []
+        for v in row.tolist():
+            if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+                cells.append("")
+            elif isinstance(v, float):
+                cells.append(f"{v:.4f}")
+            else:
+                cells.append(str(v))
+        table.add_row(*cells)
+    Console(width=140).print(table)
+
+
+DESIGN_HELP = "Design: 3+3, boin or crm."
+
+
+def _design_from_options(name: str, **opts: Any) -> Any:
+    from earlyphase.designs.spec import build_design
+
+    return build_design(name, opts)
+
+
+def _design_options(
+    target: float | None,
+    doses: int | None,
+    cohort_size: int | None,
+    cohorts: int | None,
+    skeleton: str | None,
+    model: str | None,
+    patients: int | None,
+    deescalation: bool,
+    dose_values: str | None,
+    unit: str,
+    start_dose: int | None,
+    expansion: int | None,
+    expansion_tox_limit: float | None,
+    n_earlystop: int | None,
+) -> dict[str, Any]:
+    return {
+        "target": target,
+        "n_doses": doses,
+        "cohort_size": cohort_size,
+        "n_cohorts": cohorts,
+        "skeleton": _floats(skeleton, "skeleton"),
+        "model": model,
+        "n_patients": patients,
+        "deescalation": deescalation or None,
+        "dose_values": _floats(dose_values, "dose-values"),
+        "unit": unit,
+        "start_dose": start_dose,
+        "expansion": expansion,
+        "expansion_tox_limit": expansion_tox_limit,
+        "n_earlystop": n_earlystop,
+    }
+
+
+_TARGET = typer.Option(None, "--target", help="Target DLT rate (BOIN, CRM).")
+_DOSES = typer.Option(None, "--doses", help="Number of dose levels.")
+_COHORT = typer.Option(None, "--cohort-size", help="Patients per cohort.")
+_COHORTS = typer.Option(None, "--cohorts", help="Maximum number of cohorts (BOIN).")
+_SKELETON = typer.Option(None, "--skeleton", help="CRM skeleton, e.g. 0.05,0.12,0.25,0.4.")
+_MODEL = typer.Option(None, "--model", help="CRM model: empiric or logistic.")
+_PATIENTS = typer.Option(None, "--patients", help="Sample size (CRM).")
+_DEESC = typer.Option(False, "--deescalation", help="3+3 with de-escalation (Korn et al.).")
+_DVALUES = typer.Option(None, "--dose-values", help="Dose amounts, e.g. 0.5,1,2.")
+_UNIT = typer.Option("", "--unit", help="Unit of the dose amounts, e.g. 'x 10^6 cells/kg'.")
+_START = typer.Option(None, "--start-dose", help="Starting dose level (1-based).")
+_EXPANSION = typer.Option(None, "--expansion", help="Expansion cohort size at the RP2D.")
+_EXP_TOX = typer.Option(
+    None, "--expansion-tox-limit", help="Stop the expansion if Pr(DLT rate > limit) > 0.9."
+)
+_EARLY = typer.Option(
+    None, "--n-earlystop", help="BOIN: stop when this many are at the current dose."
+)
+_PLOT = typer.Option(None, "--plot", help="Write the OC and dose-path figure (PNG).")
+_JSON = typer.Option(False, "--json", help="Machine-readable JSON output.")
+_CSV = typer.Option(False, "--csv", help="CSV output.")
+
+
+@app.command("design")
+def design_cmd(
+    name: str = typer.Argument(..., help=DESIGN_HELP),
+    target: float | None = _TARGET,
+    doses: int | None = _DOSES,
+    cohort_size: int | None = _COHORT,
+    cohorts: int | None = _COHORTS,
+    skeleton: str | None = _SKELETON,
+    model: str | None = _MODEL,
+    patients: int | None = _PATIENTS,
+    deescalation: bool = _DEESC,
+    dose_values: str | None = _DVALUES,
+    unit: str = _UNIT,
+    start_dose: int | None = _START,
+    expansion: int | None = _EXPANSION,
+    expansion_tox_limit: float | None = _EXP_TOX,
+    n_earlystop: int | None = _EARLY,
+    full: bool = typer.Option(False, "--full", help="BOIN: every n, not only cohort multiples."),
+    as_json: bool = _JSON,
+    as_csv: bool = _CSV,
+) -> None:
+    """Print a design's decision table: what to do after any outcome."""
+    try:
+        design = _design_from_options(
+            name,
+            **_design_options(
+                target,
+                doses,
+                cohort_size,
+                cohorts,
+                skeleton,
+                model,
+                patients,
+                deescalation,
+                dose_values,
+                unit,
+                start_dose,
+                expansion,
+                expansion_tox_limit,
+                n_earlystop,
+            ),
+        )
+        base = design
+        while hasattr(base, "parent"):
+            base = base.parent
+        if hasattr(base, "boundary_table"):
+            frame = base.boundary_table(full=full)
+        elif hasattr(base, "decision_table") and not hasattr(base, "skeleton"):
+            frame = base.decision_table()
+        else:
+            frame = design.dose_paths(2)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    _print_frame(frame, design.describe(), as_json, as_csv)
+
+
+@app.command("simulate")
+def simulate_cmd(
+    name: str = typer.Argument(..., help=DESIGN_HELP),
+    truth: str = typer.Option(..., "--truth", help="True DLT rates, e.g. 0.05,0.1,0.2,0.3,0.5."),
+    exact: bool = typer.Option(False, "--exact", help="Exact operating characteristics."),
+    sims: int | None = typer.Option(None, "--sims", help="Number of simulated trials."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed (common random numbers)."),
+    plot: Path | None = _PLOT,
+    target: float | None = _TARGET,
+    doses: int | None = _DOSES,
+    cohort_size: int | None = _COHORT,
+    cohorts: int | None = _COHORTS,
+    skeleton: str | None = _SKELETON,
+    model: str | None = _MODEL,
+    patients: int | None = _PATIENTS,
+    deescalation: bool = _DEESC,
+    dose_values: str | None = _DVALUES,
+    unit: str = _UNIT,
+    start_dose: int | None = _START,
+    expansion: int | None = _EXPANSION,
+    expansion_tox_limit: float | None = _EXP_TOX,
+    n_earlystop: int | None = _EARLY,
+    as_json: bool = _JSON,
+    as_csv: bool = _CSV,
+) -> None:
+    """Operating characteristics under a true dose-toxicity curve (exact or simulated)."""
+    import json
+
+    from earlyphase.simulate import simulate_oc
+
+    try:
+        p = _floats(truth, "truth") or []
+        opts = _design_options(
+            target,
+            doses,
+            cohort_size,
+            cohorts,
+            skeleton,
+            model,
+            patients,
+            deescalation,
+            dose_values,
+            unit,
+            start_dose,
+            expansion,
+            expansion_tox_limit,
+            n_earlystop,
+        )
+        if opts["n_doses"] is None and name.lower() != "crm" and opts["dose_values"] is None:
+            opts["n_doses"] = len(p)
+        design = _design_from_options(name, **opts)
+        if exact and sims is not None:
+            raise ValueError("sims: choose --exact or --sims N, not both")
+        if exact or sims is None:
+            oc = design.operating_characteristics(p, method="exact")
+        else:
+            from earlyphase.designs.base import _check_truth
+
+            truth_arr = _check_truth(p, design.n_doses)
+            if sims >= 20_000 and not (as_json or as_csv):
+                from rich.progress import Progress
+
+                with Progress(transient=True, console=Console(stderr=True)) as bar:
+                    task = bar.add_task("simulating", total=sims)
+                    oc = simulate_oc(
+                        design,
+                        truth_arr,
+                        n_sims=sims,
+                        seed=seed,
+                        progress=lambda done, _n: bar.update(task, completed=done),
+                    )
+            else:
+                oc = simulate_oc(design, truth_arr, n_sims=sims, seed=seed)
+        if plot is not None:
+            from earlyphase.figures import plot_design_summary
+
+            plot_design_summary(oc, design.dose_paths(3 if design.cohort_size > 1 else 4), plot)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(oc.to_dict(), indent=2))
+        return
+    if as_csv:
+        typer.echo(oc.table().to_csv(index=False), nl=False)
+        return
+    _print_frame(
+        oc.table(),
+        f"{oc.design} ({oc.method}" + (f", {oc.n_sims} trials)" if oc.n_sims else ")"),
+        False,
+        False,
+    )
+    s = oc.summary()
+    console = Console(width=140)
+    console.print(
+        f"P(no dose selected) = {s['prob_no_selection']:.4f}; E[N] = {s['mean_total_n']:.2f} "
+        f"(SD {s['sd_total_n']:.2f}, range {s['min_total_n']}-{s['max_total_n']}); "
+        f"E[DLTs] = {s['mean_total_dlt']:.2f}"
+        + (
+            ""
+            if s["prob_overdose_60"] is None
+            else f"; P(>60% of patients above target) = {s['prob_overdose_60']:.4f}"
+        )
+    )
+    if plot is not None:
+        console.print(f"figure written to {plot}")
+
+
+@app.command("decide")
+def decide_cmd(
+    name: str = typer.Argument(..., help=DESIGN_HELP),
+    outcomes: str = typer.Option("", "--outcomes", help="Outcomes so far, e.g. '1NNN 2NTN'."),
+    target: float | None = _TARGET,
+    doses: int | None = _DOSES,
+    cohort_size: int | None = _COHORT,
+    cohorts: int | None = _COHORTS,
+    skeleton: str | None = _SKELETON,
+    model: str | None = _MODEL,
+    patients: int | None = _PATIENTS,
+    deescalation: bool = _DEESC,
+    dose_values: str | None = _DVALUES,
+    unit: str = _UNIT,
+    start_dose: int | None = _START,
+    expansion: int | None = _EXPANSION,
+    expansion_tox_limit: float | None = _EXP_TOX,
+    n_earlystop: int | None = _EARLY,
+) -> None:
+    """What the next cohort gets after the outcomes so far."""
+    try:
+        design = _design_from_options(
+            name,
+            **_design_options(
+                target,
+                doses,
+                cohort_size,
+                cohorts,
+                skeleton,
+                model,
+                patients,
+                deescalation,
+                dose_values,
+                unit,
+                start_dose,
+                expansion,
+                expansion_tox_limit,
+                n_earlystop,
+            ),
+        )
+        decision = design.decide(outcomes or None)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    Console().print(str(decision))
 
 
 if __name__ == "__main__":  # pragma: no cover

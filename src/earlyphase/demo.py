@@ -48,3 +48,43 @@ def ips_survival_summary() -> IpsSurvivalSummary:
         median=fit.median(),
         prob_day56_above_historical=post.prob_greater(IPS_HISTORICAL_DAY56_SURVIVAL),
     )
+
+
+#: Cell doses of the GVHD trial's phase Ib escalation (x 10^6 cells/kg, twice weekly).
+GVHD_DOSES = (0.5, 1.0, 2.0)
+GVHD_UNIT = "x 10^6 cells/kg"
+#: Illustrative true DLT rates for the operating characteristics (not estimates).
+GVHD_SCENARIOS: dict[str, tuple[float, float, float]] = {
+    "all doses safe": (0.05, 0.08, 0.12),
+    "top dose toxic": (0.05, 0.15, 0.40),
+    "all doses toxic": (0.35, 0.45, 0.60),
+}
+
+
+@dataclass(frozen=True)
+class GvhdDesignSummary:
+    """The GVHD trial's 3+3 (then expansion) design: decision table and exact OCs."""
+
+    description: str
+    decision_table: pd.DataFrame
+    scenarios: dict[str, pd.DataFrame]
+    summaries: dict[str, dict[str, object]]
+
+
+def gvhd_design_summary(expansion: int = 6) -> GvhdDesignSummary:
+    """3+3 over 0.5/1.0/2.0 x 10^6 cells/kg followed by an expansion cohort at the RP2D."""
+    from earlyphase.designs import DoseLevels, ThreePlusThree
+
+    base = ThreePlusThree(3, doses=DoseLevels(GVHD_DOSES, GVHD_UNIT))
+    design = base.with_expansion(expansion, tox_limit=0.33, cutoff=0.9)
+    tables, summaries = {}, {}
+    for name, truth in GVHD_SCENARIOS.items():
+        oc = design.operating_characteristics(list(truth), method="exact")
+        tables[name] = oc.table()
+        summaries[name] = oc.summary()
+    return GvhdDesignSummary(
+        description=design.describe(),
+        decision_table=base.decision_table(),
+        scenarios=tables,
+        summaries=summaries,
+    )

@@ -11,7 +11,8 @@ happens next. The same rule then serves
 
 so the decisions a protocol prints, the ones the team follows and the ones simulated cannot
 drift apart. Behaviours (stop at N, don't skip doses, an expansion cohort, ...) wrap a design
-and return a design, so they stack: ``BOIN(0.3, 5, n_cohorts=10).dont_skip_doses().with_expansion(6)``.
+and return a design, so they stack:
+``BOIN(0.3, 5, n_cohorts=10).dont_skip_doses().with_expansion(6)``.
 """
 
 from __future__ import annotations
@@ -47,9 +48,10 @@ REASONS: tuple[str, ...] = (
     "stop: expansion complete",
     "stop: expansion stopped for toxicity",
     "expand at the selected dose",
+    "continue the expansion cohort",
 )
 R_ESCALATE, R_STAY, R_DEESCALATE, R_MAX_N, R_TOO_TOXIC, R_MTD, R_N_AT_DOSE, R_TOP_SAFE = range(8)
-R_START, R_EXPANSION_DONE, R_EXPANSION_TOXIC, R_EXPAND = range(8, 12)
+R_START, R_EXPANSION_DONE, R_EXPANSION_TOXIC, R_EXPAND, R_EXPANSION_CONTINUE = range(8, 13)
 
 
 @dataclass
@@ -69,12 +71,16 @@ class States:
 
     @property
     def total(self) -> IntArray:
-        return self.n.sum(axis=1)
+        return np.asarray(self.n.sum(axis=1), dtype=np.int64)
 
     def take(self, index: ArrayLike) -> States:
         idx = np.asarray(index)
         return States(
-            self.n[idx], self.y[idx], self.current[idx], self.last_n[idx], self.last_y[idx],
+            self.n[idx],
+            self.y[idx],
+            self.current[idx],
+            self.last_n[idx],
+            self.last_y[idx],
             self.aux[idx],
         )
 
@@ -87,8 +93,12 @@ class States:
     @classmethod
     def from_rows(cls, rows: IntArray, k: int) -> States:
         return cls(
-            rows[:, :k], rows[:, k : 2 * k], rows[:, 2 * k], rows[:, 2 * k + 1],
-            rows[:, 2 * k + 2], rows[:, 2 * k + 3 :],
+            rows[:, :k],
+            rows[:, k : 2 * k],
+            rows[:, 2 * k],
+            rows[:, 2 * k + 1],
+            rows[:, 2 * k + 2],
+            rows[:, 2 * k + 3 :],
         )
 
 
@@ -181,6 +191,32 @@ class DoseFindingDesign:
         )
 
     def states_from_history(self, history: History) -> States:
+        """The state after ``history``. Behaviour state (e.g. whether an expansion cohort has
+        begun) is rebuilt by replaying the cohorts in order, so it needs an outcome string."""
+        if self.aux_width == 0:
+            return self._counts_state(history)
+        if not history.cohorts:
+            if history.current_dose is None:
+                return self.initial_states(1)
+            raise ValueError(
+                "history: this design keeps track of its phase; give the cohorts in order as an "
+                "outcome string, e.g. '1NNN 2NTN'"
+            )
+        from earlyphase.simulate.engine import add_cohort
+
+        st = self.initial_states(1)
+        for i, cohort in enumerate(history.cohorts):
+            st.current[0] = cohort.dose - 1
+            st = add_cohort(
+                st, np.array([cohort.n], dtype=np.int64), np.array([cohort.n_dlt], dtype=np.int64)
+            )
+            if i < len(history.cohorts) - 1:
+                dec = self._decide_batch(st)
+                if dec.aux is not None:
+                    st.aux = dec.aux
+        return st
+
+    def _counts_state(self, history: History) -> States:
         st = self.initial_states(1)
         st.n[0] = history.n
         st.y[0] = history.y
@@ -198,7 +234,9 @@ class DoseFindingDesign:
             st.last_y[0] = round(rate * self.cohort_size)
         return st
 
-    def decide(self, history: str | History | Mapping[str, Sequence[int]] | None = None) -> Decision:
+    def decide(
+        self, history: str | History | Mapping[str, Sequence[int]] | None = None
+    ) -> Decision:
         """What to do after ``history``: the next dose, or stop with the recommended dose.
 
         ``history`` is an outcome string (``"1NNN 2NTN"``), a :class:`History`, or counts
@@ -207,13 +245,17 @@ class DoseFindingDesign:
         h = as_history(history, self.n_doses)
         if h.current_dose is None:
             d = self.start_dose + 1
-            return Decision(dose=d, stop=False, reason=REASONS[R_START], dose_label=self.doses.label(d))
+            return Decision(
+                dose=d, stop=False, reason=REASONS[R_START], dose_label=self.doses.label(d)
+            )
         st = self.states_from_history(h)
         dec = self._decide_batch(st)
         if bool(dec.stop[0]):
             sel = int(dec.selected[0])
             return Decision(
-                dose=None, stop=True, reason=REASONS[int(dec.reason[0])],
+                dose=None,
+                stop=True,
+                reason=REASONS[int(dec.reason[0])],
                 selected=None if sel < 0 else sel + 1,
             )
         nd = int(dec.next_dose[0]) + 1
@@ -276,7 +318,9 @@ class DoseFindingDesign:
 
         return StopWhenNAtDose(self, n, dose)
 
-    def dont_skip_doses(self, when_escalating: bool = True, when_deescalating: bool = False) -> DoseFindingDesign:
+    def dont_skip_doses(
+        self, when_escalating: bool = True, when_deescalating: bool = False
+    ) -> DoseFindingDesign:
         """Move at most one dose level at a time (R escalation ``dont_skip_doses``)."""
         from earlyphase.designs.behaviours import DontSkipDoses
 
@@ -327,4 +371,3 @@ def _check_truth(true_tox: Sequence[float], n_doses: int) -> NDArray[np.float64]
 
 def clip_dose(d: IntArray, k: int) -> IntArray:
     return np.clip(d, 0, k - 1).astype(np.int64)
-

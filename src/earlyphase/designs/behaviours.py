@@ -8,12 +8,14 @@ design's decisions in one way; the order of wrapping is the order of application
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.stats import beta as beta_dist
 
 from earlyphase.designs.base import (
     R_DEESCALATE,
     R_ESCALATE,
     R_EXPAND,
+    R_EXPANSION_CONTINUE,
     R_EXPANSION_DONE,
     R_EXPANSION_TOXIC,
     R_MAX_N,
@@ -118,7 +120,9 @@ class StopWhenNAtDose(Behaviour):
         self.n = check_count(n, "n", minimum=1)
         if isinstance(dose, str):
             if dose not in ("recommended", "any"):
-                raise ValueError(f"dose: must be 'recommended', 'any' or a dose level, got {dose!r}")
+                raise ValueError(
+                    f"dose: must be 'recommended', 'any' or a dose level, got {dose!r}"
+                )
         else:
             level = check_count(dose, "dose", minimum=1)
             if level > self.n_doses:
@@ -129,14 +133,14 @@ class StopWhenNAtDose(Behaviour):
         dec = self._parent_decide(st)
         rows = np.arange(st.size)
         if self.dose == "recommended":
-            hit = st.n[rows, dec.next_dose] >= self.n
+            hit: NDArray[np.bool_] = np.asarray(st.n[rows, dec.next_dose] >= self.n)
             chosen = dec.next_dose
         elif self.dose == "any":
-            hit = (st.n >= self.n).any(axis=1)
+            hit = np.asarray((st.n >= self.n).any(axis=1))
             chosen = self._select_batch(st)
         else:
             d = int(self.dose) - 1
-            hit = st.n[:, d] >= self.n
+            hit = np.asarray(st.n[:, d] >= self.n)
             chosen = self._select_batch(st)
         hit &= ~dec.stop
         if hit.any():
@@ -152,8 +156,12 @@ class StopWhenNAtDose(Behaviour):
 class DontSkipDoses(Behaviour):
     """Move at most one dose level per cohort (when escalating and/or de-escalating)."""
 
-    def __init__(self, parent: DoseFindingDesign, when_escalating: bool = True,
-                 when_deescalating: bool = False) -> None:
+    def __init__(
+        self,
+        parent: DoseFindingDesign,
+        when_escalating: bool = True,
+        when_deescalating: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.when_escalating = bool(when_escalating)
         self.when_deescalating = bool(when_deescalating)
@@ -167,7 +175,9 @@ class DontSkipDoses(Behaviour):
             nd = np.maximum(nd, st.current - 1)
         moved = (~dec.stop) & (nd != dec.next_dose)
         if moved.any():
-            reason = np.where(nd > st.current, R_ESCALATE, np.where(nd < st.current, R_DEESCALATE, R_STAY))
+            reason = np.where(
+                nd > st.current, R_ESCALATE, np.where(nd < st.current, R_DEESCALATE, R_STAY)
+            )
             dec.reason = np.where(moved, reason, dec.reason)
             dec.next_dose = np.where(dec.stop, dec.next_dose, nd)
         return dec
@@ -180,8 +190,13 @@ class StopWhenTooToxic(Behaviour):
     """Stop without a recommended dose when the lowest dose is too toxic:
     Pr(DLT rate at dose 1 > threshold | data) > confidence under a Beta prior."""
 
-    def __init__(self, parent: DoseFindingDesign, threshold: float, confidence: float = 0.95,
-                 prior: tuple[float, float] = (1.0, 1.0)) -> None:
+    def __init__(
+        self,
+        parent: DoseFindingDesign,
+        threshold: float,
+        confidence: float = 0.95,
+        prior: tuple[float, float] = (1.0, 1.0),
+    ) -> None:
         super().__init__(parent)
         self.threshold = check_probability(threshold, "threshold")
         self.confidence = check_level(confidence, "confidence")
@@ -199,8 +214,9 @@ class StopWhenTooToxic(Behaviour):
         return dec
 
     def describe(self) -> str:
-        return (f"{self.parent.describe()}, stop if Pr(p1 > {self.threshold:g}) > "
-                f"{self.confidence:g}")
+        return (
+            f"{self.parent.describe()}, stop if Pr(p1 > {self.threshold:g}) > {self.confidence:g}"
+        )
 
 
 class Expansion(Behaviour):
@@ -209,8 +225,15 @@ class Expansion(Behaviour):
 
     own_aux = 3  # phase (0 escalation, 1 expansion), expansion dose, patients at it on entry
 
-    def __init__(self, parent: DoseFindingDesign, n: int, cohort_size: int,
-                 tox_limit: float | None, cutoff: float, prior: tuple[float, float]) -> None:
+    def __init__(
+        self,
+        parent: DoseFindingDesign,
+        n: int,
+        cohort_size: int,
+        tox_limit: float | None,
+        cutoff: float,
+        prior: tuple[float, float],
+    ) -> None:
         super().__init__(parent)
         self.n = check_count(n, "n", minimum=1)
         self.expansion_cohort = check_count(cohort_size, "cohort_size", minimum=1)
@@ -237,7 +260,7 @@ class Expansion(Behaviour):
         phase, dose, _ = self._own(st)
         return np.where(phase == 1, dose, super()._select_batch(st))
 
-    def unsafe(self, n: IntArray, y: IntArray) -> np.ndarray:  # type: ignore[type-arg]
+    def unsafe(self, n: IntArray, y: IntArray) -> NDArray[np.bool_]:
         """True where the expansion's safety rule stops: Pr(p > limit | n, y) > cutoff."""
         if self.tox_limit is None:
             return np.zeros(np.shape(n), dtype=bool)
@@ -258,8 +281,11 @@ class Expansion(Behaviour):
             done = exp & ~toxic & ((n_d - start) >= self.n)
             cont = exp & ~toxic & ~done
             dec.stop = np.where(exp, toxic | done, dec.stop)
-            dec.reason = np.where(toxic, R_EXPANSION_TOXIC, np.where(done, R_EXPANSION_DONE,
-                                  np.where(cont, R_STAY, dec.reason)))
+            dec.reason = np.where(
+                toxic,
+                R_EXPANSION_TOXIC,
+                np.where(done, R_EXPANSION_DONE, np.where(cont, R_EXPANSION_CONTINUE, dec.reason)),
+            )
             dec.selected = np.where(toxic, -1, np.where(done, dose, dec.selected))
             dec.next_dose = np.where(exp, dose, dec.next_dose)
         # trials whose escalation just selected a dose: enter expansion there
@@ -276,6 +302,9 @@ class Expansion(Behaviour):
         return dec
 
     def describe(self) -> str:
-        rule = "" if self.tox_limit is None else (
-            f", stop if Pr(p > {self.tox_limit:g}) > {self.cutoff:g}")
+        rule = (
+            ""
+            if self.tox_limit is None
+            else (f", stop if Pr(p > {self.tox_limit:g}) > {self.cutoff:g}")
+        )
         return f"{self.parent.describe()}, then expand with {self.n} at the RP2D{rule}"

@@ -44,8 +44,12 @@ NO_BOUND = 10**6  # "not applicable" entry of an integer boundary
 
 def boin_lambdas(target: float, phi1: float, phi2: float) -> tuple[float, float]:
     """Escalation and de-escalation boundaries (Liu & Yuan 2015, eq. 2-3)."""
-    lam_e = math.log((1 - phi1) / (1 - target)) / math.log(target * (1 - phi1) / (phi1 * (1 - target)))
-    lam_d = math.log((1 - target) / (1 - phi2)) / math.log(phi2 * (1 - target) / (target * (1 - phi2)))
+    lam_e = math.log((1 - phi1) / (1 - target)) / math.log(
+        target * (1 - phi1) / (phi1 * (1 - target))
+    )
+    lam_d = math.log((1 - target) / (1 - phi2)) / math.log(
+        phi2 * (1 - target) / (target * (1 - phi2))
+    )
     return lam_e, lam_d
 
 
@@ -68,7 +72,9 @@ def isotonic_batch(x: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np
     fit = np.empty((t, k))
     for i in range(k):
         # min over k >= i of av[j, k], for each j <= i; then max over j
-        inner = np.nanmin(np.where(np.isnan(av[:, : i + 1, i:]), np.inf, av[:, : i + 1, i:]), axis=2)
+        inner = np.nanmin(
+            np.where(np.isnan(av[:, : i + 1, i:]), np.inf, av[:, : i + 1, i:]), axis=2
+        )
         inner = np.where(np.isinf(inner), -np.inf, inner)
         fit[:, i] = inner.max(axis=1)
     return fit
@@ -143,11 +149,15 @@ class BOIN(DoseFindingDesign):
         if not 0 <= offset < 0.5:
             raise ValueError(f"offset: must lie in [0, 0.5), got {offset!r}")
         self.offset = float(offset)
-        self.n_earlystop = None if n_earlystop is None else check_count(n_earlystop, "n_earlystop", 1)
+        self.n_earlystop = (
+            None if n_earlystop is None else check_count(n_earlystop, "n_earlystop", 1)
+        )
         self.bound_mtd = bool(bound_mtd)
         self.doses = doses if doses is not None else DoseLevels.numbered(self.n_doses)
         if len(self.doses) != self.n_doses:
-            raise ValueError(f"doses: {len(self.doses)} dose levels given for n_doses = {self.n_doses}")
+            raise ValueError(
+                f"doses: {len(self.doses)} dose levels given for n_doses = {self.n_doses}"
+            )
         start = check_count(start_dose, "start_dose", minimum=1)
         if start > self.n_doses:
             raise ValueError(f"start_dose: {start} is outside 1..{self.n_doses}")
@@ -168,15 +178,19 @@ class BOIN(DoseFindingDesign):
         return self.max_n
 
     def describe(self) -> str:
-        return (f"BOIN (target {self._target:g}), {self.n_doses} doses, {self.n_cohorts} cohorts "
-                f"of {self.cohort_size}")
+        return (
+            f"BOIN (target {self._target:g}), {self.n_doses} doses, {self.n_cohorts} cohorts "
+            f"of {self.cohort_size}"
+        )
 
     def _boundaries(self, n_max: int) -> tuple[IntArray, IntArray, IntArray, IntArray]:
         """Integer boundaries indexed by n = 0..n_max (``get.boundary``)."""
         n = np.arange(n_max + 1)
         b_e = np.floor(self.lambda_e * n).astype(np.int64)
         ld = self.lambda_d * n
-        b_d = np.where(np.abs(np.round(ld) - ld) < 1e-12, np.round(ld) + 1, np.ceil(ld)).astype(np.int64)
+        b_d = np.where(np.abs(np.round(ld) - ld) < 1e-12, np.round(ld) + 1, np.ceil(ld)).astype(
+            np.int64
+        )
 
         def first_exceeding(cut: float) -> IntArray:
             out = np.full(n_max + 1, NO_BOUND, dtype=np.int64)
@@ -200,7 +214,11 @@ class BOIN(DoseFindingDesign):
         ``boundary_tab``; ``full=True`` gives every n = 1..N (``full_boundary_tab``).
         Entries that do not apply are None.
         """
-        ns = np.arange(1, self.max_n + 1) if full else np.arange(1, self.n_cohorts + 1) * self.cohort_size
+        ns = (
+            np.arange(1, self.max_n + 1)
+            if full
+            else np.arange(1, self.n_cohorts + 1) * self.cohort_size
+        )
         if self.n_earlystop is not None:
             ns = ns[ns <= self.n_earlystop]
 
@@ -225,7 +243,11 @@ class BOIN(DoseFindingDesign):
         Rows are numbers of DLTs, columns numbers of patients at the current dose (cohort
         multiples unless ``full``), as a protocol prints the BOIN rule.
         """
-        ns = np.arange(1, self.max_n + 1) if full else np.arange(1, self.n_cohorts + 1) * self.cohort_size
+        ns = (
+            np.arange(1, self.max_n + 1)
+            if full
+            else np.arange(1, self.n_cohorts + 1) * self.cohort_size
+        )
         max_y = int(ns.max())
         table: dict[str, list[str]] = {}
         for m in ns:
@@ -295,9 +317,13 @@ class BOIN(DoseFindingDesign):
         if choose.any():
             selected[choose] = self._select_batch(st.take(np.flatnonzero(choose)))
         reason = np.where(
-            reached, R_MAX_N, np.where(toxic_stop, R_TOO_TOXIC, np.where(early, R_N_AT_DOSE, reason))
+            reached,
+            R_MAX_N,
+            np.where(toxic_stop, R_TOO_TOXIC, np.where(early, R_N_AT_DOSE, reason)),
         )
-        return Decisions(next_dose=next_dose.astype(np.int64), stop=stop, reason=reason, selected=selected)
+        return Decisions(
+            next_dose=next_dose.astype(np.int64), stop=stop, reason=reason, selected=selected
+        )
 
     def _select_batch(self, st: States) -> IntArray:
         """MTD by isotonic regression, as ``BOIN::select.mtd`` (-1 when no dose qualifies)."""

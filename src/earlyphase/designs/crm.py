@@ -134,9 +134,13 @@ class CRM(DoseFindingDesign):
         if skel.ndim != 1 or skel.size < 1:
             raise ValueError("skeleton: must be a non-empty list of probabilities")
         if not np.all((skel > 0) & (skel < 1)):
-            raise ValueError(f"skeleton: probabilities must lie strictly in (0, 1), got {skel.tolist()}")
+            raise ValueError(
+                f"skeleton: probabilities must lie strictly in (0, 1), got {skel.tolist()}"
+            )
         if np.any(np.diff(skel) <= 0):
-            raise ValueError(f"skeleton: must be strictly increasing (monotone), got {skel.tolist()}")
+            raise ValueError(
+                f"skeleton: must be strictly increasing (monotone), got {skel.tolist()}"
+            )
         self.skeleton = skel
         self._target = check_level(target, "target")
         if model not in ("empiric", "logistic"):
@@ -183,8 +187,10 @@ class CRM(DoseFindingDesign):
         return self.coherence
 
     def describe(self) -> str:
-        return (f"CRM ({self.model}, target {self._target:g}), {self.n_doses} doses, "
-                f"N = {self.n_patients}, cohorts of {self.cohort_size}")
+        return (
+            f"CRM ({self.model}, target {self._target:g}), {self.n_doses} doses, "
+            f"N = {self.n_patients}, cohorts of {self.cohort_size}"
+        )
 
     def dose_tox(self, beta: FloatArray) -> FloatArray:
         """DLT probability of each dose (rows) at each beta (columns)."""
@@ -218,7 +224,9 @@ class CRM(DoseFindingDesign):
         all_below = (ptox <= self._target).all(axis=1)
         all_above = (ptox >= self._target).all(axis=1)
         closest = np.abs(ptox - self._target).argmin(axis=1)
-        return np.where(all_below, self.n_doses - 1, np.where(all_above, 0, closest)).astype(np.int64)
+        return np.where(all_below, self.n_doses - 1, np.where(all_above, 0, closest)).astype(
+            np.int64
+        )
 
     def _select_batch(self, st: States) -> IntArray:
         est, _ = self.posterior_moments(st.n, st.y)
@@ -235,16 +243,25 @@ class CRM(DoseFindingDesign):
             nd = np.minimum(nd, st.current + 1)
         stop = st.total >= self.n_patients
         reason = np.where(
-            stop, R_MAX_N,
+            stop,
+            R_MAX_N,
             np.where(nd > st.current, R_ESCALATE, np.where(nd < st.current, R_DEESCALATE, R_STAY)),
         )
-        return Decisions(
-            next_dose=nd.astype(np.int64), stop=stop, reason=reason.astype(np.int64),
-            selected=np.where(stop, rec, -1).astype(np.int64),
-        ) if t else Decisions(nd, stop, reason, rec)
+        return (
+            Decisions(
+                next_dose=nd.astype(np.int64),
+                stop=stop,
+                reason=reason.astype(np.int64),
+                selected=np.where(stop, rec, -1).astype(np.int64),
+            )
+            if t
+            else Decisions(nd, stop, reason, rec)
+        )
 
     def _cohort_sizes(self, st: States) -> IntArray:
-        return np.minimum(self.cohort_size, np.maximum(self.n_patients - st.total, 0)).astype(np.int64)
+        return np.minimum(self.cohort_size, np.maximum(self.n_patients - st.total, 0)).astype(
+            np.int64
+        )
 
     def fit(self, history: str | History | Mapping[str, Sequence[int]]) -> CRMFit:
         """Posterior after ``history``: beta_hat, variance, DLT rates with limits, and the

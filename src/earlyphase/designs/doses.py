@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class DoseLevels:
         vals = tuple(float(v) for v in values)
         if not vals:
             raise ValueError("doses: at least one dose level is needed")
-        if any(b <= a for a, b in zip(vals, vals[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(vals)):
             raise ValueError(f"doses: dose levels must increase, got {list(vals)}")
         object.__setattr__(self, "values", vals)
         object.__setattr__(self, "unit", unit)

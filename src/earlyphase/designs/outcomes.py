@@ -131,4 +131,6 @@ def as_history(
         if h.n_doses != n_doses:
             raise ValueError(f"history: has {h.n_doses} doses, the design has {n_doses}")
         return h
-    raise ValueError("history: give an outcome string like '1NNN 2NTN' or counts {'n': .., 'y': ..}")
+    raise ValueError(
+        "history: give an outcome string like '1NNN 2NTN' or counts {'n': .., 'y': ..}"
+    )

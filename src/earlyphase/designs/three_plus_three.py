@@ -76,7 +76,9 @@ class ThreePlusThree(DoseFindingDesign):
         self.cohort_size = 3
         self.doses = doses if doses is not None else DoseLevels.numbered(self.n_doses)
         if len(self.doses) != self.n_doses:
-            raise ValueError(f"doses: {len(self.doses)} dose levels given for n_doses = {self.n_doses}")
+            raise ValueError(
+                f"doses: {len(self.doses)} dose levels given for n_doses = {self.n_doses}"
+            )
         start = check_count(start_dose, "start_dose", minimum=1)
         if start > self.n_doses:
             raise ValueError(f"start_dose: {start} is outside 1..{self.n_doses}")
@@ -137,7 +139,9 @@ class ThreePlusThree(DoseFindingDesign):
             selected = np.where(toxic, d - 1, selected)
             reason = np.where(toxic, np.where(d > 0, R_MTD, R_TOO_TOXIC), reason)
         reason = np.where(wait, R_STAY, reason)
-        return Decisions(next_dose=next_dose.astype(np.int64), stop=stop, reason=reason, selected=selected)
+        return Decisions(
+            next_dose=next_dose.astype(np.int64), stop=stop, reason=reason, selected=selected
+        )
 
     @staticmethod
     def _korn(st: States) -> IntArray:
@@ -145,7 +149,7 @@ class ThreePlusThree(DoseFindingDesign):
         ok = (st.n >= 6) & (st.y <= 1)
         k = st.n.shape[1]
         idx = np.where(ok, np.arange(k)[None, :], -1)
-        return idx.max(axis=1).astype(np.int64)
+        return np.asarray(idx.max(axis=1), dtype=np.int64)
 
     def _select_batch(self, st: States) -> IntArray:
         """MTD from counts: the highest dose cleared (0/3 or <= 1/6) below the lowest dose with
@@ -156,7 +160,7 @@ class ThreePlusThree(DoseFindingDesign):
         cleared = ((st.n >= 3) & (st.y == 0)) | ((st.n >= 6) & (st.y <= 1))
         idx = np.arange(k)[None, :]
         ok = cleared & (idx < cap[:, None])
-        return np.where(ok, idx, -1).max(axis=1).astype(np.int64)
+        return np.asarray(np.where(ok, idx, -1).max(axis=1), dtype=np.int64)
 
     def decision_table(self) -> pd.DataFrame:
         """The rules as a protocol prints them: DLTs among patients at the current dose."""

@@ -15,7 +15,9 @@ def add_cohort(st: States, sizes: IntArray, dlts: IntArray) -> States:
     rows = np.arange(st.size)
     n[rows, st.current] += sizes
     y[rows, st.current] += dlts
-    return States(n, y, st.current.copy(), sizes.astype(np.int64), dlts.astype(np.int64), st.aux.copy())
+    return States(
+        n, y, st.current.copy(), sizes.astype(np.int64), dlts.astype(np.int64), st.aux.copy()
+    )
 
 
 def apply_decisions(st: States, dec: Decisions) -> States:

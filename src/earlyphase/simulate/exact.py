@@ -47,7 +47,7 @@ def exact_oc(design: DoseFindingDesign, p: FloatArray) -> OperatingCharacteristi
     """Exact operating characteristics of ``design`` under true DLT probabilities ``p``."""
     k = design.n_doses
     st = design.initial_states(1)
-    prob = np.ones(1)
+    prob: FloatArray = np.ones(1)
     sel = np.zeros(k + 1)
     mean_n = np.zeros(k)
     mean_y = np.zeros(k)
@@ -87,7 +87,7 @@ def exact_oc(design: DoseFindingDesign, p: FloatArray) -> OperatingCharacteristi
             moved.last_y[:] = 0
         rows = moved.as_rows()
         uniq_rows, inv = np.unique(rows, axis=0, return_inverse=True)
-        prob = np.bincount(inv.ravel(), weights=w[go], minlength=len(uniq_rows))
+        prob = np.bincount(inv.ravel(), weights=w[go], minlength=len(uniq_rows)).astype(np.float64)
         st = States.from_rows(uniq_rows, k)
     all_n = np.vstack(final_n) if final_n else np.zeros((0, k), dtype=np.int64)
     all_w = np.concatenate(final_w) if final_w else np.zeros(0)
@@ -108,4 +108,3 @@ def exact_oc(design: DoseFindingDesign, p: FloatArray) -> OperatingCharacteristi
         design=design.describe(),
         n_terminal_states=terminal,
     )
-

@@ -97,4 +97,3 @@ def simulate_oc(
         mc_se=np.sqrt(sel * (1 - sel) / n_sims),
         design=design.describe(),
     )
-

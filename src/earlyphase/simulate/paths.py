@@ -38,8 +38,18 @@ def dose_paths(
         st = design.states_from_history(history)
         dec0 = finish(design, st, design._decide_batch(st))
         if bool(dec0.stop[0]):
-            return pd.DataFrame(columns=["cohort", "path", "dose", "n_dlt", "next", "decision",
-                                         "selected", "probability"])
+            return pd.DataFrame(
+                columns=[
+                    "cohort",
+                    "path",
+                    "dose",
+                    "n_dlt",
+                    "next",
+                    "decision",
+                    "selected",
+                    "probability",
+                ]
+            )
         st = apply_decisions(st, dec0)
     paths = [""]
     probs = np.ones(1)
@@ -85,4 +95,7 @@ def dose_paths(
         st = apply_decisions(new.take(keep), take_decisions(dec, go))
         paths = [new_paths[j] for j in keep]
         probs = pr[keep]
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    for col in ("next", "selected"):
+        frame[col] = frame[col].astype("Int64")
+    return frame
