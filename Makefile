@@ -25,7 +25,8 @@ test: $(BIN)/.installed
 	$(BIN)/python -m pytest --doctest-modules src tests
 
 benchmark: $(BIN)/.installed
-	$(BIN)/python benchmarks/bench_survival.py
+	$(BIN)/python benchmarks/bench_survival.py --write-readme
+	$(BIN)/python benchmarks/bench_designs.py --write-readme
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

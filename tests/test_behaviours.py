@@ -117,3 +117,22 @@ def test_dose_paths_probabilities() -> None:
     # continuing paths of cohort 2 sum with the stops of cohort 1 to 1
     stop1 = first[first["next"].isna()]["probability"].sum()  # 3+3 never stops after cohort 1
     assert paths[paths.cohort == 2]["probability"].sum() + stop1 == pytest.approx(1.0)
+
+
+def test_compare_designs_uses_common_random_numbers() -> None:
+    from earlyphase.simulate import compare_designs
+
+    p = [0.05, 0.15, 0.30, 0.45, 0.60]
+    boin = BOIN(0.3, 5, n_cohorts=10)
+    table, ocs = compare_designs(
+        {"a": boin, "b": BOIN(0.3, 5, n_cohorts=10)}, p, n_sims=3000, seed=4
+    )
+    assert table["same_choice_as_first"].tolist() == [1.0, 1.0]
+    np.testing.assert_array_equal(ocs["a"].selection, ocs["b"].selection)
+    # the same seed in operating_characteristics gives the same trials
+    single = boin.operating_characteristics(p, method="simulate", n_sims=3000, seed=4)
+    np.testing.assert_array_equal(single.selection, ocs["a"].selection)
+    table, _ = compare_designs({"boin": boin, "3+3": ThreePlusThree(5)}, p, n_sims=2000, seed=4)
+    assert 0 < table["same_choice_as_first"].iloc[1] < 1
+    with pytest.raises(ValueError, match=r"^designs:"):
+        compare_designs({"x": boin, "y": ThreePlusThree(3)}, p)

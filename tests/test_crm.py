@@ -183,3 +183,16 @@ def test_exact_and_simulated_oc_agree() -> None:
 def test_bad_input(kwargs: dict, field: str) -> None:
     with pytest.raises(ValueError, match=rf"^{field}:"):
         CRM(**kwargs)
+
+
+def test_exact_oc_agrees_with_dfcrm_crmsim() -> None:
+    """dfcrm::crmsim (restrict = TRUE, 4000 trials; fixtures/dfcrm_crmsim.json, made by
+    fixtures/r/make_crmsim_fixture.R): our exact OCs lie within its Monte Carlo error."""
+    ref = json.loads((Path(__file__).parent / "fixtures" / "dfcrm_crmsim.json").read_text())
+    crm = CRM([0.05, 0.12, 0.25, 0.40, 0.55, 0.70], 0.25, n_patients=12, cohort_size=3)
+    oc = crm.operating_characteristics([0.02, 0.05, 0.12, 0.25, 0.40, 0.55])
+    r_sel = np.array(ref["selection"])
+    se = np.sqrt(np.maximum(oc.selection[:6] * (1 - oc.selection[:6]), 1e-6) / ref["nsim"])
+    assert np.all(np.abs(r_sel - oc.selection[:6]) < 4 * se)
+    assert np.all(np.abs(np.array(ref["mean_n"]) - oc.mean_n) < 0.15)
+    assert oc.selection[4] == 0.0 and r_sel[4] == 0.0  # dfcrm's "all below target -> top dose"

@@ -8,9 +8,11 @@ numbers, so designs are compared on identical simulated trials.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from earlyphase.designs.base import DoseFindingDesign
@@ -33,21 +35,29 @@ def patient_tolerances(n_sims: int, max_patients: int, seed: int | None) -> Floa
     return rng.random((n_sims, max_patients))
 
 
-def simulate_oc(
+@dataclass(frozen=True)
+class SimulatedTrials:
+    """Per-trial results of a simulation: selected dose (0-based, -1 none), patients and DLTs."""
+
+    selected: NDArray[np.int64]
+    n: NDArray[np.int64]
+    y: NDArray[np.int64]
+
+
+def run_trials(
     design: DoseFindingDesign,
     p: FloatArray,
-    n_sims: int = 10_000,
-    seed: int | None = None,
-    tolerances: FloatArray | None = None,
+    tolerances: FloatArray,
     progress: Callable[[int, int], None] | None = None,
-) -> OperatingCharacteristics:
-    """Simulated operating characteristics of ``design`` under true DLT probabilities ``p``."""
-    n_sims = check_count(n_sims, "n_sims", minimum=1)
+) -> SimulatedTrials:
+    """Run ``len(tolerances)`` trials of ``design`` together; patient j of trial t has a DLT at
+    dose d when ``tolerances[t, j] < p[d]``."""
+    n_sims = tolerances.shape[0]
     k = design.n_doses
     max_p = design.max_patients
-    u = tolerances if tolerances is not None else patient_tolerances(n_sims, max_p, seed)
-    if u.shape[0] < n_sims or u.shape[1] < max_p:
-        raise ValueError("tolerances: need at least (n_sims, max_patients) latent uniforms")
+    if tolerances.shape[1] < max_p:
+        raise ValueError("tolerances: need at least max_patients latent uniforms per trial")
+    u = tolerances
     st = design.initial_states(n_sims)
     active = np.arange(n_sims)
     selected = np.full(n_sims, -1, dtype=np.int64)
@@ -77,17 +87,24 @@ def simulate_oc(
         keep = np.flatnonzero(go)
         st = apply_decisions(new.take(keep), take_decisions(dec, go))
         active = active[keep]
-    sel = np.bincount(np.where(selected < 0, k, selected), minlength=k + 1) / n_sims
-    totals = final_n.sum(axis=1)
-    uniq, counts = np.unique(totals, return_counts=True)
-    weights = np.ones(n_sims)
-    od60, od80, above = overdose_summaries(p, design.target, final_n, weights)
+    return SimulatedTrials(selected=selected, n=final_n, y=final_y)
+
+
+def summarise(
+    design: DoseFindingDesign, p: FloatArray, trials: SimulatedTrials
+) -> OperatingCharacteristics:
+    """Operating characteristics from simulated trials."""
+    k = design.n_doses
+    n_sims = len(trials.selected)
+    sel = np.bincount(np.where(trials.selected < 0, k, trials.selected), minlength=k + 1) / n_sims
+    uniq, counts = np.unique(trials.n.sum(axis=1), return_counts=True)
+    od60, od80, above = overdose_summaries(p, design.target, trials.n, np.ones(n_sims))
     return OperatingCharacteristics(
         true_tox=p,
         dose_labels=tuple(design.doses.label(i + 1) for i in range(k)),
         selection=sel.astype(np.float64),
-        mean_n=final_n.mean(axis=0),
-        mean_dlt=final_y.mean(axis=0),
+        mean_n=trials.n.mean(axis=0),
+        mean_dlt=trials.y.mean(axis=0),
         n_distribution={int(a): float(b) / n_sims for a, b in zip(uniq, counts, strict=True)},
         prob_overdose_60=od60,
         prob_overdose_80=od80,
@@ -97,3 +114,61 @@ def simulate_oc(
         mc_se=np.sqrt(sel * (1 - sel) / n_sims),
         design=design.describe(),
     )
+
+
+def simulate_oc(
+    design: DoseFindingDesign,
+    p: FloatArray,
+    n_sims: int = 10_000,
+    seed: int | None = None,
+    tolerances: FloatArray | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> OperatingCharacteristics:
+    """Simulated operating characteristics of ``design`` under true DLT probabilities ``p``."""
+    n_sims = check_count(n_sims, "n_sims", minimum=1)
+    u = (
+        tolerances
+        if tolerances is not None
+        else patient_tolerances(n_sims, design.max_patients, seed)
+    )
+    return summarise(design, p, run_trials(design, p, u[:n_sims], progress))
+
+
+def compare_designs(
+    designs: Mapping[str, DoseFindingDesign],
+    true_tox: Sequence[float],
+    n_sims: int = 10_000,
+    seed: int | None = None,
+) -> tuple[pd.DataFrame, dict[str, OperatingCharacteristics]]:
+    """Simulate several designs on the *same* patients (common random numbers).
+
+    Returns a table with one row per design (P(select each dose), P(none), E[N], E[DLTs], and
+    the share of trials in which the design picks the same dose as the first design) and the
+    full operating characteristics of each.
+    """
+    from earlyphase.designs.base import _check_truth
+
+    if not designs:
+        raise ValueError("designs: give at least one design")
+    ks = {d.n_doses for d in designs.values()}
+    if len(ks) != 1:
+        raise ValueError("designs: all designs must have the same number of doses")
+    p = _check_truth(true_tox, ks.pop())
+    n_sims = check_count(n_sims, "n_sims", minimum=1)
+    u = patient_tolerances(n_sims, max(d.max_patients for d in designs.values()), seed)
+    rows, ocs = [], {}
+    first: NDArray[np.int64] | None = None
+    for name, design in designs.items():
+        trials = run_trials(design, p, u)
+        oc = summarise(design, p, trials)
+        ocs[name] = oc
+        if first is None:
+            first = trials.selected
+        row: dict[str, object] = {"design": name}
+        for label, prob in zip([*oc.dose_labels, "none"], oc.selection, strict=True):
+            row[f"P(select {label})"] = float(prob)
+        row["mean_n"] = oc.mean_total_n
+        row["mean_dlt"] = oc.mean_total_dlt
+        row["same_choice_as_first"] = float(np.mean(trials.selected == first))
+        rows.append(row)
+    return pd.DataFrame(rows), ocs
