@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy.stats import beta as beta_dist
 from scipy.stats import binom, norm
 
@@ -38,7 +38,7 @@ IntArray = NDArray[np.int64]
 _EPS = float(np.finfo(float).eps)
 
 
-def _looks(n: Sequence[int]) -> IntArray:
+def _looks(n: ArrayLike) -> IntArray:
     arr = np.asarray(n, dtype=np.int64)
     if arr.ndim != 1 or arr.size < 2:
         raise ValueError("looks: need at least two looks to be able to stop early")
@@ -47,7 +47,7 @@ def _looks(n: Sequence[int]) -> IntArray:
     return arr
 
 
-def bdrycross_prob(n: Sequence[int], r: Sequence[int], p: Sequence[float]) -> pd.DataFrame:
+def bdrycross_prob(n: ArrayLike, r: ArrayLike, p: ArrayLike) -> pd.DataFrame:
     """Exact probabilities for the boundary "stop if toxicities > r_k at look n_k", as
     ``clinfun::bdrycross.prob``: columns ``p``, ``pcross`` (stop at any look, including the
     last), ``pstop`` (stop before the last look) and ``ess`` (expected sample size).
@@ -167,8 +167,12 @@ def toxbdry(
     oc = pd.DataFrame(
         {
             "ptox": ptox,
-            "pcross_lo": lo["pcross"], "pstop_lo": lo["pstop"], "ess_lo": lo["ess"],
-            "pcross_hi": hi["pcross"], "pstop_hi": hi["pstop"], "ess_hi": hi["ess"],
+            "pcross_lo": lo["pcross"],
+            "pstop_lo": lo["pstop"],
+            "ess_lo": lo["ess"],
+            "pcross_hi": hi["pcross"],
+            "pstop_hi": hi["pstop"],
+            "ess_hi": hi["ess"],
         }
     )
     return ToxBoundary(looks=looks, lo_bdry=r1, hi_bdry=r0, oc=oc, delta=float(delta))
@@ -185,7 +189,7 @@ class ToxicityMonitor(SingleArmDesign):
     event_name = "toxicities"
     upper_meaning = "stop the trial for toxicity"
 
-    def __init__(self, looks: Sequence[int], stop_if_ge: Sequence[int], description: str) -> None:
+    def __init__(self, looks: ArrayLike, stop_if_ge: ArrayLike, description: str) -> None:
         self.looks = _looks(looks)
         self.upper = np.asarray(stop_if_ge, dtype=np.int64)
         self.lower = np.full(len(self.looks), -1, dtype=np.int64)

@@ -53,8 +53,13 @@ def predictive_probability(
     i = np.arange(m + 1)
     post = beta_dist.sf(p0, a + x + i, b + n_max - x - i)
     success = (post > theta_t) | (np.abs(post - theta_t) < _EPS)
-    log_w = (gammaln(m + 1) - gammaln(i + 1) - gammaln(m - i + 1)
-             + betaln(a + x + i, b + n_max - x - i) - betaln(a + x, b + n - x))
+    log_w = (
+        gammaln(m + 1)
+        - gammaln(i + 1)
+        - gammaln(m - i + 1)
+        + betaln(a + x + i, b + n_max - x - i)
+        - betaln(a + x, b + n - x)
+    )
     return float(np.exp(log_w)[success].sum())
 
 
@@ -105,7 +110,9 @@ class PredictiveProbability(SingleArmDesign):
 
     def probabilities(self, n: int) -> NDArray[np.float64]:
         """Predictive probability for x = 0..n responses after n patients."""
-        return np.array([
-            predictive_probability(x, n, self.n_max, self.prior, self.p0, self.theta_t)
-            for x in range(n + 1)
-        ])
+        return np.array(
+            [
+                predictive_probability(x, n, self.n_max, self.prior, self.p0, self.theta_t)
+                for x in range(n + 1)
+            ]
+        )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from earlyphase.stats._checks import check_count
 
@@ -57,7 +57,7 @@ class BoundaryOC:
 
 
 def boundary_crossing(
-    looks: Sequence[int], lower: Sequence[int], upper: Sequence[int], p: Sequence[float]
+    looks: ArrayLike, lower: ArrayLike, upper: ArrayLike, p: ArrayLike
 ) -> pd.DataFrame:
     """Exact crossing probabilities for boundaries on a binomial count.
 
@@ -143,16 +143,31 @@ class SingleArmDesign:
             raise ValueError(f"n: {n} exceeds the maximum sample size {n_max}")
         k = self._look_index(n)
         if k is not None and x >= self.upper[k]:
-            return MonitorDecision(x, n, "stop: upper boundary", "upper",
-                                   f"{x}/{n} {self.event_name} reaches the upper boundary "
-                                   f"({int(self.upper[k])}): {self.upper_meaning}")
+            return MonitorDecision(
+                x,
+                n,
+                "stop: upper boundary",
+                "upper",
+                f"{x}/{n} {self.event_name} reaches the upper boundary "
+                f"({int(self.upper[k])}): {self.upper_meaning}",
+            )
         if k is not None and x <= self.lower[k]:
-            return MonitorDecision(x, n, "stop: lower boundary", "lower",
-                                   f"{x}/{n} {self.event_name} is at or below the lower boundary "
-                                   f"({int(self.lower[k])}): {self.lower_meaning}")
+            return MonitorDecision(
+                x,
+                n,
+                "stop: lower boundary",
+                "lower",
+                f"{x}/{n} {self.event_name} is at or below the lower boundary "
+                f"({int(self.lower[k])}): {self.lower_meaning}",
+            )
         if n == n_max:
-            return MonitorDecision(x, n, "end of trial", None,
-                                   f"{x}/{n}: maximum sample size reached without crossing a boundary")
+            return MonitorDecision(
+                x,
+                n,
+                "end of trial",
+                None,
+                f"{x}/{n}: maximum sample size reached without crossing a boundary",
+            )
         return MonitorDecision(x, n, "continue", None, f"{x}/{n}: continue enrolling")
 
     def decision_table(self) -> pd.DataFrame:
@@ -162,7 +177,9 @@ class SingleArmDesign:
         """
         lower = [None if v < 0 else int(v) for v in self.lower]
         upper = [None if u > n else int(u) for u, n in zip(self.upper, self.looks, strict=True)]
-        frame = pd.DataFrame({"n": self.looks, "lower_stop_if_le": lower, "upper_stop_if_ge": upper})
+        frame = pd.DataFrame(
+            {"n": self.looks, "lower_stop_if_le": lower, "upper_stop_if_ge": upper}
+        )
         for col in ("lower_stop_if_le", "upper_stop_if_ge"):
             frame[col] = frame[col].astype("Int64")
         return frame

@@ -161,7 +161,7 @@ class ThallSimon(SingleArmDesign):
             value, _ = integrate.quad(
                 integrand, 0.0, upper, points=pts, epsabs=1e-13, epsrel=1e-12, limit=400
             )
-        return min(1.0, max(0.0, value))
+        return min(1.0, max(0.0, float(value)))
 
     def prob_superior(
         self, x: int | NDArray[np.int64], n: int | NDArray[np.int64], delta: float | None = None
@@ -186,6 +186,7 @@ class ThallSimon(SingleArmDesign):
 
     def _walk_upper(self, n: int, x: int, level: float) -> int:
         """Smallest x with Pr >= level (n + 1 if none), starting the search at ``x``."""
+
         def ok(v: int) -> bool:
             return self._prob(v, n, self.delta_efficacy) >= level
 
@@ -201,10 +202,12 @@ class ThallSimon(SingleArmDesign):
 
     def _walk_lower(self, n: int, x: int, level: float) -> int:
         """Largest x with Pr <= level (-1 if none), starting the search at ``x``."""
+
         def ok(v: int) -> bool:
             return self._prob(v, n, self.delta) <= level
 
-        if x >= 0 and ok(x):
+        x = max(x, 0)
+        if ok(x):
             while x < n and ok(x + 1):
                 x += 1
             return x

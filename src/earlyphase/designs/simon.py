@@ -1,0 +1,283 @@
+"""Simon's two-stage phase II design: optimal, minimax and admissible designs, OCs, inference.
+
+Notation as R ``clinfun``: treat ``n1`` patients; stop for futility if responses <= ``r1``;
+otherwise treat ``n - n1`` more and declare the treatment promising if total responses > ``r``.
+
+The search is that of ``clinfun::ph2simon`` (Fortran ``f2bdry``): for every maximum sample
+size n, the design with the smallest expected size under p0 among those with attained
+alpha < ``alpha`` and beta < ``beta``; the minimax design is the smallest n, the optimal the
+smallest E[N | p0]; admissible designs (Jung et al. 2001) lie on the lower convex hull.
+
+References
+----------
+Simon R (1989). Optimal two-stage designs for phase II clinical trials. Control Clin Trials
+    10:1-10.
+Jung SH, Lee T, Kim K, George SL (2004). Admissible two-stage designs for phase II cancer
+    clinical trials. Stat Med 23:561-569.
+Jung SH, Kim KM (2004). On the estimation of the binomial probability in multistage clinical
+    trials. Stat Med 23:881-896 (UMVUE).
+Koyama T, Chen H (2008). Proper inference from Simon's two-stage designs. Stat Med
+    27:3145-3154 (p-value and confidence interval).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from numba import njit
+from numpy.typing import NDArray
+from scipy.special import comb
+from scipy.stats import binom
+
+from earlyphase.designs.single_arm import SingleArmDesign
+from earlyphase.stats._checks import check_count, check_level, check_probability
+
+FloatArray = NDArray[np.float64]
+
+
+def _check_rates(
+    p0: float, p1: float, alpha: float, beta: float
+) -> tuple[float, float, float, float]:
+    p0 = check_probability(p0, "p0")
+    p1 = check_probability(p1, "p1")
+    if not p1 > p0:
+        raise ValueError(f"p1: the desirable rate must exceed p0 ({p0}), got {p1}")
+    return p0, p1, check_level(alpha, "alpha"), check_level(beta, "beta")
+
+
+def simon_search(p0: float, p1: float, alpha: float, beta: float, n_max: int = 100) -> pd.DataFrame:
+    """For each maximum sample size n, the design minimising E[N | p0] (``ph2simon()$out``).
+
+    Columns ``r1, n1, r, n, EN0, PET0``; only sample sizes with a feasible design appear.
+    """
+    p0, p1, alpha, beta = _check_rates(p0, p1, alpha, beta)
+    n_max = check_count(n_max, "n_max", minimum=2)
+    if n_max > 1000:
+        raise ValueError("n_max: cannot exceed 1000")
+    return _search(p0, p1, alpha, beta, n_max).copy()
+
+
+@njit(cache=True)
+def _search_kernel(
+    pmf0: FloatArray,
+    pmf1: FloatArray,
+    tail0: FloatArray,
+    tail1: FloatArray,
+    alpha: float,
+    beta: float,
+    n_max: int,
+) -> FloatArray:  # pragma: no cover - compiled
+    """Best design per n: rows (r1, n1, r, n, EN0, PET0), n-th row all zero if infeasible.
+
+    tailX[m, k] = P(X >= k) for X ~ Bin(m, pX), k = 0..n_max + 1. Order of the search and
+    tie-breaking as clinfun's f2bdry: n1 ascending, r1 descending, r descending, strict
+    improvement of E[N | p0].
+    """
+    out = np.zeros((n_max + 1, 6))
+    a0 = np.zeros(n_max + 2)
+    a1 = np.zeros(n_max + 2)
+    for n in range(2, n_max + 1):
+        best = float(n)
+        for n1 in range(1, n):
+            if n1 >= best:
+                break
+            n2 = n - n1
+            for s in range(n + 1):
+                a0[s] = 0.0
+                a1[s] = 0.0
+            pet = 1.0
+            for s1 in range(n1 - 1, -2, -1):
+                # add the x1 = s1 + 1 term: a[s] = sum_{x1 > s1} b(x1) P(X2 >= s + 1 - x1)
+                x1 = s1 + 1
+                pet -= pmf0[n1, x1]
+                for s in range(-1, n):
+                    k = s + 1 - x1
+                    if k > n2:
+                        break
+                    t0 = 1.0 if k <= 0 else tail0[n2, k]
+                    t1 = 1.0 if k <= 0 else tail1[n2, k]
+                    a0[s + 1] += pmf0[n1, x1] * t0
+                    a1[s + 1] += pmf1[n1, x1] * t1
+                pet_s1 = pet if s1 >= 0 else 0.0
+                en = n1 + (1.0 - pet_s1) * n2
+                if en >= best:
+                    break
+                found = -2
+                for s in range(n2 + s1, s1 - 1, -1):
+                    if a0[s + 1] < alpha and 1.0 - a1[s + 1] < beta:
+                        found = s
+                        break
+                if found > -2:
+                    best = en
+                    out[n, 0] = s1
+                    out[n, 1] = n1
+                    out[n, 2] = found
+                    out[n, 3] = n
+                    out[n, 4] = en
+                    out[n, 5] = pet_s1
+                    break
+    return out
+
+
+@lru_cache(maxsize=32)
+def _search(p0: float, p1: float, alpha: float, beta: float, n_max: int) -> pd.DataFrame:
+    m_all = np.arange(n_max + 1)[:, None]
+    ks = np.arange(n_max + 2)[None, :]
+    pmf0 = np.asarray(binom.pmf(ks, m_all, p0), dtype=np.float64)
+    pmf1 = np.asarray(binom.pmf(ks, m_all, p1), dtype=np.float64)
+    tail0 = np.asarray(binom.sf(ks - 1, m_all, p0), dtype=np.float64)
+    tail1 = np.asarray(binom.sf(ks - 1, m_all, p1), dtype=np.float64)
+    res = _search_kernel(pmf0, pmf1, tail0, tail1, alpha, beta, n_max)
+    res = res[res[:, 3] > 0]
+    rows = [(int(r[0]), int(r[1]), int(r[2]), int(r[3]), float(r[4]), float(r[5])) for r in res]
+    frame = pd.DataFrame(rows, columns=["r1", "n1", "r", "n", "EN0", "PET0"])
+    if frame.empty:
+        raise ValueError(f"n_max: no feasible design with n <= {n_max}; increase n_max")
+    return frame
+
+
+def _admissible(out: pd.DataFrame) -> pd.DataFrame:
+    """Admissible designs between minimax and optimal, as ``clinfun::twostage.admissible``."""
+    en = out["EN0"].to_numpy()
+    nopt = int(np.flatnonzero(en == en.min())[0])
+    if nopt == 0:
+        res = out.iloc[[0, 0]].copy()
+        res["qLo"] = [0.0, 0.0]
+        res["qHi"] = [1.0, 1.0]
+        res.index = ["Minimax", "Optimal"]
+        return res
+    mss = out["n"].to_numpy()[: nopt + 1].astype(float)
+    ess = en[: nopt + 1]
+    adm = np.zeros(nopt + 1, dtype=bool)
+    adm[0] = adm[nopt] = True
+    start = 0
+    while nopt > start:
+        slopes = (ess[start + 1 :] - ess[start]) / (mss[start + 1 :] - mss[start])
+        imin = int(np.argmin(slopes))
+        adm[start + 1 + imin] = True
+        start = start + 1 + imin
+    res = out.iloc[: nopt + 1][adm].copy()
+    dmss = np.diff(res["n"].to_numpy().astype(float))
+    dess = np.diff(res["EN0"].to_numpy())
+    qwt = np.round(dess / (dess - dmss), 3)
+    res["qLo"] = np.concatenate((qwt, [0.0]))
+    res["qHi"] = np.concatenate(([1.0], qwt))
+    res.index = ["Minimax", *["Admissible"] * (len(res) - 2), "Optimal"]
+    return res
+
+
+class SimonTwoStage(SingleArmDesign):
+    """A Simon two-stage design ``r1/n1, r/n`` for response rates ``p0`` (uninteresting) and
+    ``p1`` (desirable).
+
+    Examples
+    --------
+    >>> d = SimonTwoStage.optimal(0.1, 0.3, alpha=0.05, beta=0.2)
+    >>> (d.r1, d.n1, d.r, d.n)
+    (1, 10, 5, 29)
+    """
+
+    event_name = "responses"
+    upper_meaning = "reject H0: the treatment is promising"
+    lower_meaning = "stop for futility (accept H0)"
+
+    def __init__(self, p0: float, p1: float, r1: int, n1: int, r: int, n: int) -> None:
+        self.p0 = check_probability(p0, "p0")
+        self.p1 = check_probability(p1, "p1")
+        self.n1 = check_count(n1, "n1", minimum=1)
+        self.n = check_count(n, "n", minimum=2)
+        if self.n <= self.n1:
+            raise ValueError(f"n: must exceed n1 ({self.n1}), got {n}")
+        self.r1 = check_count(r1, "r1", minimum=-1) if r1 != -1 else -1
+        if self.r1 >= self.n1:
+            raise ValueError(f"r1: must be below n1 ({self.n1}), got {r1}")
+        self.r = int(r)
+        if not self.r1 <= self.r < self.n:
+            raise ValueError(f"r: must lie between r1 ({self.r1}) and n - 1, got {r}")
+        self.looks = np.array([self.n1, self.n], dtype=np.int64)
+        self.lower = np.array([self.r1, self.r], dtype=np.int64)
+        self.upper = np.array([self.n1 + 1, self.r + 1], dtype=np.int64)
+
+    @classmethod
+    def optimal(
+        cls, p0: float, p1: float, alpha: float, beta: float, n_max: int = 100
+    ) -> SimonTwoStage:
+        """Simon's optimal design (smallest E[N | p0])."""
+        out = simon_search(p0, p1, alpha, beta, n_max)
+        row = out.iloc[int(np.flatnonzero(out["EN0"] == out["EN0"].min())[0])]
+        return cls(p0, p1, int(row.r1), int(row.n1), int(row.r), int(row.n))
+
+    @classmethod
+    def minimax(
+        cls, p0: float, p1: float, alpha: float, beta: float, n_max: int = 100
+    ) -> SimonTwoStage:
+        """Simon's minimax design (smallest maximum sample size)."""
+        row = simon_search(p0, p1, alpha, beta, n_max).iloc[0]
+        return cls(p0, p1, int(row.r1), int(row.n1), int(row.r), int(row.n))
+
+    @staticmethod
+    def admissible(
+        p0: float, p1: float, alpha: float, beta: float, n_max: int = 100
+    ) -> pd.DataFrame:
+        """Minimax, admissible and optimal designs with the prior-weight ranges (qLo, qHi) over
+        which each minimises q n + (1 - q) E[N | p0] (``clinfun::twostage.admissible``)."""
+        return _admissible(simon_search(p0, p1, alpha, beta, n_max))
+
+    def __repr__(self) -> str:
+        return (
+            f"SimonTwoStage(p0={self.p0}, p1={self.p1}, r1={self.r1}, n1={self.n1}, "
+            f"r={self.r}, n={self.n})"
+        )
+
+    def error_rates(self) -> dict[str, float]:
+        """``clinfun::oc.twostage.bdry``: P(reject H0 | p0), P(reject H0 | p1), PET(p0), EN(p0)."""
+        oc = self.operating_characteristics([self.p0, self.p1])
+        pet = float(binom.cdf(self.r1, self.n1, self.p0))
+        return {
+            "alpha": float(oc["prob_upper"].iloc[0]),
+            "power": float(oc["prob_upper"].iloc[1]),
+            "pet0": pet,
+            "en0": self.n1 + (self.n - self.n1) * (1 - pet),
+        }
+
+    def inference(self, x: int, alpha: float = 0.05) -> dict[str, float]:
+        """UMVUE, p-value and the 100(1 - 2 alpha)% confidence interval after ``x`` total
+        responses, with ``clinfun::twostage.inference``'s grid search (steps of 1e-4)."""
+        x = check_count(x, "x")
+        if x > self.n:
+            raise ValueError(f"x: {x} responses cannot exceed n = {self.n}")
+        alpha = check_level(alpha, "alpha")
+        r1, n1, n2 = self.r1, self.n1, self.n - self.n1
+        if x <= r1:
+            umvue = x / n1
+        else:
+            x1 = np.arange(max(r1 + 1, x - n2), min(x, n1) + 1)
+            umvue = float(
+                np.sum(comb(n1 - 1, x1 - 1) * comb(n2, x - x1))
+                / np.sum(comb(n1, x1) * comb(n2, x - x1))
+            )
+        x1_all = np.arange(r1 + 1, n1 + 1)
+
+        def pval(p: FloatArray) -> FloatArray:
+            if x <= r1:
+                return np.asarray(binom.sf(x - 1, n1, p), dtype=np.float64)
+            return np.asarray(
+                (
+                    binom.pmf(x1_all[None, :], n1, p[:, None])
+                    * binom.sf(x - x1_all[None, :] - 1, n2, p[:, None])
+                ).sum(axis=1),
+                dtype=np.float64,
+            )
+
+        p_value = float(pval(np.array([self.p0]))[0])
+        pp = np.round(np.arange(101) * 0.01, 10)
+        pv = pval(pp)
+        ii = max(int(np.flatnonzero(pv > alpha)[0]) - 1, 0)
+        jj = max(int(np.flatnonzero(pv >= 1 - alpha)[0]) - 1, 0)
+        pp0 = pp[ii] + pp / 100
+        lcl = float(pp0[np.flatnonzero(pval(pp0) > alpha)[0]])
+        pp0 = pp[jj] + pp / 100
+        ucl = float(pp0[np.flatnonzero(pval(pp0) >= 1 - alpha)[0] - 1])
+        return {"umvue": umvue, "p_value": p_value, "lower": lcl, "upper": ucl}
