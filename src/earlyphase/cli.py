@@ -106,7 +106,28 @@ def demo() -> None:
     console.print(
         "Published: day-56 survival 71.4% (5/7; 95% CI 29.0%-96.3%), the same at day 100."
     )
+    _demo_ips_design(console)
     _demo_gvhd(console)
+
+
+def _demo_ips_design(console: Console) -> None:
+    from earlyphase.demo import ips_design_summary
+
+    d = ips_design_summary()
+    console.print()
+    console.print(f"Design: {d.description}.", highlight=False)
+    tab = Table(title="Minimum survivors at day 56 to declare efficacy (Table 1 reproduced)")
+    tab.add_column("Enrolled")
+    for n in d.table["n"]:
+        tab.add_column(str(int(n)), justify="right")
+    tab.add_row("Minimum", *[str(int(v)) for v in d.table["upper_stop_if_ge"]])
+    console.print(tab)
+    oc = Table(title="Exact operating characteristics (continuous monitoring, n = 6..20)")
+    for col in ("True day-56 survival", "P(declare efficacy)", "Mean patients"):
+        oc.add_column(col, justify="right")
+    for _, r in d.operating_characteristics.iterrows():
+        oc.add_row(f"{r['p']:.3f}", f"{100 * r['prob_upper']:.1f}%", f"{r['expected_n']:.1f}")
+    console.print(oc)
 
 
 def _demo_gvhd(console: Console) -> None:

@@ -88,3 +88,38 @@ def gvhd_design_summary(expansion: int = 6) -> GvhdDesignSummary:
         scenarios=tables,
         summaries=summaries,
     )
+
+
+@dataclass(frozen=True)
+class IpsDesignSummary:
+    """The IPS trial's Thall-Simon design (Table 1) and its exact operating characteristics."""
+
+    description: str
+    table: pd.DataFrame
+    operating_characteristics: pd.DataFrame
+
+
+def ips_design_summary() -> IpsDesignSummary:
+    """Thall-Simon: theta_S ~ Beta(30.87, 95.13) (24.5% of 126), theta_E ~ Beta(1.225, 3.775)
+    (same mean, ESS 5), declare efficacy when Pr(theta_E > theta_S) >= 0.95, n = 6..20.
+    This parameterisation reproduces Table 1 of the report (see examples/ips_thall_simon.py)."""
+    from earlyphase.designs.thall_simon import ThallSimon, beta_prior
+
+    design = ThallSimon(
+        beta_prior(0.245, 126),
+        beta_prior(0.245, 5),
+        delta=0.0,
+        p_upper=0.95,
+        p_lower=None,
+        n_min=6,
+        n_max=20,
+    )
+    return IpsDesignSummary(
+        description=(
+            "Thall-Simon: standard Beta(30.87, 95.13) = 24.5% of 126 patients; "
+            "experimental Beta(1.225, 3.775) (ESS 5); efficacy if "
+            "Pr(theta_E > theta_S | data) >= 0.95; n = 6 to 20"
+        ),
+        table=design.decision_table()[["n", "upper_stop_if_ge"]],
+        operating_characteristics=design.operating_characteristics([0.245, 0.35, 0.45, 0.60]),
+    )
