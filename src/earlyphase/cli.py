@@ -205,7 +205,57 @@ def _print_frame(frame: Any, title: str, as_json: bool, as_csv: bool) -> None:
     Console(width=140).print(table)
 
 
-DESIGN_HELP = "Design: 3+3, boin or crm."
+def _phase2_options(
+    p0: float | None,
+    p1: float | None,
+    alpha: float | None,
+    beta: float | None,
+    kind: str | None,
+    standard_rate: float | None,
+    standard_n: float | None,
+    standard_prior: str | None,
+    experimental_prior: str | None,
+    experimental_ess: float | None,
+    delta: float | None,
+    p_upper: float | None,
+    p_lower: float | None,
+    n_min: int | None,
+    n_max: int | None,
+    prior: str | None,
+    theta_t: float | None,
+    theta_lower: float | None,
+    limit: float | None,
+    cutoff: float | None,
+    method: str | None,
+    looks: str | None,
+) -> dict[str, Any]:
+    return {
+        "p0": p0,
+        "p1": p1,
+        "alpha": alpha,
+        "beta": beta,
+        "kind": kind,
+        "standard_rate": standard_rate,
+        "standard_n": standard_n,
+        "standard_prior": _floats(standard_prior, "standard-prior"),
+        "experimental_prior": _floats(experimental_prior, "experimental-prior"),
+        "experimental_ess": experimental_ess,
+        "delta": delta,
+        "p_upper": p_upper,
+        "p_lower": p_lower,
+        "n_min": n_min,
+        "n_max": n_max,
+        "prior": _floats(prior, "prior"),
+        "theta_t": theta_t,
+        "theta_lower": theta_lower,
+        "limit": limit,
+        "cutoff": cutoff,
+        "method": method,
+        "looks": None if looks is None else [int(v) for v in _floats(looks, "looks") or []],
+    }
+
+
+DESIGN_HELP = "Design: 3+3, boin, crm, thall-simon, simon, predictive or tox-monitor."
 
 
 def _design_from_options(name: str, **opts: Any) -> Any:
@@ -266,6 +316,52 @@ _EXP_TOX = typer.Option(
 _EARLY = typer.Option(
     None, "--n-earlystop", help="BOIN: stop when this many are at the current dose."
 )
+_P0 = typer.Option(
+    None,
+    "--p0",
+    help="Uninteresting response rate (Simon, predictive) or acceptable toxicity (Ivanova).",
+)
+_P1 = typer.Option(
+    None, "--p1", help="Desirable response rate (Simon) or unacceptable toxicity (Ivanova)."
+)
+_ALPHA = typer.Option(None, "--alpha", help="Type I error (Simon).")
+_BETA = typer.Option(None, "--beta", help="Type II error (Simon).")
+_KIND = typer.Option(None, "--kind", help="Simon: optimal or minimax.")
+_STD_RATE = typer.Option(
+    None, "--standard-rate", help="Thall-Simon: historical rate on standard therapy."
+)
+_STD_N = typer.Option(
+    None, "--standard-n", help="Thall-Simon: patients behind the historical rate."
+)
+_STD_PRIOR = typer.Option(
+    None, "--standard-prior", help="Thall-Simon: Beta prior a,b of the standard rate."
+)
+_EXP_PRIOR = typer.Option(
+    None, "--experimental-prior", help="Thall-Simon: Beta prior a,b of the experimental rate."
+)
+_EXP_ESS = typer.Option(
+    None, "--experimental-ess", help="Thall-Simon: effective sample size of the experimental prior."
+)
+_DELTA = typer.Option(None, "--delta", help="Thall-Simon: targeted improvement (futility rule).")
+_P_UPPER = typer.Option(
+    None, "--p-upper", help="Thall-Simon: posterior threshold to declare efficacy."
+)
+_P_LOWER = typer.Option(
+    None, "--p-lower", help="Thall-Simon: posterior threshold to stop for futility."
+)
+_N_MIN = typer.Option(None, "--n-min", help="First look (phase II / monitoring).")
+_N_MAX = typer.Option(None, "--n-max", help="Maximum sample size (phase II / monitoring).")
+_PRIOR = typer.Option(None, "--prior", help="Beta prior a,b (predictive, tox-monitor).")
+_THETA_T = typer.Option(None, "--theta-t", help="Predictive: end-of-trial posterior threshold.")
+_THETA_L = typer.Option(None, "--theta-lower", help="Predictive: futility threshold.")
+_LIMIT = typer.Option(None, "--limit", help="Tox-monitor: unacceptable toxicity rate.")
+_CUTOFF = typer.Option(
+    None, "--cutoff", help="Tox-monitor: posterior probability that stops the trial."
+)
+_METHOD = typer.Option(None, "--method", help="Tox-monitor: bayesian or ivanova.")
+_LOOKS = typer.Option(
+    None, "--looks", help="Tox-monitor (ivanova): sample sizes of the looks, e.g. 10,20,30."
+)
 _PLOT = typer.Option(None, "--plot", help="Write the OC and dose-path figure (PNG).")
 _JSON = typer.Option(False, "--json", help="Machine-readable JSON output.")
 _CSV = typer.Option(False, "--csv", help="CSV output.")
@@ -289,11 +385,67 @@ def design_cmd(
     expansion_tox_limit: float | None = _EXP_TOX,
     n_earlystop: int | None = _EARLY,
     full: bool = typer.Option(False, "--full", help="BOIN: every n, not only cohort multiples."),
+    p0: float | None = _P0,
+    p1: float | None = _P1,
+    alpha: float | None = _ALPHA,
+    beta: float | None = _BETA,
+    kind: str | None = _KIND,
+    standard_rate: float | None = _STD_RATE,
+    standard_n: float | None = _STD_N,
+    standard_prior: str | None = _STD_PRIOR,
+    experimental_prior: str | None = _EXP_PRIOR,
+    experimental_ess: float | None = _EXP_ESS,
+    delta: float | None = _DELTA,
+    p_upper: float | None = _P_UPPER,
+    p_lower: float | None = _P_LOWER,
+    n_min: int | None = _N_MIN,
+    n_max: int | None = _N_MAX,
+    prior: str | None = _PRIOR,
+    theta_t: float | None = _THETA_T,
+    theta_lower: float | None = _THETA_L,
+    limit: float | None = _LIMIT,
+    cutoff: float | None = _CUTOFF,
+    method: str | None = _METHOD,
+    looks: str | None = _LOOKS,
     as_json: bool = _JSON,
     as_csv: bool = _CSV,
 ) -> None:
-    """Print a design's decision table: what to do after any outcome."""
+    """Print a design's decision table: what to do after any outcome.
+
+    Dose finding: 3+3, boin, crm. Phase II and monitoring: thall-simon, simon, predictive,
+    tox-monitor (boundaries per look).
+    """
+    from earlyphase.designs.spec import PHASE2_DESIGNS, build_phase2
+
     try:
+        p2 = _phase2_options(
+            p0,
+            p1,
+            alpha,
+            beta,
+            kind,
+            standard_rate,
+            standard_n,
+            standard_prior,
+            experimental_prior,
+            experimental_ess,
+            delta,
+            p_upper,
+            p_lower,
+            n_min,
+            n_max,
+            prior,
+            theta_t,
+            theta_lower,
+            limit,
+            cutoff,
+            method,
+            looks,
+        )
+        if name.lower() in PHASE2_DESIGNS:
+            d2 = build_phase2(name, p2)
+            _print_frame(d2.decision_table(), f"{name} boundaries", as_json, as_csv)
+            return
         design = _design_from_options(
             name,
             **_design_options(
@@ -349,16 +501,78 @@ def simulate_cmd(
     expansion: int | None = _EXPANSION,
     expansion_tox_limit: float | None = _EXP_TOX,
     n_earlystop: int | None = _EARLY,
+    p0: float | None = _P0,
+    p1: float | None = _P1,
+    alpha: float | None = _ALPHA,
+    beta: float | None = _BETA,
+    kind: str | None = _KIND,
+    standard_rate: float | None = _STD_RATE,
+    standard_n: float | None = _STD_N,
+    standard_prior: str | None = _STD_PRIOR,
+    experimental_prior: str | None = _EXP_PRIOR,
+    experimental_ess: float | None = _EXP_ESS,
+    delta: float | None = _DELTA,
+    p_upper: float | None = _P_UPPER,
+    p_lower: float | None = _P_LOWER,
+    n_min: int | None = _N_MIN,
+    n_max: int | None = _N_MAX,
+    prior: str | None = _PRIOR,
+    theta_t: float | None = _THETA_T,
+    theta_lower: float | None = _THETA_L,
+    limit: float | None = _LIMIT,
+    cutoff: float | None = _CUTOFF,
+    method: str | None = _METHOD,
+    looks: str | None = _LOOKS,
     as_json: bool = _JSON,
     as_csv: bool = _CSV,
 ) -> None:
-    """Operating characteristics under a true dose-toxicity curve (exact or simulated)."""
+    """Operating characteristics under a true dose-toxicity curve (exact or simulated).
+
+    For phase II and monitoring designs, --truth lists true rates; the exact probabilities of
+    crossing each boundary and the expected sample size are printed.
+    """
     import json
 
+    from earlyphase.designs.spec import PHASE2_DESIGNS, build_phase2
     from earlyphase.simulate import simulate_oc
 
     try:
         p = _floats(truth, "truth") or []
+        p2 = _phase2_options(
+            p0,
+            p1,
+            alpha,
+            beta,
+            kind,
+            standard_rate,
+            standard_n,
+            standard_prior,
+            experimental_prior,
+            experimental_ess,
+            delta,
+            p_upper,
+            p_lower,
+            n_min,
+            n_max,
+            prior,
+            theta_t,
+            theta_lower,
+            limit,
+            cutoff,
+            method,
+            looks,
+        )
+        if name.lower() in PHASE2_DESIGNS:
+            d2 = build_phase2(name, p2)
+            frame = d2.operating_characteristics(p)
+            if plot is not None:
+                from earlyphase.figures.boundaries import plot_boundaries
+
+                plot_boundaries(d2, plot, title=name)
+            _print_frame(frame, f"{name}: exact operating characteristics", as_json, as_csv)
+            if plot is not None and not (as_json or as_csv):
+                Console().print(f"figure written to {plot}")
+            return
         opts = _design_options(
             target,
             doses,

@@ -104,3 +104,100 @@ def build_design(name: str, spec: Mapping[str, Any]) -> DoseFindingDesign:
             cutoff=float(behaviours.get("expansion_cutoff", 0.9)),
         )
     return design
+
+
+PHASE2_DESIGNS = ("thall-simon", "simon", "predictive", "tox-monitor")
+
+
+def _pair(value: Any, name: str) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        a, b = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: must be two numbers a,b") from None
+    return a, b
+
+
+def build_phase2(name: str, spec: Mapping[str, Any]) -> Any:
+    """A single-arm phase II / monitoring design from keyword settings (used by the CLI).
+
+    - ``thall-simon``: ``standard_prior`` (a, b) or ``standard_rate`` + ``standard_n``;
+      ``experimental_prior`` or ``experimental_ess`` (same mean as the standard rate);
+      ``delta``, ``p_upper``, ``p_lower``, ``n_min``, ``n_max``.
+    - ``simon``: ``p0``, ``p1``, ``alpha``, ``beta``, ``kind`` ("optimal" or "minimax"), ``n_max``.
+    - ``predictive``: ``prior``, ``p0``, ``theta_t``, ``theta_lower``, ``theta_upper``,
+      ``n_min``, ``n_max``.
+    - ``tox-monitor``: ``limit``, ``cutoff``, ``prior``, ``n_min``, ``n_max`` (Bayesian), or
+      ``p0``, ``p1``, ``looks`` (Ivanova-Qaqish-Schell, ``method="ivanova"``).
+    """
+    from earlyphase.designs.monitoring import ToxicityMonitor
+    from earlyphase.designs.predictive import PredictiveProbability
+    from earlyphase.designs.simon import SimonTwoStage
+    from earlyphase.designs.thall_simon import ThallSimon, _check_prior, beta_prior
+
+    o = {k: v for k, v in spec.items() if v is not None}
+    key = name.lower()
+    if key == "thall-simon":
+        std = _pair(o.get("standard_prior"), "standard_prior")
+        if std is not None:
+            std = _check_prior(std, "standard_prior")
+        if std is None:
+            if "standard_rate" not in o or "standard_n" not in o:
+                raise ValueError("standard_prior: give it, or standard_rate and standard_n")
+            std = beta_prior(o["standard_rate"], o["standard_n"])
+        exp = _pair(o.get("experimental_prior"), "experimental_prior")
+        if exp is None:
+            mean = std[0] / (std[0] + std[1])
+            exp = beta_prior(mean, o.get("experimental_ess", 2.0))
+        return ThallSimon(
+            std,
+            exp,
+            delta=o.get("delta", 0.0),
+            p_upper=o.get("p_upper", 0.95),
+            p_lower=o.get("p_lower"),
+            n_min=o.get("n_min", 1),
+            n_max=o.get("n_max", 40),
+        )
+    if key == "simon":
+        for req in ("p0", "p1", "alpha", "beta"):
+            if req not in o:
+                raise ValueError(f"{req}: required by the Simon two-stage design")
+        kind = o.get("kind", "optimal")
+        if kind not in ("optimal", "minimax"):
+            raise ValueError(f"kind: must be 'optimal' or 'minimax', got {kind!r}")
+        maker = SimonTwoStage.optimal if kind == "optimal" else SimonTwoStage.minimax
+        return maker(o["p0"], o["p1"], o["alpha"], o["beta"], o.get("n_max", 100))
+    if key == "predictive":
+        for req in ("p0", "theta_t"):
+            if req not in o:
+                raise ValueError(f"{req}: required by the predictive-probability design")
+        prior = _pair(o.get("prior"), "prior") or (1.0, 1.0)
+        return PredictiveProbability(
+            prior,
+            o["p0"],
+            o["theta_t"],
+            theta_lower=o.get("theta_lower", 0.05),
+            theta_upper=o.get("theta_upper"),
+            n_min=o.get("n_min", 1),
+            n_max=o.get("n_max", 40),
+        )
+    if key == "tox-monitor":
+        if o.get("method", "bayesian") == "ivanova":
+            for req in ("p0", "p1", "looks"):
+                if req not in o:
+                    raise ValueError(f"{req}: required by the Ivanova toxicity boundary")
+            return ToxicityMonitor.ivanova(o["p0"], o["p1"], o["looks"])
+        if "limit" not in o:
+            raise ValueError("limit: required by the Bayesian toxicity monitor")
+        prior = _pair(o.get("prior"), "prior") or (1.0, 1.0)
+        return ToxicityMonitor.bayesian(
+            o["limit"],
+            cutoff=o.get("cutoff", 0.9),
+            prior=prior,
+            n_min=o.get("n_min", 1),
+            n_max=o.get("n_max", 30),
+        )
+    raise ValueError(
+        f"design: unknown design {name!r}; choose one of {list(DESIGNS + PHASE2_DESIGNS)}"
+    )
