@@ -362,6 +362,15 @@ _METHOD = typer.Option(None, "--method", help="Tox-monitor: bayesian or ivanova.
 _LOOKS = typer.Option(
     None, "--looks", help="Tox-monitor (ivanova): sample sizes of the looks, e.g. 10,20,30."
 )
+_EFF_H = typer.Option(None, "--eff-hurdle", help="EffTox: minimum acceptable efficacy rate.")
+_TOX_H = typer.Option(None, "--tox-hurdle", help="EffTox: maximum acceptable toxicity rate.")
+_EFF_PRIORS = typer.Option(
+    None,
+    "--efftox-priors",
+    help="EffTox: 12 numbers, mean and sd of alpha, beta, gamma, zeta, eta, psi "
+    "(default: Thall et al. 2014).",
+)
+_TRUTH_EFF = typer.Option(None, "--truth-eff", help="EffTox: true efficacy rates per dose.")
 _PLOT = typer.Option(None, "--plot", help="Write the OC and dose-path figure (PNG).")
 _JSON = typer.Option(False, "--json", help="Machine-readable JSON output.")
 _CSV = typer.Option(False, "--csv", help="CSV output.")
@@ -407,6 +416,9 @@ def design_cmd(
     cutoff: float | None = _CUTOFF,
     method: str | None = _METHOD,
     looks: str | None = _LOOKS,
+    eff_hurdle: float | None = _EFF_H,
+    tox_hurdle: float | None = _TOX_H,
+    efftox_priors: str | None = _EFF_PRIORS,
     as_json: bool = _JSON,
     as_csv: bool = _CSV,
 ) -> None:
@@ -441,6 +453,13 @@ def design_cmd(
             cutoff,
             method,
             looks,
+        )
+        p2.update(
+            eff_hurdle=eff_hurdle,
+            tox_hurdle=tox_hurdle,
+            efftox_priors=_floats(efftox_priors, "efftox-priors"),
+            dose_values=_floats(dose_values, "dose-values"),
+            cohort_size=cohort_size,
         )
         if name.lower() in PHASE2_DESIGNS:
             d2 = build_phase2(name, p2)
@@ -523,6 +542,10 @@ def simulate_cmd(
     cutoff: float | None = _CUTOFF,
     method: str | None = _METHOD,
     looks: str | None = _LOOKS,
+    eff_hurdle: float | None = _EFF_H,
+    tox_hurdle: float | None = _TOX_H,
+    efftox_priors: str | None = _EFF_PRIORS,
+    truth_eff: str | None = _TRUTH_EFF,
     as_json: bool = _JSON,
     as_csv: bool = _CSV,
 ) -> None:
@@ -562,6 +585,21 @@ def simulate_cmd(
             method,
             looks,
         )
+        p2.update(
+            eff_hurdle=eff_hurdle,
+            tox_hurdle=tox_hurdle,
+            efftox_priors=_floats(efftox_priors, "efftox-priors"),
+            dose_values=_floats(dose_values, "dose-values"),
+            cohort_size=cohort_size,
+        )
+        if name.lower() == "efftox":
+            d2 = build_phase2(name, p2)
+            eff = _floats(truth_eff, "truth-eff")
+            if eff is None:
+                raise ValueError("truth-eff: EffTox needs the true efficacy rates too")
+            frame = d2.operating_characteristics(eff, p, n_sims=sims or 1000, seed=seed)
+            _print_frame(frame, "EffTox: simulated operating characteristics", as_json, as_csv)
+            return
         if name.lower() in PHASE2_DESIGNS:
             d2 = build_phase2(name, p2)
             frame = d2.operating_characteristics(p)

@@ -106,7 +106,7 @@ def build_design(name: str, spec: Mapping[str, Any]) -> DoseFindingDesign:
     return design
 
 
-PHASE2_DESIGNS = ("thall-simon", "simon", "predictive", "tox-monitor")
+PHASE2_DESIGNS = ("thall-simon", "simon", "predictive", "tox-monitor", "efftox")
 
 
 def _pair(value: Any, name: str) -> tuple[float, float] | None:
@@ -198,6 +198,27 @@ def build_phase2(name: str, spec: Mapping[str, Any]) -> Any:
             n_min=o.get("n_min", 1),
             n_max=o.get("n_max", 30),
         )
+    if key == "efftox":
+        from earlyphase.designs.efftox import PARAMS, THALL_2014, EffTox
+
+        cfg: dict[str, Any] = dict(THALL_2014)
+        if o.get("dose_values") is not None:
+            cfg["doses"] = list(o["dose_values"])
+        for field_ in ("eff_hurdle", "tox_hurdle"):
+            if o.get(field_) is not None:
+                cfg[field_] = o[field_]
+        if o.get("efftox_priors") is not None:
+            vals = list(o["efftox_priors"])
+            if len(vals) != 12:
+                raise ValueError(
+                    "efftox-priors: give 12 numbers, mean and sd of " + ", ".join(PARAMS)
+                )
+            cfg["priors"] = {k: (vals[2 * i], vals[2 * i + 1]) for i, k in enumerate(PARAMS)}
+        if o.get("cohort_size") is not None:
+            cfg["cohort_size"] = o["cohort_size"]
+        if o.get("n_max") is not None:
+            cfg["n_patients"] = o["n_max"]
+        return EffTox(**cfg)
     raise ValueError(
         f"design: unknown design {name!r}; choose one of {list(DESIGNS + PHASE2_DESIGNS)}"
     )
