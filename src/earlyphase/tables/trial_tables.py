@@ -1,0 +1,297 @@
+"""Trial-description tables: baseline characteristics, disposition, exposure, DLTs by dose,
+days free of respiratory support, and biomarker change from baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from earlyphase.data.trial import TrialData
+from earlyphase.stats import paired_t, wilcoxon_signed_rank
+from earlyphase.tables.result import ArdBuilder, TableResult, fmt_pct
+
+TEMPLATES = ("mean_sd", "median_range", "median_iqr", "mean_sd_median_range")
+
+
+def _num_summary(values: pd.Series, template: str, digits: int = 1) -> tuple[str, dict[str, float]]:
+    v = values.dropna().astype(float)
+    stats = {"n": float(len(v))}
+    if len(v) == 0:
+        return "-", stats
+    stats.update(
+        mean=float(v.mean()),
+        sd=float(v.std(ddof=1)) if len(v) > 1 else float("nan"),
+        median=float(v.median()),
+        min=float(v.min()),
+        max=float(v.max()),
+        q1=float(v.quantile(0.25)),
+        q3=float(v.quantile(0.75)),
+    )
+    d = digits
+    mean_sd = f"{stats['mean']:.{d}f} ± {stats['sd']:.{d}f}"
+    med_rng = f"{stats['median']:.{d}f} ({stats['min']:.{d}f}–{stats['max']:.{d}f})"
+    text = {
+        "mean_sd": mean_sd,
+        "median_range": med_rng,
+        "median_iqr": f"{stats['median']:.{d}f} [{stats['q1']:.{d}f}, {stats['q3']:.{d}f}]",
+        "mean_sd_median_range": f"{mean_sd}; {med_rng}",
+    }[template]
+    return text, stats
+
+
+def baseline_table(
+    trial: TrialData,
+    variables: Sequence[tuple[str, str, str]],
+    by: str | None = "TRT01A",
+    digits: int = 1,
+) -> TableResult:
+    """Baseline characteristics. ``variables`` are (column, label, template): template
+    ``"n_pct"`` for categorical, or one of mean_sd, median_range, median_iqr,
+    mean_sd_median_range (both in one cell) for numeric columns of ADSL."""
+    adsl = trial.adsl
+    groups = ["Total"] if by is None else [*sorted(adsl[by].dropna().astype(str).unique()), "Total"]
+    ard = ArdBuilder("baseline")
+    rows = []
+    for col, label, template in variables:
+        if col not in adsl.columns:
+            raise ValueError(f"variables: {col!r} is not a column of ADSL")
+        if template == "n_pct":
+            levels = sorted(adsl[col].dropna().astype(str).unique())
+            rows.append([label, *[""] * len(groups)])
+            for lev in levels:
+                cells = []
+                for g in groups:
+                    sub = adsl if g == "Total" else adsl[adsl[by].astype(str) == g]
+                    n = int((sub[col].astype(str) == lev).sum())
+                    ard.add(g, col, lev, n=n, N=len(sub))
+                    cells.append(fmt_pct(n, len(sub)))
+                rows.append([f"    {lev}", *cells])
+        elif template in TEMPLATES:
+            cells = []
+            for g in groups:
+                sub = adsl if g == "Total" else adsl[adsl[by].astype(str) == g]
+                text, stats = _num_summary(sub[col], template, digits)
+                ard.add(g, col, label, **stats)
+                cells.append(text)
+            rows.append([label, *cells])
+        else:
+            raise ValueError(f"variables: unknown template {template!r} for {col!r}")
+    sizes = {
+        g: len(adsl) if g == "Total" else int((adsl[by].astype(str) == g).sum()) for g in groups
+    }
+    header = ["Characteristic", *[f"{g} (N = {sizes[g]})" for g in groups]]
+    display = pd.DataFrame(rows, columns=header)
+    return TableResult(
+        "Baseline characteristics", display, ard.frame(), ["n (%), mean ± SD, or median (range)."]
+    )
+
+
+def disposition_table(trial: TrialData) -> TableResult:
+    """Enrolled, treated, completed, discontinued (by reason), died."""
+    adsl = trial.adsl
+    n = len(adsl)
+    ard = ArdBuilder("disposition")
+    rows = [["Enrolled", str(n)]]
+    ard.add("Total", "disposition", "Enrolled", n=n)
+    if "SAFFL" in adsl.columns:
+        k = int((adsl["SAFFL"] == "Y").sum())
+        rows.append(["Treated (safety population)", fmt_pct(k, n)])
+        ard.add("Total", "disposition", "Treated", n=k, N=n)
+    if "EOSSTT" in adsl.columns:
+        for status in sorted(adsl["EOSSTT"].dropna().astype(str).unique()):
+            k = int((adsl["EOSSTT"] == status).sum())
+            rows.append([status.capitalize(), fmt_pct(k, n)])
+            ard.add("Total", "disposition", status, n=k, N=n)
+            if status.upper() == "DISCONTINUED" and "DCSREAS" in adsl.columns:
+                reasons = adsl.loc[adsl["EOSSTT"] == status, "DCSREAS"].fillna("not given")
+                for reason, k2 in reasons.value_counts().sort_index().items():
+                    rows.append([f"    {reason}", fmt_pct(int(k2), n)])
+                    ard.add("Total", "discontinued", str(reason), n=int(k2), N=n)
+    if "DTHFL" in adsl.columns:
+        k = int((adsl["DTHFL"] == "Y").sum())
+        rows.append(["Died", fmt_pct(k, n)])
+        ard.add("Total", "disposition", "Died", n=k, N=n)
+    return TableResult(
+        "Disposition", pd.DataFrame(rows, columns=["Status", "Subjects"]), ard.frame()
+    )
+
+
+def exposure_table(trial: TrialData, by: str | None = "TRT01A") -> TableResult:
+    """Infusions per subject, cells/kg per infusion and total cells per subject: median (range)."""
+    if trial.adex is None:
+        raise ValueError("adex: the trial has no exposure (ADEX) table")
+    ex = trial.adex
+    if by is not None:
+        ex = ex.merge(trial.adsl[["USUBJID", by]], on="USUBJID", how="left")
+    groups = ["Total"] if by is None else [*sorted(ex[by].dropna().astype(str).unique()), "Total"]
+    ard = ArdBuilder("exposure")
+    rows: dict[str, list[str]] = {
+        "Infusions per subject": [],
+        "Dose per infusion (10^6 cells/kg)": [],
+        "Total cells per subject (10^6)": [],
+    }
+    for g in groups:
+        sub = ex if g == "Total" else ex[ex[by].astype(str) == g]
+        per = sub.groupby("USUBJID")
+        for label, values, d in (
+            ("Infusions per subject", per.size(), 0),
+            ("Dose per infusion (10^6 cells/kg)", sub["EXDOSE"], 2),
+            (
+                "Total cells per subject (10^6)",
+                per["TOTCELLS"].sum() if "TOTCELLS" in sub else pd.Series(dtype=float),
+                1,
+            ),
+        ):
+            text, stats = _num_summary(pd.Series(values), "median_range", d)
+            ard.add(g, "exposure", label, **stats)
+            rows[label].append(text)
+    display = pd.DataFrame([[k, *v] for k, v in rows.items()], columns=["", *groups])
+    return TableResult("Exposure", display, ard.frame(), ["Median (range)."])
+
+
+def dlt_table(trial: TrialData, dose_col: str = "TRT01A") -> TableResult:
+    """DLTs by dose level: subjects treated, subjects with a DLT, and the DLT terms."""
+    adsl = trial.adsl
+    ae = (
+        trial.adae
+        if trial.adae is not None
+        else pd.DataFrame(columns=["USUBJID", "AEDLT", "AEDECOD"])
+    )
+    dlt = ae[ae["AEDLT"] == "Y"] if "AEDLT" in ae.columns else ae.iloc[0:0]
+    ard = ArdBuilder("dlt")
+    rows = []
+    order = (
+        adsl.sort_values("DOSELVL")[dose_col].unique()
+        if "DOSELVL" in adsl.columns
+        else sorted(adsl[dose_col].unique())
+    )
+    for level in order:
+        ids = set(adsl.loc[adsl[dose_col] == level, "USUBJID"])
+        d = dlt[dlt["USUBJID"].isin(ids)]
+        k = int(d["USUBJID"].nunique())
+        ard.add(str(level), "dlt", str(level), n=len(ids), n_dlt=k)
+        rows.append(
+            [str(level), len(ids), k, ", ".join(sorted(set(d["AEDECOD"].astype(str)))) or "-"]
+        )
+    return TableResult(
+        "Dose-limiting toxicities by dose level",
+        pd.DataFrame(rows, columns=["Dose level", "Treated", "With DLT", "DLT terms"]),
+        ard.frame(),
+    )
+
+
+def free_days(trial: TrialData, paramcd: str, horizon: float) -> pd.Series:
+    """Days free of a support (e.g. mechanical ventilation) from day 1 to ``horizon``.
+
+    Rule (stated in every table that uses it): days after death or discontinuation are not
+    counted (the subject's data up to that day are used); a subject contributes
+    min(horizon, end) - (days on support within it), with end = EOSDY, or DTHDY, or horizon.
+    Episodes are ADVENT records (ASTDY..AENDY inclusive; open-ended episodes last to the end).
+    """
+    adsl = trial.adsl
+    index = adsl["USUBJID"].to_numpy()
+    end_arr = np.full(len(index), float(horizon))
+    for col in ("EOSDY", "DTHDY"):
+        if col in adsl.columns:
+            vals = adsl[col].astype(float).fillna(np.inf).to_numpy()
+            end_arr = np.fmin(end_arr, vals)
+    end = pd.Series(end_arr, index=index)
+    used = pd.Series(0.0, index=end.index)
+    if trial.advent is not None:
+        ep = trial.advent[trial.advent["PARAMCD"] == paramcd]
+        for _, r in ep.iterrows():
+            stop_day = end[r["USUBJID"]]
+            start = max(1.0, float(r["ASTDY"]))
+            stop = stop_day if pd.isna(r["AENDY"]) else min(float(r["AENDY"]), stop_day)
+            used[r["USUBJID"]] += max(0.0, stop - start + 1)
+    return (end - used).clip(lower=0)
+
+
+def free_days_table(
+    trial: TrialData, paramcd: str, horizons: Sequence[float], label: str
+) -> TableResult:
+    """Mean ± SD and median (range) of days free of ``paramcd`` to each horizon."""
+    ard = ArdBuilder(f"free_days:{paramcd}")
+    rows = []
+    for h in horizons:
+        days = free_days(trial, paramcd, h)
+        text, stats = _num_summary(days, "mean_sd_median_range", 1)
+        ard.add("All", f"day {h:g}", label, **stats)
+        rows.append([f"Day 0 to day {h:g}", text])
+    notes = [
+        "Days after death or discontinuation are not counted (data up to that day are used).",
+        f"n = {trial.n}. Mean ± SD; median (range).",
+    ]
+    return TableResult(
+        label, pd.DataFrame(rows, columns=["Assessment period", label]), ard.frame(), notes
+    )
+
+
+def biomarker_change_table(trial: TrialData, paramcds: Sequence[str], day: float) -> TableResult:
+    """Change from baseline to ``day`` for each biomarker, with R-style paired Wilcoxon
+    (exact when possible) and paired t-tests."""
+    if trial.adlb is None:
+        raise ValueError("paramcds: the trial has no ADLB table")
+    lb = trial.adlb
+    ard = ArdBuilder("biomarkers")
+    rows = []
+    for p in paramcds:
+        sub = lb[lb["PARAMCD"] == p]
+        if sub.empty:
+            raise ValueError(f"paramcds: no ADLB records for {p!r}")
+        base = (
+            sub[sub["ABLFL"] == "Y"].set_index("USUBJID")["AVAL"]
+            if "ABLFL" in sub.columns
+            else sub.sort_values("ADY").groupby("USUBJID")["AVAL"].first()
+        )
+        post = sub[sub["ADY"] == day].set_index("USUBJID")["AVAL"]
+        pair = pd.concat([base.rename("base"), post.rename("post")], axis=1).dropna()
+        n = len(pair)
+        if n >= 2:
+            w = wilcoxon_signed_rank(pair["post"].astype(float), pair["base"].astype(float))
+            t = paired_t(pair["post"].astype(float), pair["base"].astype(float))
+            w_p, t_p = w.p_value, t.p_value
+        else:
+            w_p = t_p = float("nan")
+        chg = (pair["post"] - pair["base"]).astype(float)
+        ard.add(
+            "All",
+            p,
+            f"day {day:g}",
+            n=n,
+            mean_change=chg.mean() if n else None,
+            median_change=chg.median() if n else None,
+            wilcoxon_p=w_p,
+            t_p=t_p,
+        )
+        rows.append(
+            [
+                p,
+                n,
+                f"{pair['base'].median():.2f}" if n else "-",
+                f"{pair['post'].median():.2f}" if n else "-",
+                f"{chg.median():.2f}" if n else "-",
+                "-" if np.isnan(w_p) else f"{w_p:.3f}",
+                "-" if np.isnan(t_p) else f"{t_p:.3f}",
+            ]
+        )
+    display = pd.DataFrame(
+        rows,
+        columns=[
+            "Parameter",
+            "Pairs",
+            "Baseline (median)",
+            f"Day {day:g} (median)",
+            "Change (median)",
+            "Wilcoxon p",
+            "Paired t p",
+        ],
+    )
+    return TableResult(
+        f"Biomarkers: change from baseline to day {day:g}",
+        display,
+        ard.frame(),
+        ["Wilcoxon signed-rank test as R wilcox.test (exact without ties or zeros)."],
+    )
