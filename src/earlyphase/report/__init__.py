@@ -1,0 +1,5 @@
+"""The HTML report: a trial's results section as one self-contained file."""
+
+from earlyphase.report.html import build_report, render_report, write_pdf
+
+__all__ = ["build_report", "render_report", "write_pdf"]

@@ -1,0 +1,212 @@
+"""Assemble tables and figures into one self-contained HTML report (figures embedded as PNG,
+no external resources), laid out like the results section of a trial report.
+
+Which sections appear depends on the data present and on ``trial.json`` (``meta``):
+``landmarks``, ``survival_param``, ``competing`` ({"paramcd", "causes"}), ``endpoints``
+(list of {"paramcd", "visits", "positive", "label"}), ``response`` ({"paramcd", "visit"}),
+``free_days`` ({"paramcd", "horizons", "label"}), ``baseline`` (list of [column, label,
+template]), ``biomarkers`` ({"paramcds", "day"}), ``ae_window`` (days), ``dose_unit``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+
+from earlyphase import __version__
+from earlyphase.data.trial import TrialData
+from earlyphase.figures.trial import (
+    cif_figure,
+    consort_figure,
+    escalation_figure,
+    km_figure,
+    spaghetti_figure,
+    swimmer_figure,
+    to_png_base64,
+)
+from earlyphase.tables import adverse_events as ae
+from earlyphase.tables import efficacy as eff
+from earlyphase.tables import trial_tables as tt
+from earlyphase.tables.result import TableResult
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{{ title }}</title>
+<style>
+body { font-family: Georgia, 'Times New Roman', serif; max-width: 980px; margin: 2em auto;
+       color: #222; line-height: 1.45; padding: 0 1em; }
+h1 { font-size: 1.7em; border-bottom: 2px solid #333; padding-bottom: .3em; }
+h2 { font-size: 1.3em; margin-top: 2em; border-bottom: 1px solid #bbb; }
+h3 { font-size: 1.05em; margin-bottom: .3em; }
+table { border-collapse: collapse; margin: .6em 0 .3em; font-size: .88em; font-family: Arial, sans-serif; }
+th { border-top: 2px solid #333; border-bottom: 1px solid #333; padding: 4px 8px; text-align: left; }
+td { padding: 3px 8px; border-bottom: 1px solid #eee; white-space: pre; }
+tr:last-child td { border-bottom: 2px solid #333; }
+.note { font-size: .8em; color: #555; margin: 0 0 1.2em; }
+figure { margin: 1em 0; } figure img { max-width: 100%; }
+figcaption { font-size: .85em; color: #444; }
+.meta { color: #666; font-size: .85em; }
+</style></head><body>
+<h1>{{ title }}</h1>
+<p class="meta">{{ subtitle }}</p>
+{% for section in sections %}
+<h2>{{ section.heading }}</h2>
+{% if section.text %}<p>{{ section.text }}</p>{% endif %}
+{% for item in section["items"] %}
+{% if item.kind == "table" %}
+<h3>{{ item.title }}</h3>
+{{ item.html | safe }}
+{% for note in item.notes %}<p class="note">{{ note }}</p>{% endfor %}
+{% else %}
+<figure><img alt="{{ item.title }}" src="data:image/png;base64,{{ item.png }}">
+<figcaption>{{ item.title }}</figcaption></figure>
+{% endif %}
+{% endfor %}
+{% endfor %}
+<h2>Methods</h2>
+<p class="note">{{ methods }}</p>
+</body></html>
+"""
+
+METHODS = (
+    "Proportions: exact Clopper-Pearson 95% confidence intervals and 95% highest-posterior-density "
+    "intervals of the Beta posterior under a uniform Beta(1, 1) prior. Survival: Kaplan-Meier with "
+    "Greenwood variance and log-transformed pointwise 95% intervals (R survival's default); median "
+    "by R's rule; number at risk = subjects with time >= t. Competing risks: Aalen-Johansen "
+    "cumulative incidence with cmprsk's variance and log-log intervals. Adverse events: "
+    "treatment-emergent events, subjects counted once per row, events counted every time, "
+    "denominators from the safety population; worst CTCAE grade per subject. Paired comparisons: "
+    "Wilcoxon signed-rank test as R wilcox.test and paired t-test."
+)
+
+
+def _table_item(result: TableResult) -> dict[str, Any]:
+    frame = result.display.fillna("")
+    body = frame.to_html(index=False, escape=True, border=0, na_rep="")
+    return {"kind": "table", "title": result.title, "html": body, "notes": result.footnotes}
+
+
+def _figure_item(title: str, fig: Any) -> dict[str, Any]:
+    return {"kind": "figure", "title": title, "png": to_png_base64(fig)}
+
+
+def build_report(trial: TrialData) -> dict[str, Any]:
+    """The report's content (sections of tables and figures) as a plain structure."""
+    meta = trial.meta
+    unit = str(meta.get("dose_unit", ""))
+    sections: list[dict[str, Any]] = []
+    adsl = trial.adsl
+    groups = sorted(adsl["TRT01A"].astype(str).unique())
+    by = "TRT01A" if len(groups) > 1 else None
+
+    flow: list[dict[str, Any]] = [_figure_item("Participant flow", consort_figure(trial)),
+                                  _table_item(tt.disposition_table(trial))]
+    sections.append({"heading": "Participants", "items": flow,
+                     "text": f"{len(adsl)} subjects; dose levels: {', '.join(groups)}."})
+
+    baseline_vars = meta.get("baseline") or [
+        [c, label, t] for c, label, t in (("AGE", "Age, years", "mean_sd_median_range"),
+                                          ("SEX", "Sex", "n_pct"),
+                                          ("WEIGHT", "Weight, kg", "mean_sd_median_range"))
+        if c in adsl.columns
+    ]
+    if baseline_vars:
+        sections.append({"heading": "Baseline characteristics", "items": [
+            _table_item(tt.baseline_table(trial, [tuple(v) for v in baseline_vars], by=by))]})
+
+    treat: list[dict[str, Any]] = []
+    if trial.adex is not None:
+        treat.append(_table_item(tt.exposure_table(trial, by=by)))
+    if "DOSELVL" in adsl.columns and adsl["DOSELVL"].nunique() > 1:
+        treat.append(_figure_item("Dose escalation by enrolment order",
+                                  escalation_figure(trial, unit=unit)))
+        treat.append(_table_item(tt.dlt_table(trial)))
+    if treat:
+        sections.append({"heading": "Treatment and dose-limiting toxicities", "items": treat})
+
+    efficacy: list[dict[str, Any]] = []
+    if meta.get("response"):
+        r = meta["response"]
+        efficacy.append(_table_item(eff.response_table(trial, r["visit"], r.get("paramcd", "OVRLRESP"), by=by)))
+    param = meta.get("survival_param", "OS")
+    if trial.adtte is not None and (trial.adtte["PARAMCD"] == param).any():
+        days = meta.get("landmarks", [])
+        if days:
+            efficacy.append(_table_item(eff.survival_tables(trial, param, days)))
+        efficacy.append(_figure_item(f"Kaplan-Meier estimate ({param})",
+                                     km_figure(trial, param, risk_times=meta.get("risk_times"))))
+        efficacy.append(_figure_item("Follow-up of each subject", swimmer_figure(trial, param)))
+    if meta.get("competing"):
+        c = meta["competing"]
+        causes = {int(k): v for k, v in c.get("causes", {}).items()}
+        efficacy.append(_table_item(eff.cumulative_incidence_table(trial, c["paramcd"], c["times"], causes)))
+        efficacy.append(_figure_item("Cumulative incidence", cif_figure(trial, c["paramcd"], causes)))
+    for e in meta.get("endpoints", []):
+        efficacy.append(_table_item(eff.proportion_table(
+            trial, e["paramcd"], e["visits"], tuple(e.get("positive", ["Y"])), e.get("label"))))
+    if meta.get("free_days"):
+        f = meta["free_days"]
+        efficacy.append(_table_item(tt.free_days_table(trial, f["paramcd"], f["horizons"], f["label"])))
+    if efficacy:
+        sections.append({"heading": "Efficacy", "items": efficacy})
+
+    if trial.adae is not None:
+        safety = [_table_item(ae.ae_table(trial, by=by))]
+        if meta.get("ae_window"):
+            safety.append(_table_item(ae.ae_table(trial, by=by, window=float(meta["ae_window"]))))
+        safety.append(_table_item(ae.ae_worst_grade_table(trial, by=by)))
+        sections.append({"heading": "Safety", "items": safety})
+
+    if trial.adlb is not None:
+        bio: list[dict[str, Any]] = []
+        for p in sorted(trial.adlb["PARAMCD"].unique()):
+            if trial.adlb.loc[trial.adlb["PARAMCD"] == p, "ADY"].nunique() > 1:
+                bio.append(_figure_item(f"{p} over time", spaghetti_figure(trial, p)))
+        if meta.get("biomarkers"):
+            b = meta["biomarkers"]
+            bio.append(_table_item(tt.biomarker_change_table(trial, b["paramcds"], b["day"])))
+        if bio:
+            sections.append({"heading": "Biomarkers", "items": bio})
+    return {"title": trial.title, "sections": sections}
+
+
+def render_report(trial: TrialData, path: str | Path) -> Path:
+    """Write the self-contained HTML report to ``path``; returns the path."""
+    content = build_report(trial)
+    env = Environment(autoescape=True)
+    page = env.from_string(TEMPLATE).render(
+        title=content["title"],
+        subtitle=f"{trial.n} subjects. Generated {_dt.date.today().isoformat()} by earlyphase {__version__}.",
+        sections=content["sections"],
+        methods=METHODS,
+    )
+    out = Path(path)
+    tmp = out.with_suffix(out.suffix + ".part")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)  # never leave a half-written report
+    return out
+
+
+def write_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
+    """Print the HTML report to PDF with headless Chromium (Debian package ``chromium``)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        raise ValueError("pdf: needs Chromium (apt-get install chromium) to print the report")
+    pdf = Path(pdf_path).resolve()
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={profile}", f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
+               Path(html_path).resolve().as_uri()]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if res.returncode != 0 or not pdf.exists():
+        raise ValueError(f"pdf: Chromium could not print the report: {html.escape(res.stderr[-300:])}")
+    return pdf
+
