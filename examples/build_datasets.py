@@ -234,11 +234,41 @@ def ips() -> None:
             for d, v in ((0, base),)
         ]
     )
+    visits = ["DAY 28", "DAY 56", "DAY 100"]
     meta = {
         "title": "HLC-001 in steroid-refractory idiopathic pneumonia syndrome",
         "dose_unit": "x 10^6 cells/kg",
         "landmarks": [56, 100, 365],
         "survival_param": "OS",
+        "risk_times": [0, 100, 200, 300, 400, 500, 600, 700],
+        "endpoints": [
+            {"paramcd": "ALIVE", "visits": visits, "label": "Alive"},
+            {"paramcd": "NOMV", "visits": visits, "label": "Without mechanical ventilation"},
+            {"paramcd": "NOO2", "visits": visits, "label": "Without oxygen"},
+            {"paramcd": "NOO2INC", "visits": visits, "label": "No increase in oxygen dose"},
+            {
+                "paramcd": "O2RED50",
+                "visits": visits,
+                "label": "Oxygen reduced by >= 50% (patients on oxygen)",
+            },
+            {
+                "paramcd": "STERRED",
+                "visits": ["DAY 100"],
+                "label": "Corticosteroid reduced to < 1 mg/kg/day",
+            },
+        ],
+        "free_days": {
+            "paramcd": "MV",
+            "horizons": [28, 56, 100],
+            "label": "Days without mechanical ventilation",
+        },
+        "baseline": [
+            ["AGE", "Age, years", "mean_sd_median_range"],
+            ["WEIGHT", "Weight, kg", "mean_sd_median_range"],
+            ["MALIG", "Malignancy", "n_pct"],
+            ["STEROID", "Corticosteroid dose, mg/kg/day", "median_range"],
+            ["PFRATIO", "P/F ratio", "mean_sd_median_range"],
+        ],
     }
     notes = """# IPS (HLC-001) dataset
 
@@ -278,10 +308,16 @@ def gvhd() -> None:
     ids = [f"GVHD-{i:02d}" for i in range(1, 26)]
     dose = [0.5] * 3 + [1.0] * 3 + [2.0] * 3 + [1.0] * 16
     phase = ["ESCALATION"] * 9 + ["EXPANSION"] * 16
-    adsl = pd.DataFrame({
-        "USUBJID": ids, "TRT01A": [f"{d:.1f} x 10^6 cells/kg" for d in dose], "DOSELVL": dose,
-        "PHASE": phase, "SAFFL": "Y", "EFFFL": "Y",
-    })
+    adsl = pd.DataFrame(
+        {
+            "USUBJID": ids,
+            "TRT01A": [f"{d:.1f} x 10^6 cells/kg" for d in dose],
+            "DOSELVL": dose,
+            "PHASE": phase,
+            "SAFFL": "Y",
+            "EFFFL": "Y",
+        }
+    )
     # competing risks and survival: the only event sequence (times 20..160 days) found that
     # reproduces all three published 1-year figures (OS 74.3%, NRM 17.0%, relapse 8.4%)
     seq = ["R", "N", "C", "N", "C", "N", "R", "N"]
@@ -293,8 +329,16 @@ def gvhd() -> None:
         else:
             t, kind = 400 + 5 * i, "A"
         cause = {"N": 2, "R": 1}.get(kind, 0)
-        cr_rows.append({"USUBJID": sid, "PARAMCD": "RELNRM", "AVAL": t, "CNSR": 0 if cause else 1,
-                        "CAUSE": cause, "EVNTDESC": {1: "RELAPSE", 2: "NON-RELAPSE DEATH"}.get(cause, "CENSORED")})
+        cr_rows.append(
+            {
+                "USUBJID": sid,
+                "PARAMCD": "RELNRM",
+                "AVAL": t,
+                "CNSR": 0 if cause else 1,
+                "CAUSE": cause,
+                "EVNTDESC": {1: "RELAPSE", 2: "NON-RELAPSE DEATH"}.get(cause, "CENSORED"),
+            }
+        )
         if kind == "N":
             os_rows.append((sid, t, 0))
         elif kind == "R" and i in relapse_death:
@@ -303,19 +347,36 @@ def gvhd() -> None:
             os_rows.append((sid, 400, 1))
         else:
             os_rows.append((sid, t, 1))
-    adtte = pd.concat([
-        pd.DataFrame([{"USUBJID": s, "PARAMCD": "OS", "AVAL": t, "CNSR": c} for s, t, c in os_rows]),
-        pd.DataFrame(cr_rows),
-    ], ignore_index=True)
+    adtte = pd.concat(
+        [
+            pd.DataFrame(
+                [{"USUBJID": s, "PARAMCD": "OS", "AVAL": t, "CNSR": c} for s, t, c in os_rows]
+            ),
+            pd.DataFrame(cr_rows),
+        ],
+        ignore_index=True,
+    )
     resp = ["CR"] * 10 + ["PR"] * 10 + ["NR"] * 5
     adrs = pd.DataFrame({"USUBJID": ids, "PARAMCD": "OVRLRESP", "AVISIT": "DAY 28", "AVALC": resp})
-    adex = pd.DataFrame([{"USUBJID": s, "EXSEQ": k + 1, "EXDY": 1 + 3.5 * k, "EXDOSE": d}
-                         for s, d in zip(ids, dose, strict=True) for k in range(6)])
-    meta = {"title": "hUC-MSC in steroid-refractory acute GVHD (phase Ib/IIa)",
-            "dose_unit": "x 10^6 cells/kg", "landmarks": [365], "survival_param": "OS",
-            "response": {"paramcd": "OVRLRESP", "visit": "DAY 28"},
-            "competing": {"paramcd": "RELNRM", "times": [365],
-                          "causes": {"1": "Relapse", "2": "Non-relapse mortality"}}}
+    adex = pd.DataFrame(
+        [
+            {"USUBJID": s, "EXSEQ": k + 1, "EXDY": 1 + 3.5 * k, "EXDOSE": d}
+            for s, d in zip(ids, dose, strict=True)
+            for k in range(6)
+        ]
+    )
+    meta = {
+        "title": "hUC-MSC in steroid-refractory acute GVHD (phase Ib/IIa)",
+        "dose_unit": "x 10^6 cells/kg",
+        "landmarks": [365],
+        "survival_param": "OS",
+        "response": {"paramcd": "OVRLRESP", "visit": "DAY 28"},
+        "competing": {
+            "paramcd": "RELNRM",
+            "times": [365],
+            "causes": {"1": "Relapse", "2": "Non-relapse mortality"},
+        },
+    }
     notes = """# GVHD (hUC-MSC) dataset
 
 Built from the abstract and text of Zhao et al., Stem Cell Res Ther 2025: 25 patients; phase Ib
@@ -337,30 +398,83 @@ def itp() -> None:
     ids = [f"ITP-{i:02d}" for i in range(1, 19)]
     dose = [0.5] * 3 + [1.0] * 3 + [2.0] * 6 + [2.0] * 6
     phase = ["ESCALATION"] * 12 + ["EXPANSION"] * 6
-    adsl = pd.DataFrame({"USUBJID": ids, "TRT01A": [f"{d:.1f} x 10^6 cells/kg" for d in dose],
-                         "DOSELVL": dose, "PHASE": phase, "SAFFL": "Y", "EFFFL": "Y"})
+    adsl = pd.DataFrame(
+        {
+            "USUBJID": ids,
+            "TRT01A": [f"{d:.1f} x 10^6 cells/kg" for d in dose],
+            "DOSELVL": dose,
+            "PHASE": phase,
+            "SAFFL": "Y",
+            "EFFFL": "Y",
+        }
+    )
     # responders: escalation 5/12 (2 at 1.0, 3 at 2.0), expansion 3/6
     responders = {"ITP-04", "ITP-05", "ITP-07", "ITP-08", "ITP-09", "ITP-13", "ITP-14", "ITP-15"}
-    adrs = pd.DataFrame({"USUBJID": ids, "PARAMCD": "OVRLRESP", "AVISIT": "END OF STUDY",
-                         "AVALC": ["R" if s in responders else "NR" for s in ids]})
+    adrs = pd.DataFrame(
+        {
+            "USUBJID": ids,
+            "PARAMCD": "OVRLRESP",
+            "AVISIT": "END OF STUDY",
+            "AVALC": ["R" if s in responders else "NR" for s in ids],
+        }
+    )
     # 13 of 18 with a TEAE; SAEs in 4: GI haemorrhage x2, menorrhagia, acute myocardial infarction;
     # one DLT at 2.0 x 10^6 cells/kg (the cohort was expanded by 3)
     ae = []
-    sae = {"ITP-10": ("Gastrointestinal disorders", "Gastrointestinal haemorrhage", "Y"),
-           "ITP-16": ("Gastrointestinal disorders", "Gastrointestinal haemorrhage", "N"),
-           "ITP-06": ("Reproductive system and breast disorders", "Heavy menstrual bleeding", "N"),
-           "ITP-18": ("Cardiac disorders", "Acute myocardial infarction", "N")}
+    sae = {
+        "ITP-10": ("Gastrointestinal disorders", "Gastrointestinal haemorrhage", "Y"),
+        "ITP-16": ("Gastrointestinal disorders", "Gastrointestinal haemorrhage", "N"),
+        "ITP-06": ("Reproductive system and breast disorders", "Heavy menstrual bleeding", "N"),
+        "ITP-18": ("Cardiac disorders", "Acute myocardial infarction", "N"),
+    }
     for s, (soc, pt, dlt) in sae.items():
-        ae.append({"USUBJID": s, "AESOC": soc, "AEDECOD": pt, "AETOXGR": 3, "AESER": "Y",
-                   "AEREL": "N", "ASTDY": 20, "AEDLT": dlt})
-    for s in ["ITP-01", "ITP-02", "ITP-03", "ITP-04", "ITP-07", "ITP-08", "ITP-11", "ITP-12", "ITP-13"]:
-        ae.append({"USUBJID": s, "AESOC": "General disorders and administration site conditions",
-                   "AEDECOD": "Pyrexia", "AETOXGR": 1, "AESER": "N", "AEREL": "Y", "ASTDY": 2,
-                   "AEDLT": "N"})
-    meta = {"title": "UC-MSC in refractory immune thrombocytopenia (phase I)",
-            "dose_unit": "x 10^6 cells/kg",
-            "endpoints": [{"paramcd": "OVRLRESP", "visits": ["END OF STUDY"], "positive": ["R"],
-                           "label": "Response"}]}
+        ae.append(
+            {
+                "USUBJID": s,
+                "AESOC": soc,
+                "AEDECOD": pt,
+                "AETOXGR": 3,
+                "AESER": "Y",
+                "AEREL": "N",
+                "ASTDY": 20,
+                "AEDLT": dlt,
+            }
+        )
+    for s in [
+        "ITP-01",
+        "ITP-02",
+        "ITP-03",
+        "ITP-04",
+        "ITP-07",
+        "ITP-08",
+        "ITP-11",
+        "ITP-12",
+        "ITP-13",
+    ]:
+        ae.append(
+            {
+                "USUBJID": s,
+                "AESOC": "General disorders and administration site conditions",
+                "AEDECOD": "Pyrexia",
+                "AETOXGR": 1,
+                "AESER": "N",
+                "AEREL": "Y",
+                "ASTDY": 2,
+                "AEDLT": "N",
+            }
+        )
+    meta = {
+        "title": "UC-MSC in refractory immune thrombocytopenia (phase I)",
+        "dose_unit": "x 10^6 cells/kg",
+        "endpoints": [
+            {
+                "paramcd": "OVRLRESP",
+                "visits": ["END OF STUDY"],
+                "positive": ["R"],
+                "label": "Response",
+            }
+        ],
+    }
     notes = """# ITP (UC-MSC) dataset
 
 Built from the abstract of the phase I report: 18 patients; escalation 3 at 0.5, 3 at 1.0 and
@@ -376,27 +490,65 @@ TEAE).
     _write(HERE / "itp", {"ADSL": adsl, "ADRS": adrs, "ADAE": pd.DataFrame(ae)}, meta, notes)
 
 
-# --- SLE (MSC(UC), NCT03562065, seed 004) ------------------------------------------------------------
+# --- SLE (MSC(UC), NCT03562065, seed 004) ---------------------------------------------------
 def sle() -> None:
     ids = [f"SLE-{i}" for i in range(1, 9)]
     dose = [2.0] * 5 + [4.0] * 3
-    adsl = pd.DataFrame({"USUBJID": ids, "TRT01A": [f"{d:.0f} x 10^6 cells/kg" for d in dose],
-                         "DOSELVL": dose, "SEX": ["F"] * 7 + ["M"], "SAFFL": "Y"})
+    adsl = pd.DataFrame(
+        {
+            "USUBJID": ids,
+            "TRT01A": [f"{d:.0f} x 10^6 cells/kg" for d in dose],
+            "DOSELVL": dose,
+            "SEX": ["F"] * 7 + ["M"],
+            "SAFFL": "Y",
+        }
+    )
     adex = pd.DataFrame({"USUBJID": ids, "EXSEQ": 1, "EXDY": 1, "EXDOSE": dose})
     ae = [
-        {"USUBJID": "SLE-2", "AESOC": "Injury, poisoning and procedural complications",
-         "AEDECOD": "Infusion related reaction", "AETOXGR": 1, "AESER": "N", "AEREL": "Y", "ASTDY": 1},
-        {"USUBJID": "SLE-2", "AESOC": "Injury, poisoning and procedural complications",
-         "AEDECOD": "Infusion related reaction", "AETOXGR": 2, "AESER": "N", "AEREL": "Y", "ASTDY": 1},
-        {"USUBJID": "SLE-6", "AESOC": "Injury, poisoning and procedural complications",
-         "AEDECOD": "Infusion related reaction", "AETOXGR": 1, "AESER": "N", "AEREL": "Y", "ASTDY": 1},
+        {
+            "USUBJID": "SLE-2",
+            "AESOC": "Injury, poisoning and procedural complications",
+            "AEDECOD": "Infusion related reaction",
+            "AETOXGR": 1,
+            "AESER": "N",
+            "AEREL": "Y",
+            "ASTDY": 1,
+        },
+        {
+            "USUBJID": "SLE-2",
+            "AESOC": "Injury, poisoning and procedural complications",
+            "AEDECOD": "Infusion related reaction",
+            "AETOXGR": 2,
+            "AESER": "N",
+            "AEREL": "Y",
+            "ASTDY": 1,
+        },
+        {
+            "USUBJID": "SLE-6",
+            "AESOC": "Injury, poisoning and procedural complications",
+            "AEDECOD": "Infusion related reaction",
+            "AETOXGR": 1,
+            "AESER": "N",
+            "AEREL": "Y",
+            "ASTDY": 1,
+        },
     ] + [
-        {"USUBJID": "SLE-4", "AESOC": "Musculoskeletal and connective tissue disorders",
-         "AEDECOD": "Systemic lupus erythematosus", "AETOXGR": 3, "AESER": "Y", "AEREL": "N",
-         "ASTDY": day} for day in (200, 230, 260)
+        {
+            "USUBJID": "SLE-4",
+            "AESOC": "Musculoskeletal and connective tissue disorders",
+            "AEDECOD": "Systemic lupus erythematosus",
+            "AETOXGR": 3,
+            "AESER": "Y",
+            "AEREL": "N",
+            "ASTDY": day,
+        }
+        for day in (200, 230, 260)
     ]
-    meta = {"title": "MSC(UC) in severe systemic lupus erythematosus (Bayesian phase I/II)",
-            "dose_unit": "x 10^6 cells/kg", "ae_window": 10}
+    meta = {
+        "title": "MSC(UC) in severe systemic lupus erythematosus (Bayesian phase I/II)",
+        "dose_unit": "x 10^6 cells/kg",
+        "ae_window": 10,
+    }
     notes = """# SLE (MSC(UC)) dataset
 
 Built from the congress abstract of NCT03562065: 8 patients (7 female), one infusion, 5 at 2 and

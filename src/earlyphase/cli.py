@@ -108,6 +108,16 @@ def demo() -> None:
     )
     _demo_ips_design(console)
     _demo_gvhd(console)
+    _demo_reports(console)
+
+
+def _demo_reports(console: Console) -> None:
+    from earlyphase.demo import write_reference_reports
+
+    console.print()
+    console.rule("[bold]Reports of the four reference trials")
+    for name, path in write_reference_reports(Path("reports")).items():
+        console.print(f"{name}: {path}")
 
 
 def _demo_ips_design(console: Console) -> None:
@@ -730,6 +740,33 @@ def decide_cmd(
     except ValueError as exc:
         raise _fail(str(exc)) from None
     Console().print(str(decision))
+
+
+_SOURCE = typer.Argument(..., help="Folder of ADaM-style tables (adsl.csv, adae.csv, ...).")
+_OUTPUT = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write.")
+
+
+@app.command("report")
+def report_cmd(
+    source: Path = _SOURCE,
+    output: Path = _OUTPUT,
+    pdf: bool = typer.Option(False, "--pdf", help="Also print a PDF next to it (needs Chromium)."),
+) -> None:
+    """Write the trial's results as one self-contained HTML report (and optionally PDF)."""
+    from earlyphase.data import DataError, load_trial
+    from earlyphase.report import render_report, write_pdf
+
+    try:
+        trial = load_trial(source)
+        path = render_report(trial, output)
+        Console().print(f"report written to {path}")
+        if pdf:
+            pdf_path = write_pdf(path, path.with_suffix(".pdf"))
+            Console().print(f"PDF written to {pdf_path}")
+    except DataError as exc:
+        raise _fail(str(exc)) from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

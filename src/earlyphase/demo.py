@@ -7,6 +7,7 @@ returns plain data (DataFrames, numbers) that the CLI renders.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -123,3 +124,26 @@ def ips_design_summary() -> IpsDesignSummary:
         table=design.decision_table()[["n", "upper_stop_if_ge"]],
         operating_characteristics=design.operating_characteristics([0.245, 0.35, 0.45, 0.60]),
     )
+
+
+def reference_trials_folder() -> Path:
+    """The reference trials' datasets: ``examples/trials`` of a source checkout, or the copy
+    shipped inside the package."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[2] / "examples" / "trials", here.parent / "datasets" / "trials"):
+        if candidate.is_dir():
+            return candidate
+    raise ValueError("trials: the reference trials' datasets are not available")
+
+
+def write_reference_reports(folder: Path) -> dict[str, Path]:
+    """Render the four reference trials' HTML reports into ``folder``."""
+    from earlyphase.data import load_trial
+    from earlyphase.report import render_report
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    root = reference_trials_folder()
+    for name in ("ips", "gvhd", "itp", "sle"):
+        out[name] = render_report(load_trial(root / name), folder / f"{name}.html")
+    return out

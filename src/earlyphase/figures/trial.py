@@ -34,8 +34,12 @@ def _tte(trial: TrialData, paramcd: str) -> pd.DataFrame:
 
 
 def km_figure(
-    trial: TrialData, paramcd: str = "OS", by: str | None = None,
-    risk_times: Sequence[float] | None = None, xlabel: str = "Days", conf_type: str = "log",
+    trial: TrialData,
+    paramcd: str = "OS",
+    by: str | None = None,
+    risk_times: Sequence[float] | None = None,
+    xlabel: str = "Days",
+    conf_type: str = "log",
 ) -> Figure:
     """Kaplan-Meier curves (with censoring marks and a pointwise band) and the number at risk
     (subjects with time >= t, R's convention) below."""
@@ -75,8 +79,9 @@ def km_figure(
     return fig
 
 
-def cif_figure(trial: TrialData, paramcd: str, causes: dict[int, str] | None = None,
-               xlabel: str = "Days") -> Figure:
+def cif_figure(
+    trial: TrialData, paramcd: str, causes: dict[int, str] | None = None, xlabel: str = "Days"
+) -> Figure:
     """Cumulative incidence of each competing cause (ADTTE ``CAUSE``)."""
     tte = _tte(trial, paramcd)
     res = cumulative_incidence(tte["AVAL"].astype(float), tte["CAUSE"].astype(int))
@@ -87,8 +92,12 @@ def cif_figure(trial: TrialData, paramcd: str, causes: dict[int, str] | None = N
     for i, cause in enumerate(res.causes):
         d = tab[tab["cause"] == cause]
         x = np.concatenate(([0.0], d["time"].to_numpy(), [t_max]))
-        y = np.concatenate(([0.0], d["estimate"].to_numpy(), [d["estimate"].iloc[-1] if len(d) else 0.0]))
-        ax.step(x, y, where="post", color=COLORS[i], label=(causes or {}).get(cause, f"cause {cause}"))
+        y = np.concatenate(
+            ([0.0], d["estimate"].to_numpy(), [d["estimate"].iloc[-1] if len(d) else 0.0])
+        )
+        ax.step(
+            x, y, where="post", color=COLORS[i], label=(causes or {}).get(cause, f"cause {cause}")
+        )
     ax.set_ylim(0, 1)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("Cumulative incidence")
@@ -107,8 +116,12 @@ def swimmer_figure(trial: TrialData, paramcd: str = "OS", xlabel: str = "Days") 
         if int(r["CNSR"]) == 0:
             ax.plot(r["AVAL"], i, "x", color="#D62728", ms=8, mew=2)
         else:
-            ax.annotate("", xy=(r["AVAL"] + 0.03 * tte["AVAL"].max(), i), xytext=(r["AVAL"], i),
-                        arrowprops={"arrowstyle": "->", "color": "#31708F"})
+            ax.annotate(
+                "",
+                xy=(r["AVAL"] + 0.03 * tte["AVAL"].max(), i),
+                xytext=(r["AVAL"], i),
+                arrowprops={"arrowstyle": "->", "color": "#31708F"},
+            )
         if trial.adex is not None:
             days = trial.adex.loc[trial.adex["USUBJID"] == r["USUBJID"], "EXDY"].dropna()
             ax.plot(days, np.full(len(days), i), "|", color="#08306B", ms=8)
@@ -149,8 +162,15 @@ def consort_figure(trial: TrialData) -> Figure:
     ax.set_axis_off()
     y = 0.92
     for b in boxes:
-        ax.text(0.5, y, b, ha="center", va="center", fontsize=10,
-                bbox={"boxstyle": "round", "fc": "#F7F7F7", "ec": "#555555"})
+        ax.text(
+            0.5,
+            y,
+            b,
+            ha="center",
+            va="center",
+            fontsize=10,
+            bbox={"boxstyle": "round", "fc": "#F7F7F7", "ec": "#555555"},
+        )
         ax.annotate("", xy=(0.5, y - 0.12), xytext=(0.5, y - 0.06), arrowprops={"arrowstyle": "->"})
         y -= 0.22
     k = len(groups)
@@ -164,8 +184,15 @@ def consort_figure(trial: TrialData) -> Figure:
         if "DCSREAS" in sub.columns:
             for reason, m in sub["DCSREAS"].dropna().value_counts().sort_index().items():
                 lines.append(f"  {str(reason).lower()}: {m}")
-        ax.text(x, y - 0.05, "\n".join(lines), ha="center", va="top", fontsize=9,
-                bbox={"boxstyle": "round", "fc": "#EAF2FB", "ec": "#31708F"})
+        ax.text(
+            x,
+            y - 0.05,
+            "\n".join(lines),
+            ha="center",
+            va="top",
+            fontsize=9,
+            bbox={"boxstyle": "round", "fc": "#EAF2FB", "ec": "#31708F"},
+        )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_title("Participant flow", loc="left")
@@ -184,16 +211,24 @@ def escalation_figure(trial: TrialData, dose_col: str = "DOSELVL", unit: str = "
     ax = fig.subplots()
     levels = sorted(adsl[dose_col].dropna().unique())
     ypos = {lv: i for i, lv in enumerate(levels)}
-    for i, r in adsl.iterrows():
+    for i, (_, r) in enumerate(adsl.iterrows()):
         y = ypos.get(r[dose_col])
         if y is None:
             continue
         dlt = r["USUBJID"] in dlt_ids
-        ax.plot(int(i) + 1, y, "s", ms=11, color="#D62728" if dlt else "#2CA02C",
-                markeredgecolor="black")
+        ax.plot(
+            i + 1,
+            y,
+            "s",
+            ms=11,
+            color="#D62728" if dlt else "#2CA02C",
+            markeredgecolor="black",
+        )
     phase = adsl["PHASE"] if "PHASE" in adsl.columns else None
     if phase is not None:
-        change = np.flatnonzero(phase.astype(str).to_numpy()[1:] != phase.astype(str).to_numpy()[:-1])
+        change = np.flatnonzero(
+            phase.astype(str).to_numpy()[1:] != phase.astype(str).to_numpy()[:-1]
+        )
         for c in change:
             ax.axvline(c + 1.5, color="#999999", ls="--", lw=1)
     ax.set_yticks(range(len(levels)), [f"{lv:g} {unit}".strip() for lv in levels])

@@ -45,8 +45,10 @@ body { font-family: Georgia, 'Times New Roman', serif; max-width: 980px; margin:
 h1 { font-size: 1.7em; border-bottom: 2px solid #333; padding-bottom: .3em; }
 h2 { font-size: 1.3em; margin-top: 2em; border-bottom: 1px solid #bbb; }
 h3 { font-size: 1.05em; margin-bottom: .3em; }
-table { border-collapse: collapse; margin: .6em 0 .3em; font-size: .88em; font-family: Arial, sans-serif; }
-th { border-top: 2px solid #333; border-bottom: 1px solid #333; padding: 4px 8px; text-align: left; }
+table { border-collapse: collapse; margin: .6em 0 .3em; font-size: .88em;
+        font-family: Arial, sans-serif; }
+th { border-top: 2px solid #333; border-bottom: 1px solid #333; padding: 4px 8px;
+     text-align: left; }
 td { padding: 3px 8px; border-bottom: 1px solid #eee; white-space: pre; }
 tr:last-child td { border-bottom: 2px solid #333; }
 .note { font-size: .8em; color: #555; margin: 0 0 1.2em; }
@@ -106,27 +108,44 @@ def build_report(trial: TrialData) -> dict[str, Any]:
     groups = sorted(adsl["TRT01A"].astype(str).unique())
     by = "TRT01A" if len(groups) > 1 else None
 
-    flow: list[dict[str, Any]] = [_figure_item("Participant flow", consort_figure(trial)),
-                                  _table_item(tt.disposition_table(trial))]
-    sections.append({"heading": "Participants", "items": flow,
-                     "text": f"{len(adsl)} subjects; dose levels: {', '.join(groups)}."})
+    flow: list[dict[str, Any]] = [
+        _figure_item("Participant flow", consort_figure(trial)),
+        _table_item(tt.disposition_table(trial)),
+    ]
+    sections.append(
+        {
+            "heading": "Participants",
+            "items": flow,
+            "text": f"{len(adsl)} subjects; dose levels: {', '.join(groups)}.",
+        }
+    )
 
     baseline_vars = meta.get("baseline") or [
-        [c, label, t] for c, label, t in (("AGE", "Age, years", "mean_sd_median_range"),
-                                          ("SEX", "Sex", "n_pct"),
-                                          ("WEIGHT", "Weight, kg", "mean_sd_median_range"))
+        [c, label, t]
+        for c, label, t in (
+            ("AGE", "Age, years", "mean_sd_median_range"),
+            ("SEX", "Sex", "n_pct"),
+            ("WEIGHT", "Weight, kg", "mean_sd_median_range"),
+        )
         if c in adsl.columns
     ]
     if baseline_vars:
-        sections.append({"heading": "Baseline characteristics", "items": [
-            _table_item(tt.baseline_table(trial, [tuple(v) for v in baseline_vars], by=by))]})
+        sections.append(
+            {
+                "heading": "Baseline characteristics",
+                "items": [
+                    _table_item(tt.baseline_table(trial, [tuple(v) for v in baseline_vars], by=by))
+                ],
+            }
+        )
 
     treat: list[dict[str, Any]] = []
     if trial.adex is not None:
         treat.append(_table_item(tt.exposure_table(trial, by=by)))
     if "DOSELVL" in adsl.columns and adsl["DOSELVL"].nunique() > 1:
-        treat.append(_figure_item("Dose escalation by enrolment order",
-                                  escalation_figure(trial, unit=unit)))
+        treat.append(
+            _figure_item("Dose escalation by enrolment order", escalation_figure(trial, unit=unit))
+        )
         treat.append(_table_item(tt.dlt_table(trial)))
     if treat:
         sections.append({"heading": "Treatment and dose-limiting toxicities", "items": treat})
@@ -134,26 +153,47 @@ def build_report(trial: TrialData) -> dict[str, Any]:
     efficacy: list[dict[str, Any]] = []
     if meta.get("response"):
         r = meta["response"]
-        efficacy.append(_table_item(eff.response_table(trial, r["visit"], r.get("paramcd", "OVRLRESP"), by=by)))
+        efficacy.append(
+            _table_item(eff.response_table(trial, r["visit"], r.get("paramcd", "OVRLRESP"), by=by))
+        )
     param = meta.get("survival_param", "OS")
     if trial.adtte is not None and (trial.adtte["PARAMCD"] == param).any():
         days = meta.get("landmarks", [])
         if days:
             efficacy.append(_table_item(eff.survival_tables(trial, param, days)))
-        efficacy.append(_figure_item(f"Kaplan-Meier estimate ({param})",
-                                     km_figure(trial, param, risk_times=meta.get("risk_times"))))
+        efficacy.append(
+            _figure_item(
+                f"Kaplan-Meier estimate ({param})",
+                km_figure(trial, param, risk_times=meta.get("risk_times")),
+            )
+        )
         efficacy.append(_figure_item("Follow-up of each subject", swimmer_figure(trial, param)))
     if meta.get("competing"):
         c = meta["competing"]
         causes = {int(k): v for k, v in c.get("causes", {}).items()}
-        efficacy.append(_table_item(eff.cumulative_incidence_table(trial, c["paramcd"], c["times"], causes)))
-        efficacy.append(_figure_item("Cumulative incidence", cif_figure(trial, c["paramcd"], causes)))
+        efficacy.append(
+            _table_item(eff.cumulative_incidence_table(trial, c["paramcd"], c["times"], causes))
+        )
+        efficacy.append(
+            _figure_item("Cumulative incidence", cif_figure(trial, c["paramcd"], causes))
+        )
     for e in meta.get("endpoints", []):
-        efficacy.append(_table_item(eff.proportion_table(
-            trial, e["paramcd"], e["visits"], tuple(e.get("positive", ["Y"])), e.get("label"))))
+        efficacy.append(
+            _table_item(
+                eff.proportion_table(
+                    trial,
+                    e["paramcd"],
+                    e["visits"],
+                    tuple(e.get("positive", ["Y"])),
+                    e.get("label"),
+                )
+            )
+        )
     if meta.get("free_days"):
         f = meta["free_days"]
-        efficacy.append(_table_item(tt.free_days_table(trial, f["paramcd"], f["horizons"], f["label"])))
+        efficacy.append(
+            _table_item(tt.free_days_table(trial, f["paramcd"], f["horizons"], f["label"]))
+        )
     if efficacy:
         sections.append({"heading": "Efficacy", "items": efficacy})
 
@@ -183,11 +223,15 @@ def render_report(trial: TrialData, path: str | Path) -> Path:
     env = Environment(autoescape=True)
     page = env.from_string(TEMPLATE).render(
         title=content["title"],
-        subtitle=f"{trial.n} subjects. Generated {_dt.date.today().isoformat()} by earlyphase {__version__}.",
+        subtitle=(
+            f"{trial.n} subjects. Generated {_dt.date.today().isoformat()} "
+            f"by earlyphase {__version__}."
+        ),
         sections=content["sections"],
         methods=METHODS,
     )
     out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".part")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)  # never leave a half-written report
@@ -196,17 +240,32 @@ def render_report(trial: TrialData, path: str | Path) -> Path:
 
 def write_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
     """Print the HTML report to PDF with headless Chromium (Debian package ``chromium``)."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    browser = (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
     if browser is None:
         raise ValueError("pdf: needs Chromium (apt-get install chromium) to print the report")
     pdf = Path(pdf_path).resolve()
     with tempfile.TemporaryDirectory() as profile:
-        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={profile}", f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
-               Path(html_path).resolve().as_uri()]
+        cmd = [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            f"--print-to-pdf={pdf}",
+            "--no-pdf-header-footer",
+            Path(html_path).resolve().as_uri(),
+        ]
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if res.returncode != 0 or not pdf.exists():
-        raise ValueError(f"pdf: Chromium could not print the report: {html.escape(res.stderr[-300:])}")
+        raise ValueError(
+            f"pdf: Chromium could not print the report: {html.escape(res.stderr[-300:])}"
+        )
     return pdf
-
