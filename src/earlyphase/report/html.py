@@ -77,6 +77,9 @@ figcaption { font-size: .85em; color: #444; }
 </body></html>
 """
 
+#: Figures with one mark per subject (swimmer, escalation, spaghetti) are drawn up to this size.
+PER_SUBJECT_FIGURES_MAX = 60
+
 METHODS = (
     "Proportions: exact Clopper-Pearson 95% confidence intervals and 95% highest-posterior-density "
     "intervals of the Beta posterior under a uniform Beta(1, 1) prior. Survival: Kaplan-Meier with "
@@ -143,9 +146,12 @@ def build_report(trial: TrialData) -> dict[str, Any]:
     if trial.adex is not None:
         treat.append(_table_item(tt.exposure_table(trial, by=by)))
     if "DOSELVL" in adsl.columns and adsl["DOSELVL"].nunique() > 1:
-        treat.append(
-            _figure_item("Dose escalation by enrolment order", escalation_figure(trial, unit=unit))
-        )
+        if trial.n <= PER_SUBJECT_FIGURES_MAX:
+            treat.append(
+                _figure_item(
+                    "Dose escalation by enrolment order", escalation_figure(trial, unit=unit)
+                )
+            )
         treat.append(_table_item(tt.dlt_table(trial)))
     if treat:
         sections.append({"heading": "Treatment and dose-limiting toxicities", "items": treat})
@@ -167,7 +173,8 @@ def build_report(trial: TrialData) -> dict[str, Any]:
                 km_figure(trial, param, risk_times=meta.get("risk_times")),
             )
         )
-        efficacy.append(_figure_item("Follow-up of each subject", swimmer_figure(trial, param)))
+        if trial.n <= PER_SUBJECT_FIGURES_MAX:
+            efficacy.append(_figure_item("Follow-up of each subject", swimmer_figure(trial, param)))
     if meta.get("competing"):
         c = meta["competing"]
         causes = {int(k): v for k, v in c.get("causes", {}).items()}
@@ -207,7 +214,8 @@ def build_report(trial: TrialData) -> dict[str, Any]:
     if trial.adlb is not None:
         bio: list[dict[str, Any]] = []
         for p in sorted(trial.adlb["PARAMCD"].unique()):
-            if trial.adlb.loc[trial.adlb["PARAMCD"] == p, "ADY"].nunique() > 1:
+            per_day = trial.adlb.loc[trial.adlb["PARAMCD"] == p, "ADY"].nunique()
+            if trial.n <= PER_SUBJECT_FIGURES_MAX and per_day > 1:
                 bio.append(_figure_item(f"{p} over time", spaghetti_figure(trial, p)))
         if meta.get("biomarkers"):
             b = meta["biomarkers"]

@@ -100,23 +100,52 @@ def ae_table(
     for label, frame in summary:
         rows.append([label, *cells(frame, "summary", label)])
 
+    # subject and event counts per (group, SOC) and (group, SOC, PT) in one pass each
+    frames = {g: in_group(ae, g) for g in groups}
+    soc_n = {g: f.groupby("AESOC")["USUBJID"].agg(["nunique", "size"]) for g, f in frames.items()}
+    pt_n = {
+        g: f.groupby(["AESOC", "AEDECOD"])["USUBJID"].agg(["nunique", "size"])
+        for g, f in frames.items()
+    }
+
+    def counted(
+        table: dict[str, pd.DataFrame], key: object, variable: str, label: str
+    ) -> list[str]:
+        out = []
+        for g in groups:
+            if key in table[g].index:
+                n_subj, n_ev = (int(v) for v in table[g].loc[key])  # type: ignore[call-overload]
+            else:
+                n_subj, n_ev = 0, 0
+            ard.add(
+                g,
+                variable,
+                label,
+                n_subjects=n_subj,
+                n_events=n_ev,
+                N=denom[g],
+                pct=100 * n_subj / denom[g] if denom[g] else None,
+            )
+            out.append(f"{fmt_pct(n_subj, denom[g])} [{n_ev}]")
+        return out
+
     soc_counts = ae.groupby("AESOC")["USUBJID"].nunique()
+    pt_counts = ae.groupby(["AESOC", "AEDECOD"])["USUBJID"].nunique()
     soc_order = sorted(soc_counts.index, key=lambda s: (-int(soc_counts[s]), str(s)))
     for soc in soc_order:
-        soc_ae = ae[ae["AESOC"] == soc]
-        pt_counts = soc_ae.groupby("AEDECOD")["USUBJID"].nunique()
-        pts = sorted(pt_counts.index, key=lambda p: (-int(pt_counts[p]), str(p)))
+        pts = sorted(pt_counts.loc[soc].index, key=lambda p: (-int(pt_counts[(soc, p)]), str(p)))
         pt_rows = []
         for pt in pts:
-            pt_ae = soc_ae[soc_ae["AEDECOD"] == pt]
             keep = any(
-                denom[g] and 100 * in_group(pt_ae, g)["USUBJID"].nunique() / denom[g] >= min_pct
+                denom[g]
+                and (soc, pt) in pt_n[g].index
+                and 100 * int(pt_n[g].loc[(soc, pt), "nunique"]) / denom[g] >= min_pct
                 for g in groups
             )
             if keep:
-                pt_rows.append([f"    {pt}", *cells(pt_ae, f"PT|{soc}", str(pt))])
+                pt_rows.append([f"    {pt}", *counted(pt_n, (soc, pt), f"PT|{soc}", str(pt))])
         if pt_rows:
-            rows.append([str(soc), *cells(soc_ae, "SOC", str(soc))])
+            rows.append([str(soc), *counted(soc_n, soc, "SOC", str(soc))])
             rows.extend(pt_rows)
     header = ["System organ class / preferred term", *[f"{g} (N = {denom[g]})" for g in groups]]
     display = pd.DataFrame(rows, columns=header)
@@ -152,13 +181,15 @@ def ae_worst_grade_table(
     table = pd.concat([any_worst, worst], ignore_index=True)
     if by is not None:
         table = table.merge(adsl[["USUBJID", by]], on="USUBJID", how="left")
+    counts: dict[str, pd.Series] = {}
+    for g in groups:
+        part = table if g == "Total" or by is None else table[table[by].astype(str) == g]
+        counts[g] = part.groupby(["AEDECOD", "AETOXGR"]).size()
     for pt in ["Any event", *sorted(set(worst["AEDECOD"]))]:
-        sub = table[table["AEDECOD"] == pt]
         for grade in range(1, 6):
             cells = []
             for g in groups:
-                part = sub if g == "Total" else sub[sub[by].astype(str) == g]
-                n = int((part["AETOXGR"] == grade).sum())
+                n = int(counts[g].get((pt, grade), 0))
                 ard.add(g, pt, f"grade {grade}", n_subjects=n, N=denom[g])
                 cells.append(fmt_pct(n, denom[g]))
             if any(c != "0" for c in cells):
