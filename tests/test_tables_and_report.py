@@ -163,3 +163,19 @@ def test_report_cli_pdf_and_bad_data(tmp_path: Path) -> None:
     r = runner.invoke(app, ["report", str(bad), "-o", str(tmp_path / "x.html")])
     assert r.exit_code == 2 and "adae.csv, row 1, field AETOXGR" in r.output
     assert not (tmp_path / "x.html").exists()
+
+
+def test_ard_export_and_baseline_rows(tmp_path: Path) -> None:
+    from earlyphase.tables.trial_tables import baseline_table
+
+    ips = load_trial(TRIALS / "ips")
+    render_report(ips, tmp_path / "r.html", ard_path=tmp_path / "ard.csv")
+    ard = pd.read_csv(tmp_path / "ard.csv")
+    assert list(ard.columns) == ["table", "group", "variable", "label", "stat", "value"]
+    row = ard[
+        (ard["table"] == "proportion:NOMV") & (ard["variable"] == "DAY 28") & (ard["stat"] == "x")
+    ]
+    assert row["value"].tolist() == [6.0]
+    b = baseline_table(ips, [("AGE", "Age", "rows")], by=None)
+    assert b.display.iloc[1].tolist() == ["    Mean ± SD", "43.3 ± 14.5"]
+    assert b.display.iloc[2].tolist() == ["    Median (range)", "43.0 (21.0–64.0)"]

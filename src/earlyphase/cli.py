@@ -743,6 +743,7 @@ def decide_cmd(
 
 
 _SOURCE = typer.Argument(..., help="Folder of ADaM-style tables (adsl.csv, adae.csv, ...).")
+_ARD = typer.Option(None, "--ard", help="Also write every table's numbers (ARD) as CSV.")
 _OUTPUT = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write.")
 
 
@@ -751,6 +752,7 @@ def report_cmd(
     source: Path = _SOURCE,
     output: Path = _OUTPUT,
     pdf: bool = typer.Option(False, "--pdf", help="Also print a PDF next to it (needs Chromium)."),
+    ard: Path | None = _ARD,
 ) -> None:
     """Write the trial's results as one self-contained HTML report (and optionally PDF)."""
     from earlyphase.data import DataError, load_trial
@@ -758,7 +760,7 @@ def report_cmd(
 
     try:
         trial = load_trial(source)
-        path = render_report(trial, output)
+        path = render_report(trial, output, ard_path=ard)
         Console().print(f"report written to {path}")
         if pdf:
             pdf_path = write_pdf(path, path.with_suffix(".pdf"))

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from jinja2 import Environment
 
 from earlyphase import __version__
@@ -95,7 +96,13 @@ METHODS = (
 def _table_item(result: TableResult) -> dict[str, Any]:
     frame = result.display.fillna("")
     body = frame.to_html(index=False, escape=True, border=0, na_rep="")
-    return {"kind": "table", "title": result.title, "html": body, "notes": result.footnotes}
+    return {
+        "kind": "table",
+        "title": result.title,
+        "html": body,
+        "notes": result.footnotes,
+        "ard": result.ard,
+    }
 
 
 def _figure_item(title: str, fig: Any) -> dict[str, Any]:
@@ -225,9 +232,17 @@ def build_report(trial: TrialData) -> dict[str, Any]:
     return {"title": trial.title, "sections": sections}
 
 
-def render_report(trial: TrialData, path: str | Path) -> Path:
-    """Write the self-contained HTML report to ``path``; returns the path."""
+def render_report(trial: TrialData, path: str | Path, ard_path: str | Path | None = None) -> Path:
+    """Write the self-contained HTML report to ``path`` (and, with ``ard_path``, every number
+    of every table as one long CSV: the analysis results data); returns the report's path."""
     content = build_report(trial)
+    if ard_path is not None:
+        ards = [
+            item["ard"] for sec in content["sections"] for item in sec["items"] if "ard" in item
+        ]
+        ard = Path(ard_path)
+        ard.parent.mkdir(parents=True, exist_ok=True)
+        pd.concat(ards, ignore_index=True).to_csv(ard, index=False)
     env = Environment(autoescape=True)
     page = env.from_string(TEMPLATE).render(
         title=content["title"],

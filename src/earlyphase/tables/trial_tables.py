@@ -49,7 +49,8 @@ def baseline_table(
 ) -> TableResult:
     """Baseline characteristics. ``variables`` are (column, label, template): template
     ``"n_pct"`` for categorical, or one of mean_sd, median_range, median_iqr,
-    mean_sd_median_range (both in one cell) for numeric columns of ADSL."""
+    mean_sd_median_range (both in one cell) or ``"rows"`` (mean ± SD and median (range) on two
+    rows) for numeric columns of ADSL."""
     adsl = trial.adsl
     groups = ["Total"] if by is None else [*sorted(adsl[by].dropna().astype(str).unique()), "Total"]
     ard = ArdBuilder("baseline")
@@ -68,6 +69,20 @@ def baseline_table(
                     ard.add(g, col, lev, n=n, N=len(sub))
                     cells.append(fmt_pct(n, len(sub)))
                 rows.append([f"    {lev}", *cells])
+        elif template == "rows":
+            rows.append([label, *[""] * len(groups)])
+            for sub_template, sub_label in (
+                ("mean_sd", "Mean ± SD"),
+                ("median_range", "Median (range)"),
+            ):
+                cells = []
+                for g in groups:
+                    sub = adsl if g == "Total" else adsl[adsl[by].astype(str) == g]
+                    text, stats = _num_summary(sub[col], sub_template, digits)
+                    if sub_template == "mean_sd":
+                        ard.add(g, col, label, **stats)
+                    cells.append(text)
+                rows.append([f"    {sub_label}", *cells])
         elif template in TEMPLATES:
             cells = []
             for g in groups:
