@@ -136,3 +136,19 @@ def test_redcap_flat_export(tmp_path: Path) -> None:
     assert t.n == 2 and len(t.adae) == 2 and t.adae["AETOXGR"].tolist() == [1, 3]
     with pytest.raises(DataError, match="not in the export"):
         read_redcap(path, {"ADSL": {"USUBJID": "record", "TRT01A": "dose_level"}})
+
+
+def test_adlb_baseline_and_change() -> None:
+    adsl = pd.DataFrame({"USUBJID": ["A", "B"], "TRT01A": "X"})
+    adlb = pd.DataFrame(
+        {
+            "USUBJID": ["A", "A", "B", "B"],
+            "PARAMCD": "PLT",
+            "ADY": ["0", "28", "0", "28"],
+            "AVAL": ["20", "55", "10", "8"],
+            "ABLFL": ["Y", "N", "Y", "N"],
+        }
+    )
+    t = build_trial({"ADSL": adsl, "ADLB": adlb})
+    assert t.adlb["BASE"].tolist() == [20, 20, 10, 10]
+    assert t.adlb["CHG"].tolist() == [0, 35, 0, -2]

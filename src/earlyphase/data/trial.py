@@ -109,6 +109,12 @@ def build_trial(
         if "TOTCELLS" not in adex.columns and "WEIGHT" in adex.columns:
             adex["TOTCELLS"] = adex["EXDOSE"] * adex["WEIGHT"]
         clean["ADEX"] = adex
+    adlb = clean.get("ADLB")
+    if adlb is not None and "ABLFL" in adlb.columns and "BASE" not in adlb.columns:
+        base = adlb[adlb["ABLFL"] == "Y"].groupby(["USUBJID", "PARAMCD"])["AVAL"].first()
+        adlb = adlb.join(base.rename("BASE"), on=["USUBJID", "PARAMCD"])
+        adlb["CHG"] = adlb["AVAL"] - adlb["BASE"]
+        clean["ADLB"] = adlb
     return TrialData(
         adsl=adsl,
         adex=clean.get("ADEX"),
