@@ -1,0 +1,67 @@
+"""Database engine and schema: SQLite file by default (WAL, immediate transactions), or any
+SQLAlchemy URL (``postgresql://...``). The audit table is made append-only in the database
+itself (triggers), not only by the application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from earlyphase.conduct.models import Base
+
+SQLITE_AUDIT_GUARDS = (
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_entry "
+    "BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_entry "
+    "BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END",
+)
+POSTGRES_AUDIT_GUARDS = (
+    "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$ BEGIN "
+    "RAISE EXCEPTION 'audit trail is append-only'; END; $$ LANGUAGE plpgsql",
+    "DROP TRIGGER IF EXISTS audit_no_change ON audit_entry",
+    "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit_entry "
+    "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+)
+
+
+def database_url(database: str | Path | None) -> str:
+    """``./earlyphase.db`` by default; a path means a SQLite file; URLs pass through."""
+    if database is None:
+        return "sqlite:///earlyphase.db"
+    text_ = str(database)
+    return text_ if "://" in text_ else f"sqlite:///{text_}"
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # writers serialise: no lost updates
+
+
+def open_store(database: str | Path | None = None) -> sessionmaker[Session]:
+    """Create (if needed) the schema and return a session factory."""
+    url = database_url(database)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _sqlite_setup(engine)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    Base.metadata.create_all(engine)
+    guards = SQLITE_AUDIT_GUARDS if engine.dialect.name == "sqlite" else POSTGRES_AUDIT_GUARDS
+    with engine.begin() as conn:
+        for stmt in guards:
+            conn.execute(text(stmt))
+    return sessionmaker(engine, expire_on_commit=False)
