@@ -1,0 +1,223 @@
+"""The trial record: enrolment into cohorts, decisions with signature, audit chain, access rules,
+and durability when the writer is killed."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import DBAPIError
+
+from earlyphase.conduct import ConductError, PermissionDenied, TrialService, audit, open_store
+from earlyphase.conduct.models import AuditEntry
+from earlyphase.report import render_report
+
+
+def _setup(path: Path) -> tuple[TrialService, dict[str, object]]:
+    svc = TrialService(open_store(path))
+    svc.bootstrap_admin("admin", "Ada Admin", "admin-pass-1")
+    admin = svc.authenticate("admin", "admin-pass-1")
+    svc.create_site(admin, "Tokyo")
+    svc.create_site(admin, "Osaka")
+    svc.create_user(admin, "stat", "Sam Statistician", "statistician", "stat-pass-1")
+    svc.create_user(admin, "inv1", "Ivy One", "investigator", "inv1-pass-1", "Tokyo")
+    svc.create_user(admin, "inv2", "Ian Two", "investigator", "inv2-pass-1", "Osaka")
+    svc.create_user(admin, "mon", "Mo Monitor", "monitor", "mon-pass-11")
+    svc.create_trial(admin, "GVHD", "3+3", {"n_doses": 3}, [0.5, 1.0, 2.0])
+    users = {
+        u: svc.authenticate(u, p)
+        for u, p in (
+            ("admin", "admin-pass-1"),
+            ("stat", "stat-pass-1"),
+            ("inv1", "inv1-pass-1"),
+            ("inv2", "inv2-pass-1"),
+            ("mon", "mon-pass-11"),
+        )
+    }
+    return svc, users
+
+
+def test_full_three_plus_three_trial_to_report(tmp_path: Path) -> None:
+    svc, u = _setup(tmp_path / "t.db")
+    inv, stat = u["inv1"], u["stat"]
+    outcomes = [[False] * 3, [False, True, False], [False] * 3, [True, True, False]]
+    n = 0
+    for k, cohort in enumerate(outcomes):
+        dec = None
+        for dlt in cohort:
+            n += 1
+            code = f"S{n:02d}"
+            svc.enrol(inv, "GVHD", code, 55 + n)
+            svc.record_infusion(inv, "GVHD", code, 1, [0.5, 1.0, 1.0, 2.0][k], f"L{k}")
+            dec = svc.record_dlt(inv, "GVHD", code, dlt, "grade 3 infusion reaction" if dlt else "")
+        assert dec is not None
+        svc.confirm_decision(stat, dec.id, "stat-pass-1")
+    st = svc.status(stat, "GVHD")
+    # the 3+3 rule applied to the recorded data: 1NNN 2NTN 2NNN 3TTN -> stop, MTD = dose 2
+    assert st["outcomes"] == "1NNN 2NTN 2NNN 3TTN"
+    last = st["decisions"][-1]
+    assert last["stop"] and last["selected"] == 2 and last["confirmed"]
+    with pytest.raises(ConductError, match=r"^cohort: the trial has stopped"):
+        svc.enrol(inv, "GVHD", "S99", 60)
+    trial = svc.export("GVHD")
+    assert trial.n == 12 and int((trial.adae["AEDLT"] == "Y").sum()) == 3
+    page = render_report(trial, tmp_path / "r.html").read_text()
+    assert "Dose-limiting toxicities by dose level" in page
+    with svc.sessions() as s:
+        assert audit.verify(s).ok
+
+
+def test_last_slot_cannot_be_taken_twice(tmp_path: Path) -> None:
+    svc, u = _setup(tmp_path / "t.db")
+    svc.enrol(u["inv1"], "GVHD", "A1", 60)
+    svc.enrol(u["inv1"], "GVHD", "A2", 60)
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def enrol(who: str, code: str) -> None:
+        barrier.wait()
+        try:
+            svc.enrol(u[who], "GVHD", code, 60)
+            results.append("ok")
+        except ConductError as exc:
+            results.append(str(exc))
+
+    threads = [
+        threading.Thread(target=enrol, args=("inv1", "B1")),
+        threading.Thread(target=enrol, args=("inv2", "B2")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("ok") == 1
+    assert any(r.startswith("cohort: cohort 1 is full") for r in results)
+    assert svc.status(u["admin"], "GVHD")["cohorts"][0]["enrolled"] == 3
+
+
+def test_audit_is_append_only_and_tamper_evident(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    svc, u = _setup(db)
+    svc.enrol(u["inv1"], "GVHD", "A1", 60)
+    ae = svc.record_ae(u["inv1"], "GVHD", "A1", "General disorders", "Pyrexia", 1)
+    with pytest.raises(ConductError, match=r"^reason:"):
+        svc.change_ae_grade(u["inv1"], ae.id, 2, "")
+    svc.change_ae_grade(u["inv1"], ae.id, 2, "source document says grade 2")
+    with svc.sessions() as s:
+        entry = s.query(AuditEntry).filter_by(table_name="adverse_event", action="change").one()
+        assert (entry.old_value, entry.new_value, entry.reason) == (
+            "1",
+            "2",
+            "source document says grade 2",
+        )
+        entry.new_value = "3"
+        with pytest.raises(DBAPIError, match="append-only"):
+            s.commit()
+    # an attacker with file access removes the guard and edits an entry: the chain breaks
+    con = sqlite3.connect(db)
+    con.execute("DROP TRIGGER audit_no_update")
+    con.execute("UPDATE audit_entry SET new_value = 'grade 5' WHERE id = 3")
+    con.commit()
+    con.close()
+    with svc.sessions() as s:
+        result = audit.verify(s)
+    assert not result.ok and result.first_bad == 3
+    with svc.sessions() as s:
+        csv_text = audit.export_csv(s)
+    assert csv_text.splitlines()[0].startswith("id,at,username,action")
+
+
+def test_roles_and_sites(tmp_path: Path) -> None:
+    svc, u = _setup(tmp_path / "t.db")
+    svc.enrol(u["inv1"], "GVHD", "A1", 60)
+    with pytest.raises(PermissionDenied, match=r"^code: the subject belongs to another site"):
+        svc.record_ae(u["inv2"], "GVHD", "A1", "General disorders", "Pyrexia", 1)
+    with pytest.raises(PermissionDenied, match=r"^role:"):
+        svc.enrol(u["mon"], "GVHD", "M1", 60)
+    with pytest.raises(PermissionDenied, match=r"^role:"):
+        svc.create_trial(u["inv1"], "X", "3+3", {"n_doses": 3}, [1, 2, 3])
+    assert (
+        svc.status(u["inv2"], "GVHD")["cohorts"][0]["subjects"] == []
+    )  # cannot see Tokyo's subjects
+    for dlt in (False, False):
+        svc.enrol(u["inv1"], "GVHD", f"A{dlt}{time.time_ns()}", 60)
+    dec = None
+    for code in [c for c in svc.status(u["inv1"], "GVHD")["cohorts"][0]["subjects"]]:
+        dec = svc.record_dlt(u["inv1"], "GVHD", code, False)
+    assert dec is not None
+    with pytest.raises(PermissionDenied, match=r"^role:"):
+        svc.confirm_decision(u["inv1"], dec.id, "inv1-pass-1")
+    with pytest.raises(PermissionDenied, match=r"^password:"):
+        svc.confirm_decision(u["stat"], dec.id, "wrong-password")
+    svc.confirm_decision(u["stat"], dec.id, "stat-pass-1")
+    with pytest.raises(ConductError, match=r"^decision: decision \d+ is already signed"):
+        svc.confirm_decision(u["stat"], dec.id, "stat-pass-1")
+
+
+@pytest.mark.parametrize(
+    "call, field",
+    [
+        (lambda svc, u: svc.enrol(u["inv1"], "GVHD", "A1", 0.1), "weight_kg"),
+        (lambda svc, u: svc.enrol(u["inv1"], "GVHD", " ", 60), "code"),
+        (lambda svc, u: svc.enrol(u["inv1"], "NOPE", "A1", 60), "trial"),
+        (lambda svc, u: svc.record_ae(u["inv1"], "GVHD", "ZZ", "S", "P", 2), "code"),
+        (
+            lambda svc, u: svc.create_trial(
+                u["admin"], "T2", "boin", {"target": 1.5, "n_doses": 3}, [1, 2, 3]
+            ),
+            "target",
+        ),
+        (lambda svc, u: svc.create_user(u["admin"], "x", "X", "boss", "password-1"), "role"),
+    ],
+)
+def test_bad_input_names_the_field(tmp_path: Path, call, field: str) -> None:  # type: ignore[no-untyped-def]
+    svc, u = _setup(tmp_path / "t.db")
+    with pytest.raises(ValueError, match=rf"^{field}:"):
+        call(svc, u)
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    from earlyphase.conduct import TrialService, open_store
+    svc = TrialService(open_store(sys.argv[1]))
+    inv = svc.authenticate("inv1", "inv1-pass-1")
+    admin = svc.authenticate("admin", "admin-pass-1")
+    i = 0
+    while True:
+        svc.record_ae(inv, "GVHD", "K1", "General disorders", f"Event {i}", 1)
+        print(f"ack {i}", flush=True)
+        i += 1
+""")
+
+
+def test_sigkill_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    svc, u = _setup(db)
+    svc.enrol(u["inv1"], "GVHD", "K1", 60)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE, text=True
+    )
+    acked = -1
+    assert proc.stdout is not None
+    deadline = time.time() + 60
+    while acked < 25 and time.time() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith("ack"):
+            acked = int(line.split()[1])
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert acked >= 25
+    trial = TrialService(open_store(db)).export("GVHD")
+    names = set(trial.adae["AEDECOD"])
+    assert all(f"Event {i}" in names for i in range(acked + 1))
+    with TrialService(open_store(db)).sessions() as s:
+        assert audit.verify(s).ok
+        n_audit = s.query(AuditEntry).filter_by(table_name="adverse_event").count()
+    assert n_audit == len(trial.adae)  # no record without its audit entry, and vice versa
