@@ -771,5 +771,52 @@ def report_cmd(
         raise _fail(str(exc)) from None
 
 
+_DATABASE = typer.Option(
+    None, "--database", help="SQLite file (default ./earlyphase.db) or postgresql://..."
+)
+audit_app = typer.Typer(help="The audit trail of a trial database.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify_cmd(database: str | None = _DATABASE) -> None:
+    """Recompute the hash chain; exit 1 if any entry was altered or removed."""
+    from earlyphase.conduct import audit, open_store
+
+    with open_store(database)() as s:
+        res = audit.verify(s)
+    Console().print(res.message)
+    if not res.ok:
+        raise typer.Exit(code=1)
+
+
+@audit_app.command("export")
+def audit_export_cmd(database: str | None = _DATABASE) -> None:
+    """Print the audit trail as CSV."""
+    from earlyphase.conduct import audit, open_store
+
+    with open_store(database)() as s:
+        typer.echo(audit.export_csv(s), nl=False)
+
+
+@app.command("serve")
+def serve_cmd(
+    database: str | None = _DATABASE,
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    demo: bool = typer.Option(False, "--demo", help="Seed a demo 3+3 trial and users first."),
+) -> None:
+    """Run the trial web service (UI on /, JSON API on /api, OpenAPI on /docs)."""
+    import uvicorn
+
+    from earlyphase.conduct.demo import seed_demo
+    from earlyphase.conduct.web import create_app
+
+    if demo:
+        for line in seed_demo(database):
+            Console().print(line)
+    uvicorn.run(create_app(database), host=host, port=port, log_level="info")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -232,8 +232,10 @@ class TrialService:
             trial = _trial(s, trial_name)
             if actor.role == "investigator":
                 site_id = actor.site_id
-                if site is not None and _site(s, site).id != site_id:
-                    raise PermissionDenied("site: investigators enrol at their own site only")
+                if site is not None:
+                    own = s.get(Site, site_id) if site_id is not None else None
+                    if own is None or own.name != site:
+                        raise PermissionDenied("site: investigators enrol at their own site only")
             else:
                 if site is None:
                     raise ConductError("site: which site enrols the subject?")

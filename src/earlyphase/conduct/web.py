@@ -1,0 +1,412 @@
+"""Web UI and JSON API (FastAPI) over :class:`TrialService`.
+
+Pages are server-rendered (sessions in an HMAC-signed cookie, a CSRF token in every form);
+the API under ``/api`` takes ``Authorization: Bearer <token>``. Every route checks the role,
+and the service checks the site. Errors name the field: ``{"detail": "weight_kg: ...",
+"field": "weight_kg"}`` with status 422 (403 for permission).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from pydantic import BaseModel, Field
+
+from earlyphase.conduct import audit
+from earlyphase.conduct.models import User
+from earlyphase.conduct.service import ConductError, PermissionDenied, TrialService
+from earlyphase.conduct.store import open_store
+
+SESSION_COOKIE = "earlyphase_session"
+SESSION_SECONDS = 8 * 3600
+
+
+class EnrolIn(BaseModel):
+    code: str = Field(min_length=1, max_length=40)
+    weight_kg: float
+    site: str | None = None
+
+
+class InfusionIn(BaseModel):
+    study_day: int
+    cells_per_kg: float
+    lot: str
+
+
+class DltIn(BaseModel):
+    dlt: bool
+    description: str = ""
+
+
+class AeIn(BaseModel):
+    soc: str
+    pt: str
+    grade: int
+    serious: bool = False
+    related: bool = False
+    onset_day: int | None = None
+
+
+class ConfirmIn(BaseModel):
+    password: str
+    meaning: str = "Approved: next cohort as recommended"
+
+
+class TokenIn(BaseModel):
+    username: str
+    password: str
+
+
+def _error(exc: ConductError) -> JSONResponse:
+    msg = str(exc)
+    field = msg.split(":", 1)[0] if ":" in msg else None
+    return JSONResponse(
+        {"detail": msg, "field": field},
+        status_code=403 if isinstance(exc, PermissionDenied) else 422,
+    )
+
+
+def create_app(database: str | Path | None = None, secret: str | None = None) -> FastAPI:
+    service = TrialService(open_store(database))
+    key = (secret or secrets.token_hex(32)).encode()
+    app = FastAPI(title="earlyphase conduct", version="1")
+
+    def sign(value: str) -> str:
+        return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+    def make_session(user: User) -> str:
+        expires = int(time.time()) + SESSION_SECONDS
+        body = f"{user.id}:{expires}:{secrets.token_hex(8)}"
+        return f"{body}:{sign(body)}"
+
+    def session_user(request: Request) -> tuple[User, str] | None:
+        raw = request.cookies.get(SESSION_COOKIE)
+        if not raw or raw.count(":") != 3:
+            return None
+        body, mac = raw.rsplit(":", 1)
+        if not hmac.compare_digest(mac, sign(body)):
+            return None
+        uid, expires, _nonce = body.split(":")
+        if int(expires) < time.time():
+            return None
+        user = service.read(lambda s: s.get(User, int(uid)))
+        return (user, sign("csrf:" + body)) if user is not None else None
+
+    def api_user(request: Request) -> User:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            return service.user_from_token(auth[7:].strip())
+        found = session_user(request)
+        if found is None:
+            raise PermissionDenied("token: sign in or send an API token")
+        return found[0]
+
+    @app.exception_handler(ConductError)
+    async def conduct_error(_request: Request, exc: ConductError) -> JSONResponse:
+        return _error(exc)
+
+    # --- JSON API -----------------------------------------------------------------------------
+    @app.post("/api/token")
+    def token(body: TokenIn) -> dict[str, str]:
+        user = service.authenticate(body.username, body.password)
+        return {"token": service.issue_token(user)}
+
+    @app.get("/api/trials/{name}")
+    def trial_status(name: str, user: User = Depends(api_user)) -> dict[str, Any]:
+        return service.status(user, name)
+
+    @app.get("/api/trials/{name}/recommendation")
+    def recommendation(name: str, user: User = Depends(api_user)) -> dict[str, Any]:
+        st = service.status(user, name)
+        return {
+            "outcomes": st["outcomes"],
+            "latest": st["decisions"][-1] if st["decisions"] else None,
+        }
+
+    @app.post("/api/trials/{name}/subjects", status_code=201)
+    def enrol(name: str, body: EnrolIn, user: User = Depends(api_user)) -> dict[str, Any]:
+        subj = service.enrol(user, name, body.code, body.weight_kg, body.site)
+        return {"code": subj.code, "cohort_id": subj.cohort_id}
+
+    @app.post("/api/trials/{name}/subjects/{code}/infusions", status_code=201)
+    def infusion(
+        name: str, code: str, body: InfusionIn, user: User = Depends(api_user)
+    ) -> dict[str, Any]:
+        inf = service.record_infusion(user, name, code, body.study_day, body.cells_per_kg, body.lot)
+        return {"id": inf.id, "total_cells": inf.total_cells}
+
+    @app.post("/api/trials/{name}/subjects/{code}/dlt", status_code=201)
+    def dlt(name: str, code: str, body: DltIn, user: User = Depends(api_user)) -> dict[str, Any]:
+        dec = service.record_dlt(user, name, code, body.dlt, body.description)
+        return {
+            "decision": None
+            if dec is None
+            else {"id": dec.id, "reason": dec.reason, "next_dose": dec.next_dose, "stop": dec.stop}
+        }
+
+    @app.post("/api/trials/{name}/subjects/{code}/aes", status_code=201)
+    def ae(name: str, code: str, body: AeIn, user: User = Depends(api_user)) -> dict[str, Any]:
+        rec = service.record_ae(
+            user,
+            name,
+            code,
+            body.soc,
+            body.pt,
+            body.grade,
+            body.serious,
+            body.related,
+            body.onset_day,
+        )
+        return {"id": rec.id}
+
+    @app.post("/api/decisions/{decision_id}/confirm")
+    def confirm(
+        decision_id: int, body: ConfirmIn, user: User = Depends(api_user)
+    ) -> dict[str, Any]:
+        dec = service.confirm_decision(user, decision_id, body.password, body.meaning)
+        return {
+            "id": dec.id,
+            "signer": dec.signer_name,
+            "meaning": dec.signature_meaning,
+            "confirmed_at": dec.confirmed_at.isoformat() if dec.confirmed_at else None,
+        }
+
+    @app.get("/api/audit/verify")
+    def audit_verify(user: User = Depends(api_user)) -> dict[str, Any]:
+        if user.role not in ("admin", "monitor", "statistician"):
+            raise PermissionDenied("role: investigators cannot read the whole audit trail")
+        res = service.read(audit.verify)
+        return {
+            "ok": res.ok,
+            "entries": res.entries,
+            "first_bad": res.first_bad,
+            "message": res.message,
+        }
+
+    @app.get("/api/audit.csv")
+    def audit_csv(user: User = Depends(api_user)) -> PlainTextResponse:
+        if user.role not in ("admin", "monitor"):
+            raise PermissionDenied("role: only admins and monitors export the audit trail")
+        return PlainTextResponse(service.read(audit.export_csv), media_type="text/csv")
+
+    @app.get("/api/trials/{name}/report", response_class=HTMLResponse)
+    def report(name: str, user: User = Depends(api_user)) -> HTMLResponse:
+        import tempfile
+
+        from earlyphase.report import render_report
+
+        if user.role == "investigator":
+            raise PermissionDenied("role: the report covers every site; ask a statistician")
+        trial = service.export(name)
+        with tempfile.TemporaryDirectory() as tmp:
+            page = render_report(trial, Path(tmp) / "report.html").read_text(encoding="utf-8")
+        return HTMLResponse(page)
+
+    # --- pages ---------------------------------------------------------------------------------
+    def page(title: str, body: str) -> HTMLResponse:
+        return HTMLResponse(
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
+            + html.escape(title)
+            + "</title><style>body{font-family:Arial,sans-serif;max-width:960px;margin:2em auto}"
+            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}"
+            ".msg{background:#ffe;border:1px solid #cc9;padding:6px}</style></head><body>"
+            + body
+            + "</body></html>"
+        )
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form(msg: str = "") -> HTMLResponse:
+        note = f"<p class='msg' id='msg'>{html.escape(msg)}</p>" if msg else ""
+        return page(
+            "Sign in",
+            f"<h1>earlyphase</h1>{note}<form method='post' action='/login'>"
+            "<label>User <input name='username' id='username'></label> "
+            "<label>Password <input type='password' name='password' id='password'></label> "
+            "<button type='submit' id='signin'>Sign in</button></form>",
+        )
+
+    @app.post("/login")
+    def login(username: str = Form(""), password: str = Form("")) -> Response:
+        try:
+            user = service.authenticate(username, password)
+        except ConductError as exc:
+            return RedirectResponse(f"/login?msg={html.escape(str(exc))}", status_code=303)
+        resp = RedirectResponse("/", status_code=303)
+        resp.set_cookie(
+            SESSION_COOKIE,
+            make_session(user),
+            httponly=True,
+            samesite="strict",
+            max_age=SESSION_SECONDS,
+        )
+        return resp
+
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> Response:
+        found = session_user(request)
+        if found is None:
+            return RedirectResponse("/login", status_code=303)
+        from sqlalchemy import select
+
+        from earlyphase.conduct.models import Trial
+
+        names = service.read(lambda s: [t.name for t in s.execute(select(Trial)).scalars()])
+        items = "".join(
+            f"<li><a href='/trials/{html.escape(n)}'>{html.escape(n)}</a></li>" for n in names
+        )
+        return page(
+            "Trials",
+            f"<p>Signed in as {html.escape(found[0].full_name)} ({found[0].role})</p>"
+            f"<h1>Trials</h1><ul>{items}</ul>",
+        )
+
+    @app.get("/trials/{name}", response_class=HTMLResponse)
+    def dashboard(name: str, request: Request, msg: str = "") -> Response:
+        found = session_user(request)
+        if found is None:
+            return RedirectResponse("/login", status_code=303)
+        user, csrf = found
+        try:
+            st = service.status(user, name)
+        except ConductError as exc:
+            return page("Error", f"<p class='msg'>{html.escape(str(exc))}</p>")
+        esc = html.escape
+        rows = "".join(
+            f"<tr><td>{c['number']}</td><td>{c['dose']:g} {esc(st['dose_unit'])}</td>"
+            f"<td>{c['enrolled']}/{c['size']}</td><td>{esc(', '.join(c['subjects']))}</td></tr>"
+            for c in st["cohorts"]
+        )
+        decs = ""
+        for d in st["decisions"]:
+            action = (
+                ("signed by " + esc(d["signer"] or "") + ": " + esc(d["meaning"] or ""))
+                if d["confirmed"]
+                else (
+                    f"<form method='post' action='/decisions/{d['id']}/confirm'>"
+                    f"<input type='hidden' name='csrf' value='{csrf}'>"
+                    f"<input type='hidden' name='trial' value='{esc(name)}'>"
+                    "<input type='password' name='password' placeholder='password'"
+                    " id='sign-password'> "
+                    "<button type='submit' id='sign'>Sign and confirm</button></form>"
+                    if user.role == "statistician"
+                    else "awaiting the statistician's signature"
+                )
+            )
+            nxt = "stop" if d["stop"] else f"dose {d['next_dose']}"
+            decs += (
+                f"<tr><td>{d['after_cohort']}</td><td>{esc(d['outcomes'])}</td><td>{esc(d['reason'])}"
+                f"</td><td id='decision-{d['id']}'>{nxt}</td><td>{action}</td></tr>"
+            )
+        forms = ""
+        if user.role in ("admin", "investigator"):
+            forms = (
+                f"<h2>Enrol</h2><form method='post' action='/trials/{esc(name)}/enrol'>"
+                f"<input type='hidden' name='csrf' value='{csrf}'>"
+                "<input name='code' placeholder='subject code' id='code'> "
+                "<input name='weight_kg' placeholder='weight kg' id='weight'> "
+                + (
+                    "<input name='site' placeholder='site' id='site'> "
+                    if user.role == "admin"
+                    else ""
+                )
+                + "<button type='submit' id='enrol'>Enrol</button></form>"
+                f"<h2>DLT assessment</h2><form method='post' action='/trials/{esc(name)}/dlt'>"
+                f"<input type='hidden' name='csrf' value='{csrf}'>"
+                "<input name='code' placeholder='subject code' id='dlt-code'> "
+                "<select name='dlt' id='dlt-value'><option value='no'>no DLT</option>"
+                "<option value='yes'>DLT</option></select> "
+                "<button type='submit' id='record-dlt'>Record</button></form>"
+            )
+        note = f"<p class='msg' id='msg'>{esc(msg)}</p>" if msg else ""
+        return page(
+            name,
+            f"<p><a href='/'>Trials</a> | {esc(user.full_name)} ({user.role})</p>"
+            f"<h1>{esc(name)}</h1>{note}<p>Design: {esc(st['design'])}. Outcomes so far: "
+            f"<code id='outcomes'>{esc(st['outcomes']) or '-'}</code></p>"
+            f"<h2>Cohorts</h2><table><tr><th>Cohort</th><th>Dose</th><th>Enrolled</th>"
+            f"<th>Subjects</th></tr>{rows}</table>"
+            f"<h2>Decisions</h2><table><tr><th>After cohort</th><th>Data</th><th>Rule</th>"
+            f"<th>Next</th><th>Signature</th></tr>{decs}</table>{forms}"
+            + (
+                f"<p><a id='report' href='/api/trials/{esc(name)}/report'>Report</a></p>"
+                if user.role != "investigator"
+                else ""
+            ),
+        )
+
+    def form_user(request: Request, csrf: str) -> User:
+        found = session_user(request)
+        if found is None:
+            raise PermissionDenied("session: sign in again")
+        if not hmac.compare_digest(found[1], csrf):
+            raise PermissionDenied("csrf: the form is stale or forged; reload the page")
+        return found[0]
+
+    def back(name: str, message: str) -> RedirectResponse:
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/trials/{quote(name)}?msg={quote(message)}", status_code=303)
+
+    @app.post("/trials/{name}/enrol")
+    def enrol_form(
+        name: str,
+        request: Request,
+        csrf: str = Form(""),
+        code: str = Form(""),
+        weight_kg: str = Form(""),
+        site: str | None = Form(None),
+    ) -> Response:
+        try:
+            user = form_user(request, csrf)
+            service.enrol(user, name, code, weight_kg, site or None)  # type: ignore[arg-type]
+            return back(name, f"{code} enrolled")
+        except ConductError as exc:
+            return back(name, str(exc))
+
+    @app.post("/trials/{name}/dlt")
+    def dlt_form(
+        name: str,
+        request: Request,
+        csrf: str = Form(""),
+        code: str = Form(""),
+        dlt: str = Form("no"),
+    ) -> Response:
+        try:
+            user = form_user(request, csrf)
+            dec = service.record_dlt(user, name, code, dlt == "yes")
+            extra = "" if dec is None else f"; the design recommends: {dec.reason}"
+            return back(name, f"DLT assessment of {code} recorded{extra}")
+        except ConductError as exc:
+            return back(name, str(exc))
+
+    @app.post("/decisions/{decision_id}/confirm")
+    def confirm_form(
+        decision_id: int,
+        request: Request,
+        csrf: str = Form(""),
+        trial: str = Form(""),
+        password: str = Form(""),
+    ) -> Response:
+        try:
+            user = form_user(request, csrf)
+            service.confirm_decision(user, decision_id, password)
+            return back(trial, "decision signed")
+        except ConductError as exc:
+            return back(trial, str(exc))
+
+    app.state.service = service
+    return app

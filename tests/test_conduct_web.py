@@ -1,0 +1,108 @@
+"""The web UI and JSON API: a trial driven end to end over HTTP, access rules, CSRF, errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from earlyphase.conduct.demo import seed_demo
+from earlyphase.conduct.web import create_app
+
+
+@pytest.fixture()
+def client(tmp_path: Path) -> TestClient:
+    db = tmp_path / "t.db"
+    seed_demo(db)
+    return TestClient(create_app(db, secret="test-secret"))
+
+
+def _token(client: TestClient, user: str, password: str) -> dict[str, str]:
+    r = client.post("/api/token", json={"username": user, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def test_api_runs_a_cohort_and_decision(client: TestClient) -> None:
+    inv = _token(client, "inv", "inv-demo-pass")
+    stat = _token(client, "stat", "stat-demo-pass")
+    trial = "/api/trials/GVHD phase Ib"
+    for i in range(3):
+        r = client.post(
+            f"{trial}/subjects", json={"code": f"P{i}", "weight_kg": 60 + i}, headers=inv
+        )
+        assert r.status_code == 201, r.text
+        r = client.post(
+            f"{trial}/subjects/P{i}/infusions",
+            json={"study_day": 1, "cells_per_kg": 0.5, "lot": "L1"},
+            headers=inv,
+        )
+        assert r.json()["total_cells"] == pytest.approx(0.5 * (60 + i))
+    r = client.post(f"{trial}/subjects", json={"code": "P9", "weight_kg": 60}, headers=inv)
+    assert r.status_code == 422 and r.json()["field"] == "cohort"
+    dec = None
+    for i in range(3):
+        dec = client.post(f"{trial}/subjects/P{i}/dlt", json={"dlt": False}, headers=inv).json()[
+            "decision"
+        ]
+    assert dec == {"id": 1, "reason": "escalate", "next_dose": 2, "stop": False}
+    r = client.post("/api/decisions/1/confirm", json={"password": "stat-demo-pass"}, headers=inv)
+    assert r.status_code == 403 and r.json()["field"] == "role"
+    r = client.post("/api/decisions/1/confirm", json={"password": "stat-demo-pass"}, headers=stat)
+    assert r.status_code == 200 and r.json()["signer"] == "Sam Statistician"
+    st = client.get(trial, headers=stat).json()
+    assert st["outcomes"] == "1NNN" and st["decisions"][0]["confirmed"]
+    assert (
+        client.post(
+            f"{trial}/subjects", json={"code": "P3", "weight_kg": 70}, headers=inv
+        ).status_code
+        == 201
+    )
+    assert client.get(trial, headers=stat).json()["cohorts"][1]["dose"] == 1.0
+    rep = client.get(f"{trial}/report", headers=stat)
+    assert rep.status_code == 200 and "<h2>Participants</h2>" in rep.text
+    assert client.get(f"{trial}/report", headers=inv).status_code == 403
+    assert client.get("/api/audit/verify", headers=stat).json()["ok"]
+    assert client.get("/api/audit.csv", headers=stat).status_code == 403
+    assert "openapi" in client.get("/openapi.json").json()
+
+
+def test_api_rejects_bad_input_naming_the_field(client: TestClient) -> None:
+    inv = _token(client, "inv", "inv-demo-pass")
+    trial = "/api/trials/GVHD phase Ib"
+    r = client.post(f"{trial}/subjects", json={"code": "P1", "weight_kg": -3}, headers=inv)
+    assert r.status_code == 422 and r.json()["detail"].startswith("weight_kg:")
+    r = client.post(f"{trial}/subjects", json={"code": "P1"}, headers=inv)
+    assert r.status_code == 422 and "weight_kg" in r.text  # schema validation names the field
+    r = client.post(
+        f"{trial}/subjects", json={"code": "P1", "weight_kg": 60, "site": "Site B"}, headers=inv
+    )
+    assert r.status_code == 403
+    assert client.get(trial).status_code == 403  # no credentials
+    assert client.get(trial, headers={"Authorization": "Bearer nonsense"}).status_code == 403
+    r = client.post("/api/token", json={"username": "inv", "password": "wrong"})
+    assert r.status_code == 403
+
+
+def test_pages_with_session_and_csrf(client: TestClient) -> None:
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+    r = client.post(
+        "/login", data={"username": "inv", "password": "inv-demo-pass"}, follow_redirects=False
+    )
+    assert r.status_code == 303 and "earlyphase_session" in r.cookies
+    page = client.get("/trials/GVHD phase Ib").text
+    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
+    r = client.post(
+        "/trials/GVHD phase Ib/enrol", data={"csrf": csrf, "code": "W1", "weight_kg": "64"}
+    )
+    assert "W1 enrolled" in r.text and "W1" in r.text
+    r = client.post(
+        "/trials/GVHD phase Ib/enrol", data={"csrf": "forged", "code": "W2", "weight_kg": "64"}
+    )
+    assert "csrf:" in r.text and "W2" not in client.get("/api/trials/GVHD phase Ib").text
+    r = client.post(
+        "/trials/GVHD phase Ib/enrol", data={"csrf": csrf, "code": "W3", "weight_kg": "heavy"}
+    )
+    assert "weight_kg: must be a number" in r.text
