@@ -22,7 +22,7 @@ test: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy --strict src
-	$(BIN)/python -m pytest --doctest-modules src tests
+	bash -c 'source scripts/test-services.sh; $(BIN)/python -m pytest --doctest-modules src tests; rc=$$?; pg_stop; exit $$rc'
 
 benchmark: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_survival.py --write-readme

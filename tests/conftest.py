@@ -39,3 +39,36 @@ def bmtcrr() -> Any:
     import pandas as pd
 
     return pd.read_csv(FIXTURES / "bmtcrr.csv")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Conduct tests take ``backend``: SQLite always, PostgreSQL when the test services script
+    (scripts/test-services.sh, run by ``make test``) started one (EARLYPHASE_TEST_PG)."""
+    if "backend" in metafunc.fixturenames:
+        import os
+
+        backends = ["sqlite"] + (["postgresql"] if os.environ.get("EARLYPHASE_TEST_PG") else [])
+        metafunc.parametrize("backend", backends)
+
+
+@pytest.fixture()
+def db_url(backend: str, tmp_path: Any) -> Any:
+    """A fresh, empty trial database for one test."""
+    import os
+    import uuid
+
+    if backend == "sqlite":
+        yield str(tmp_path / "trial.db")
+        return
+    from sqlalchemy import create_engine, text
+
+    admin_url = os.environ["EARLYPHASE_TEST_PG"].replace("postgresql://", "postgresql+psycopg://")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    base = os.environ["EARLYPHASE_TEST_PG"].rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()

@@ -4,7 +4,6 @@ and durability when the writer is killed."""
 from __future__ import annotations
 
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -13,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from earlyphase.conduct import ConductError, PermissionDenied, TrialService, audit, open_store
@@ -20,7 +20,7 @@ from earlyphase.conduct.models import AuditEntry
 from earlyphase.report import render_report
 
 
-def _setup(path: Path) -> tuple[TrialService, dict[str, object]]:
+def _setup(path: Path | str) -> tuple[TrialService, dict[str, object]]:
     svc = TrialService(open_store(path))
     svc.bootstrap_admin("admin", "Ada Admin", "admin-pass-1")
     admin = svc.authenticate("admin", "admin-pass-1")
@@ -44,8 +44,8 @@ def _setup(path: Path) -> tuple[TrialService, dict[str, object]]:
     return svc, users
 
 
-def test_full_three_plus_three_trial_to_report(tmp_path: Path) -> None:
-    svc, u = _setup(tmp_path / "t.db")
+def test_full_three_plus_three_trial_to_report(tmp_path: Path, db_url: str) -> None:
+    svc, u = _setup(db_url)
     inv, stat = u["inv1"], u["stat"]
     outcomes = [[False] * 3, [False, True, False], [False] * 3, [True, True, False]]
     n = 0
@@ -74,8 +74,8 @@ def test_full_three_plus_three_trial_to_report(tmp_path: Path) -> None:
         assert audit.verify(s).ok
 
 
-def test_last_slot_cannot_be_taken_twice(tmp_path: Path) -> None:
-    svc, u = _setup(tmp_path / "t.db")
+def test_last_slot_cannot_be_taken_twice(db_url: str) -> None:
+    svc, u = _setup(db_url)
     svc.enrol(u["inv1"], "GVHD", "A1", 60)
     svc.enrol(u["inv1"], "GVHD", "A2", 60)
     barrier = threading.Barrier(2)
@@ -102,9 +102,8 @@ def test_last_slot_cannot_be_taken_twice(tmp_path: Path) -> None:
     assert svc.status(u["admin"], "GVHD")["cohorts"][0]["enrolled"] == 3
 
 
-def test_audit_is_append_only_and_tamper_evident(tmp_path: Path) -> None:
-    db = tmp_path / "t.db"
-    svc, u = _setup(db)
+def test_audit_is_append_only_and_tamper_evident(db_url: str, backend: str) -> None:
+    svc, u = _setup(db_url)
     svc.enrol(u["inv1"], "GVHD", "A1", 60)
     ae = svc.record_ae(u["inv1"], "GVHD", "A1", "General disorders", "Pyrexia", 1)
     with pytest.raises(ConductError, match=r"^reason:"):
@@ -120,12 +119,16 @@ def test_audit_is_append_only_and_tamper_evident(tmp_path: Path) -> None:
         entry.new_value = "3"
         with pytest.raises(DBAPIError, match="append-only"):
             s.commit()
-    # an attacker with file access removes the guard and edits an entry: the chain breaks
-    con = sqlite3.connect(db)
-    con.execute("DROP TRIGGER audit_no_update")
-    con.execute("UPDATE audit_entry SET new_value = 'grade 5' WHERE id = 3")
-    con.commit()
-    con.close()
+    # an attacker with database access removes the guard and edits an entry: the chain breaks
+    drop = (
+        "DROP TRIGGER audit_no_update"
+        if backend == "sqlite"
+        else "DROP TRIGGER audit_no_change ON audit_entry"
+    )
+    with svc.sessions() as s:
+        s.execute(text(drop))
+        s.execute(text("UPDATE audit_entry SET new_value = 'grade 5' WHERE id = 3"))
+        s.commit()
     with svc.sessions() as s:
         result = audit.verify(s)
     assert not result.ok and result.first_bad == 3
@@ -134,8 +137,8 @@ def test_audit_is_append_only_and_tamper_evident(tmp_path: Path) -> None:
     assert csv_text.splitlines()[0].startswith("id,at,username,action")
 
 
-def test_roles_and_sites(tmp_path: Path) -> None:
-    svc, u = _setup(tmp_path / "t.db")
+def test_roles_and_sites(db_url: str) -> None:
+    svc, u = _setup(db_url)
     svc.enrol(u["inv1"], "GVHD", "A1", 60)
     with pytest.raises(PermissionDenied, match=r"^code: the subject belongs to another site"):
         svc.record_ae(u["inv2"], "GVHD", "A1", "General disorders", "Pyrexia", 1)
@@ -177,8 +180,8 @@ def test_roles_and_sites(tmp_path: Path) -> None:
         (lambda svc, u: svc.create_user(u["admin"], "x", "X", "boss", "password-1"), "role"),
     ],
 )
-def test_bad_input_names_the_field(tmp_path: Path, call, field: str) -> None:  # type: ignore[no-untyped-def]
-    svc, u = _setup(tmp_path / "t.db")
+def test_bad_input_names_the_field(db_url: str, call, field: str) -> None:  # type: ignore[no-untyped-def]
+    svc, u = _setup(db_url)
     with pytest.raises(ValueError, match=rf"^{field}:"):
         call(svc, u)
 
@@ -197,8 +200,8 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_sigkill_loses_nothing_acknowledged(tmp_path: Path) -> None:
-    db = tmp_path / "t.db"
+def test_sigkill_loses_nothing_acknowledged(db_url: str) -> None:
+    db = db_url
     svc, u = _setup(db)
     svc.enrol(u["inv1"], "GVHD", "K1", 60)
     proc = subprocess.Popen(

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlyphase.conduct import audit
@@ -55,7 +55,12 @@ class TrialService:
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
+        """A write transaction. SQLite serialises writers with BEGIN IMMEDIATE; on PostgreSQL
+        a transaction-scoped advisory lock does the same, so the audit chain never forks and
+        the last slot of a cohort is taken once."""
         with self.sessions() as s, s.begin():
+            if s.get_bind().dialect.name == "postgresql":
+                s.execute(text("SELECT pg_advisory_xact_lock(424242)"))
             yield s
 
     def read(self, fn: Callable[[Session], T]) -> T:

@@ -28,10 +28,13 @@ POSTGRES_AUDIT_GUARDS = (
 
 
 def database_url(database: str | Path | None) -> str:
-    """``./earlyphase.db`` by default; a path means a SQLite file; URLs pass through."""
+    """``./earlyphase.db`` by default; a path means a SQLite file; URLs pass through
+    (``postgresql://`` uses the psycopg 3 driver)."""
     if database is None:
         return "sqlite:///earlyphase.db"
     text_ = str(database)
+    if text_.startswith("postgresql://"):
+        return "postgresql+psycopg://" + text_[len("postgresql://"):]
     return text_ if "://" in text_ else f"sqlite:///{text_}"
 
 

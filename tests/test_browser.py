@@ -1,0 +1,106 @@
+"""End to end in a real browser: a whole 3+3 trial through the web UI, from the first
+enrolment to the report, in headless Chromium (Debian's chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from earlyphase.conduct.demo import seed_demo
+from earlyphase.conduct.web import create_app
+
+CHROMIUM = os.environ.get("EARLYPHASE_CHROMIUM")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture()
+def server(tmp_path: Path) -> Iterator[str]:
+    db = tmp_path / "ui.db"
+    seed_demo(db)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(db, secret="e2e"), host="127.0.0.1", port=port, log_level="warning"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="make test starts Chromium (scripts/test-services.sh)")
+def test_three_plus_three_trial_in_the_browser(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    trial = f"{server}/trials/GVHD%20phase%20Ib"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        inv = browser.new_context().new_page()
+        stat = browser.new_context().new_page()
+
+        def login(page, user: str, password: str) -> None:  # type: ignore[no-untyped-def]
+            page.goto(f"{server}/login")
+            page.fill("#username", user)
+            page.fill("#password", password)
+            page.click("#signin")
+            page.goto(trial)
+
+        login(inv, "inv", "inv-demo-pass")
+        login(stat, "stat", "stat-demo-pass")
+        cohorts = [["N", "N", "N"], ["N", "T", "N"], ["N", "N", "N"], ["T", "T", "N"]]
+        n = 0
+        for cohort in cohorts:
+            for _ in cohort:
+                n += 1
+                inv.fill("#code", f"P{n:02d}")
+                inv.fill("#weight", "62")
+                inv.click("#enrol")
+                assert f"P{n:02d} enrolled" in inv.inner_text("#msg")
+            for j, outcome in enumerate(cohort):
+                inv.fill("#dlt-code", f"P{n - len(cohort) + j + 1:02d}")
+                inv.select_option("#dlt-value", "yes" if outcome == "T" else "no")
+                inv.click("#record-dlt")
+            assert "the design recommends" in inv.inner_text("#msg")
+            # enrolment waits for the signature
+            inv.fill("#code", "WAIT")
+            inv.fill("#weight", "62")
+            inv.click("#enrol")
+            assert "awaits the statistician's signature" in inv.inner_text("#msg")
+            stat.goto(trial)
+            stat.fill("#sign-password", "stat-demo-pass")
+            stat.click("#sign")
+            assert "decision signed" in stat.inner_text("#msg")
+            inv.goto(trial)
+        assert inv.inner_text("#outcomes") == "1NNN 2NTN 2NNN 3TTN"
+        last = stat.locator("td[id^=decision-]").last.inner_text()
+        assert last == "stop"
+        inv.fill("#code", "LATE")
+        inv.fill("#weight", "62")
+        inv.click("#enrol")
+        assert "the trial has stopped" in inv.inner_text("#msg")
+        stat.click("#report")
+        assert "Dose-limiting toxicities by dose level" in stat.content()
+        stat.screenshot(path=str(tmp_path / "report.png"))
+        browser.close()
