@@ -34,6 +34,7 @@ from earlyphase.conduct.models import (
     utcnow,
 )
 from earlyphase.conduct.security import hash_password, new_token, token_hash, verify_password
+from earlyphase.conduct.store import READ_ONLY
 from earlyphase.data.trial import TrialData, build_trial
 from earlyphase.designs.spec import build_design
 
@@ -64,7 +65,9 @@ class TrialService:
             yield s
 
     def read(self, fn: Callable[[Session], T]) -> T:
-        with self.sessions() as s, s.begin():
+        """A read-only transaction (on SQLite it does not wait for, or block, the writer)."""
+        with self.sessions() as s:
+            s.connection(execution_options={READ_ONLY: True})
             return fn(s)
 
     # --- users --------------------------------------------------------------------------------
@@ -648,6 +651,37 @@ class TrialService:
                 "outcomes": outcomes,
                 "cohorts": out_cohorts,
                 "decisions": decisions,
+            }
+
+        return self.read(get)
+
+    def recommendation(self, actor: User, trial_name: str) -> dict[str, Any]:
+        """The latest frozen decision and the data it was computed from (one query)."""
+        del actor  # every role may read the recommendation
+
+        def get(s: Session) -> dict[str, Any]:
+            row = s.execute(
+                select(Decision)
+                .join(Trial, Trial.id == Decision.trial_id)
+                .where(Trial.name == trial_name)
+                .order_by(Decision.id.desc())
+                .limit(1)
+            ).scalar()
+            if row is None:
+                _trial(s, trial_name)  # raises for an unknown trial
+                return {"outcomes": "", "latest": None}
+            return {
+                "outcomes": row.outcomes,
+                "latest": {
+                    "id": row.id,
+                    "after_cohort": row.after_cohort,
+                    "next_dose": row.next_dose,
+                    "stop": row.stop,
+                    "selected": row.selected,
+                    "reason": row.reason,
+                    "confirmed": row.confirmed_at is not None,
+                    "signer": row.signer_name,
+                },
             }
 
         return self.read(get)

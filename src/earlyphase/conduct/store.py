@@ -27,6 +27,10 @@ POSTGRES_AUDIT_GUARDS = (
 )
 
 
+#: Execution option marking a read-only transaction (deferred BEGIN on SQLite).
+READ_ONLY = "earlyphase_read_only"
+
+
 def database_url(database: str | Path | None) -> str:
     """``./earlyphase.db`` by default; a path means a SQLite file; URLs pass through
     (``postgresql://`` uses the psycopg 3 driver)."""
@@ -34,7 +38,7 @@ def database_url(database: str | Path | None) -> str:
         return "sqlite:///earlyphase.db"
     text_ = str(database)
     if text_.startswith("postgresql://"):
-        return "postgresql+psycopg://" + text_[len("postgresql://"):]
+        return "postgresql+psycopg://" + text_[len("postgresql://") :]
     return text_ if "://" in text_ else f"sqlite:///{text_}"
 
 
@@ -51,7 +55,10 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")  # writers serialise: no lost updates
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")  # readers run beside the writer (WAL)
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # writers serialise: no lost updates
 
 
 def open_store(database: str | Path | None = None) -> sessionmaker[Session]:
@@ -61,7 +68,7 @@ def open_store(database: str | Path | None = None) -> sessionmaker[Session]:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _sqlite_setup(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=20, max_overflow=20, pool_recycle=1800)
     Base.metadata.create_all(engine)
     guards = SQLITE_AUDIT_GUARDS if engine.dialect.name == "sqlite" else POSTGRES_AUDIT_GUARDS
     with engine.begin() as conn:

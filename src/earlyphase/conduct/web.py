@@ -131,11 +131,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
 
     @app.get("/api/trials/{name}/recommendation")
     def recommendation(name: str, user: User = Depends(api_user)) -> dict[str, Any]:
-        st = service.status(user, name)
-        return {
-            "outcomes": st["outcomes"],
-            "latest": st["decisions"][-1] if st["decisions"] else None,
-        }
+        return service.recommendation(user, name)
 
     @app.post("/api/trials/{name}/subjects", status_code=201)
     def enrol(name: str, body: EnrolIn, user: User = Depends(api_user)) -> dict[str, Any]:
@@ -410,3 +406,11 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
 
     app.state.service = service
     return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for several server processes (``uvicorn --factory``): the database and the
+    session secret come from EARLYPHASE_DATABASE and EARLYPHASE_SECRET, shared by all workers."""
+    import os
+
+    return create_app(os.environ.get("EARLYPHASE_DATABASE"), os.environ.get("EARLYPHASE_SECRET"))
