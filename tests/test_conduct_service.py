@@ -224,3 +224,23 @@ def test_sigkill_loses_nothing_acknowledged(db_url: str) -> None:
         assert audit.verify(s).ok
         n_audit = s.query(AuditEntry).filter_by(table_name="adverse_event").count()
     assert n_audit == len(trial.adae)  # no record without its audit entry, and vice versa
+
+
+def test_migrations_match_the_models(db_url: str) -> None:
+    """The schema Alembic builds is exactly the models' (no change left to migrate)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from earlyphase.conduct.models import Base
+
+    sessions = open_store(db_url)
+    with sessions() as s:
+        ctx = MigrationContext.configure(s.connection())
+        assert ctx.get_current_revision() == "0001"
+        assert compare_metadata(ctx, Base.metadata) == []
+    svc, u = _setup(db_url)
+    svc.enrol(u["inv1"], "GVHD", "B1", 60)
+    svc.record_biomarker(u["inv1"], "GVHD", "B1", "PLT", 0, 21.0, baseline=True)
+    svc.record_biomarker(u["inv1"], "GVHD", "B1", "PLT", 28, 64.0)
+    trial = svc.export("GVHD")
+    assert trial.adlb["CHG"].tolist() == [0.0, 43.0]

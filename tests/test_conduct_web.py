@@ -106,3 +106,29 @@ def test_pages_with_session_and_csrf(client: TestClient) -> None:
         "/trials/GVHD phase Ib/enrol", data={"csrf": csrf, "code": "W3", "weight_kg": "heavy"}
     )
     assert "weight_kg: must be a number" in r.text
+
+
+def test_report_and_audit_commands_on_a_database(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from earlyphase.cli import app
+    from earlyphase.conduct import TrialService, open_store
+
+    db = tmp_path / "d.db"
+    seed_demo(db)
+    svc = TrialService(open_store(db))
+    inv = svc.authenticate("inv", "inv-demo-pass")
+    for i in range(3):
+        svc.enrol(inv, "GVHD phase Ib", f"P{i}", 60)
+        svc.record_dlt(inv, "GVHD phase Ib", f"P{i}", False)
+    runner = CliRunner()
+    out = tmp_path / "r.html"
+    r = runner.invoke(app, ["report", str(db), "--trial", "GVHD phase Ib", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "<h2>Participants</h2>" in out.read_text()
+    r = runner.invoke(app, ["audit", "verify", "--database", str(db)])
+    assert r.exit_code == 0 and "intact" in r.output
+    r = runner.invoke(app, ["audit", "export", "--database", str(db)])
+    assert r.output.startswith("id,at,username,action")
+    r = runner.invoke(app, ["report", str(db), "-o", str(tmp_path / "x.html")])
+    assert r.exit_code == 2 and "trial:" in r.output

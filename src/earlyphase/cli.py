@@ -742,24 +742,37 @@ def decide_cmd(
     Console().print(str(decision))
 
 
-_SOURCE = typer.Argument(..., help="Folder of ADaM-style tables (adsl.csv, adae.csv, ...).")
+_SOURCE = typer.Argument(..., help="Folder of ADaM-style tables, or a trial database file / URL.")
+_TRIAL = typer.Option(None, "--trial", help="Trial name, when reporting from a database.")
 _ARD = typer.Option(None, "--ard", help="Also write every table's numbers (ARD) as CSV.")
 _OUTPUT = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write.")
 
 
 @app.command("report")
 def report_cmd(
-    source: Path = _SOURCE,
+    source: str = _SOURCE,
     output: Path = _OUTPUT,
     pdf: bool = typer.Option(False, "--pdf", help="Also print a PDF next to it (needs Chromium)."),
     ard: Path | None = _ARD,
+    trial_name: str | None = _TRIAL,
 ) -> None:
-    """Write the trial's results as one self-contained HTML report (and optionally PDF)."""
+    """Write the trial's results as one self-contained HTML report (and optionally PDF), from a
+    folder of ADaM-style tables or from a trial database
+    (``earlyphase report trial.db --trial X``)."""
     from earlyphase.data import DataError, load_trial
     from earlyphase.report import render_report, write_pdf
 
     try:
-        trial = load_trial(source)
+        if Path(source).is_dir():
+            trial = load_trial(source)
+        else:
+            from earlyphase.conduct import TrialService, open_store
+
+            if not trial_name:
+                raise ValueError("trial: name the trial to report from the database (--trial)")
+            if "://" not in str(source) and not Path(source).exists():
+                raise ValueError(f"source: {source} is neither a data folder nor a database file")
+            trial = TrialService(open_store(str(source))).export(trial_name)
         path = render_report(trial, output, ard_path=ard)
         Console().print(f"report written to {path}")
         if pdf:

@@ -170,3 +170,13 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class BiomarkerValue(Base):
+    __tablename__ = "biomarker_value"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
+    parameter: Mapped[str] = mapped_column(String(40))  # e.g. PLT, KL6, PFRATIO
+    study_day: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float] = mapped_column(Float)
+    baseline: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from earlyphase.conduct import audit
 from earlyphase.conduct.models import (
     AdverseEvent,
+    BiomarkerValue,
     Cohort,
     Decision,
     DltAssessment,
@@ -583,6 +584,37 @@ class TrialService:
                 f.last_day, f.died = day, died
             return f
 
+    def record_biomarker(
+        self,
+        actor: User,
+        trial_name: str,
+        code: str,
+        parameter: str,
+        study_day: int,
+        value: float,
+        baseline: bool = False,
+    ) -> BiomarkerValue:
+        with self._tx() as s:
+            subj = self._subject_for_write(s, actor, trial_name, code)
+            b = BiomarkerValue(
+                subject_id=subj.id,
+                parameter=_text(parameter, "parameter"),
+                study_day=int(_number(study_day, "study_day", -365, 3650)),
+                value=_number(value, "value", -1e12, 1e12),
+                baseline=baseline,
+            )
+            s.add(b)
+            s.flush()
+            audit.record(
+                s,
+                actor.username,
+                "create",
+                "biomarker_value",
+                b.id,
+                new=f"{code} {parameter} day {study_day}: {value:g}",
+            )
+            return b
+
     def change_ae_grade(self, actor: User, ae_id: int, grade: int, reason: str) -> AdverseEvent:
         """Corrections need a reason; the old value stays in the audit trail."""
         reason = _text(reason, "reason")
@@ -696,7 +728,7 @@ class TrialService:
                     select(Subject).where(Subject.trial_id == trial.id).order_by(Subject.id)
                 ).scalars()
             )
-            adsl, adex, adae, adtte, adrs = [], [], [], [], []
+            adsl, adex, adae, adtte, adrs, adlb = [], [], [], [], [], []
             for x in subs:
                 c = s.get(Cohort, x.cohort_id)
                 assert c is not None
@@ -764,6 +796,18 @@ class TrialService:
                             "CNSR": 0 if fu.died else 1,
                         }
                     )
+                for b in s.execute(
+                    select(BiomarkerValue).where(BiomarkerValue.subject_id == x.id)
+                ).scalars():
+                    adlb.append(
+                        {
+                            "USUBJID": x.code,
+                            "PARAMCD": b.parameter,
+                            "ADY": b.study_day,
+                            "AVAL": b.value,
+                            "ABLFL": "Y" if b.baseline else "N",
+                        }
+                    )
                 for r in s.execute(select(Response).where(Response.subject_id == x.id)).scalars():
                     adrs.append(
                         {
@@ -774,7 +818,13 @@ class TrialService:
                         }
                     )
             frames = {"ADSL": pd.DataFrame(adsl)}
-            for name, rows in (("ADEX", adex), ("ADAE", adae), ("ADTTE", adtte), ("ADRS", adrs)):
+            for name, rows in (
+                ("ADEX", adex),
+                ("ADAE", adae),
+                ("ADTTE", adtte),
+                ("ADRS", adrs),
+                ("ADLB", adlb),
+            ):
                 if rows:
                     frames[name] = pd.DataFrame(rows)
             text_frames = {

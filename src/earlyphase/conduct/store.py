@@ -10,8 +10,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from earlyphase.conduct.models import Base
-
 SQLITE_AUDIT_GUARDS = (
     "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_entry "
     "BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END",
@@ -61,6 +59,25 @@ def _sqlite_setup(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")  # writers serialise: no lost updates
 
 
+def alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the latest Alembic revision (creating it on an empty database)."""
+    from alembic import command
+
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
 def open_store(database: str | Path | None = None) -> sessionmaker[Session]:
     """Create (if needed) the schema and return a session factory."""
     url = database_url(database)
@@ -69,7 +86,7 @@ def open_store(database: str | Path | None = None) -> sessionmaker[Session]:
         _sqlite_setup(engine)
     else:
         engine = create_engine(url, pool_size=20, max_overflow=20, pool_recycle=1800)
-    Base.metadata.create_all(engine)
+    migrate(engine)
     guards = SQLITE_AUDIT_GUARDS if engine.dialect.name == "sqlite" else POSTGRES_AUDIT_GUARDS
     with engine.begin() as conn:
         for stmt in guards:

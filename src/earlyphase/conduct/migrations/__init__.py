@@ -1,0 +1,1 @@
+"""Alembic migrations of the trial database (upgraded automatically by ``open_store``)."""
