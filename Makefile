@@ -1,11 +1,13 @@
-# Two entry points, each self-contained on a fresh machine (Python >= 3.11 with venv and pip):
-#   make demo   installs earlyphase into .venv and runs the end-to-end example
-#   make test   installs earlyphase with its dev tools and runs ruff, mypy --strict and pytest
+# Entry points, each self-contained on a fresh machine (Python >= 3.11 with venv and pip):
+#   make serve  installs earlyphase into .venv and runs the trial service with a demo trial
+#   make test   installs earlyphase with its dev tools, starts PostgreSQL and Chromium for the
+#               tests (scripts/test-services.sh) and runs ruff, mypy --strict and pytest
+#   make demo   the offline worked examples: designs, analyses and the four trials' reports
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: demo test install benchmark clean
+.PHONY: serve demo test install benchmark clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +16,9 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 install: $(BIN)/.installed
+
+serve: $(BIN)/.installed
+	$(BIN)/earlyphase serve --demo --database earlyphase.db
 
 demo: $(BIN)/.installed
 	$(BIN)/earlyphase demo

@@ -132,3 +132,58 @@ def test_report_and_audit_commands_on_a_database(tmp_path: Path) -> None:
     assert r.output.startswith("id,at,username,action")
     r = runner.invoke(app, ["report", str(db), "-o", str(tmp_path / "x.html")])
     assert r.exit_code == 2 and "trial:" in r.output
+
+
+def test_forms_for_infusion_ae_and_the_decision_table(client: TestClient) -> None:
+    client.post("/login", data={"username": "inv", "password": "inv-demo-pass"})
+    page = client.get("/trials/GVHD phase Ib").text
+    assert "<h2>Decision rules</h2>" in page and "treat 3 more at the same dose" in page
+    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
+    client.post("/trials/GVHD phase Ib/enrol", data={"csrf": csrf, "code": "F1", "weight_kg": "50"})
+    r = client.post(
+        "/trials/GVHD phase Ib/infusion",
+        data={"csrf": csrf, "code": "F1", "study_day": "1", "cells_per_kg": "0.5", "lot": "A"},
+    )
+    assert "infusion recorded: 25 x 10^6 cells" in r.text
+    r = client.post(
+        "/trials/GVHD phase Ib/ae",
+        data={
+            "csrf": csrf,
+            "code": "F1",
+            "soc": "General disorders",
+            "pt": "Pyrexia",
+            "grade": "7",
+        },
+    )
+    assert "grade: must lie between 1 and 5" in r.text
+    r = client.post(
+        "/trials/GVHD phase Ib/ae",
+        data={
+            "csrf": csrf,
+            "code": "F1",
+            "soc": "General disorders",
+            "pt": "Pyrexia",
+            "grade": "2",
+            "related": "yes",
+        },
+    )
+    assert "adverse event recorded for F1" in r.text
+    inv = _token(client, "inv", "inv-demo-pass")
+    base = "/api/trials/GVHD phase Ib/subjects/F1"
+    assert (
+        client.post(
+            f"{base}/responses", json={"visit": "DAY 28", "value": "CR"}, headers=inv
+        ).status_code
+        == 201
+    )
+    r = client.post(f"{base}/responses", json={"visit": "DAY 28", "value": "GOOD"}, headers=inv)
+    assert r.status_code == 422 and r.json()["field"] == "value"
+    assert client.post(f"{base}/follow-up", json={"last_day": 100}, headers=inv).status_code == 201
+    assert (
+        client.post(
+            f"{base}/biomarkers",
+            json={"parameter": "PLT", "study_day": 0, "value": 30, "baseline": True},
+            headers=inv,
+        ).status_code
+        == 201
+    )

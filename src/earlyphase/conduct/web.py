@@ -61,6 +61,23 @@ class AeIn(BaseModel):
     onset_day: int | None = None
 
 
+class ResponseIn(BaseModel):
+    visit: str
+    value: str
+
+
+class FollowUpIn(BaseModel):
+    last_day: int
+    died: bool = False
+
+
+class BiomarkerIn(BaseModel):
+    parameter: str
+    study_day: int
+    value: float
+    baseline: bool = False
+
+
 class ConfirmIn(BaseModel):
     password: str
     meaning: str = "Approved: next cohort as recommended"
@@ -166,6 +183,27 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             body.serious,
             body.related,
             body.onset_day,
+        )
+        return {"id": rec.id}
+
+    @app.post("/api/trials/{name}/subjects/{code}/responses", status_code=201)
+    def response(
+        name: str, code: str, body: ResponseIn, user: User = Depends(api_user)
+    ) -> dict[str, Any]:
+        return {"id": service.record_response(user, name, code, body.visit, body.value).id}
+
+    @app.post("/api/trials/{name}/subjects/{code}/follow-up", status_code=201)
+    def follow_up(
+        name: str, code: str, body: FollowUpIn, user: User = Depends(api_user)
+    ) -> dict[str, Any]:
+        return {"id": service.record_follow_up(user, name, code, body.last_day, body.died).id}
+
+    @app.post("/api/trials/{name}/subjects/{code}/biomarkers", status_code=201)
+    def biomarker(
+        name: str, code: str, body: BiomarkerIn, user: User = Depends(api_user)
+    ) -> dict[str, Any]:
+        rec = service.record_biomarker(
+            user, name, code, body.parameter, body.study_day, body.value, body.baseline
         )
         return {"id": rec.id}
 
@@ -327,6 +365,26 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
                 "<option value='yes'>DLT</option></select> "
                 "<button type='submit' id='record-dlt'>Record</button></form>"
             )
+        if user.role in ("admin", "investigator"):
+            forms += (
+                f"<h2>Infusion</h2><form method='post' action='/trials/{esc(name)}/infusion'>"
+                f"<input type='hidden' name='csrf' value='{csrf}'>"
+                "<input name='code' placeholder='subject code' id='inf-code'> "
+                "<input name='study_day' placeholder='day' id='inf-day'> "
+                "<input name='cells_per_kg' placeholder='10^6 cells/kg' id='inf-dose'> "
+                "<input name='lot' placeholder='lot' id='inf-lot'> "
+                "<button type='submit' id='record-infusion'>Record</button></form>"
+                f"<h2>Adverse event</h2><form method='post' action='/trials/{esc(name)}/ae'>"
+                f"<input type='hidden' name='csrf' value='{csrf}'>"
+                "<input name='code' placeholder='subject code' id='ae-code'> "
+                "<input name='soc' placeholder='system organ class' id='ae-soc'> "
+                "<input name='pt' placeholder='preferred term' id='ae-pt'> "
+                "<input name='grade' placeholder='grade 1-5' id='ae-grade'> "
+                "<label><input type='checkbox' name='serious' value='yes'> serious</label> "
+                "<label><input type='checkbox' name='related' value='yes'> related</label> "
+                "<button type='submit' id='record-ae'>Record</button></form>"
+            )
+        rules = decision_rules_html(name)
         note = f"<p class='msg' id='msg'>{esc(msg)}</p>" if msg else ""
         return page(
             name,
@@ -336,13 +394,27 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             f"<h2>Cohorts</h2><table><tr><th>Cohort</th><th>Dose</th><th>Enrolled</th>"
             f"<th>Subjects</th></tr>{rows}</table>"
             f"<h2>Decisions</h2><table><tr><th>After cohort</th><th>Data</th><th>Rule</th>"
-            f"<th>Next</th><th>Signature</th></tr>{decs}</table>{forms}"
+            f"<th>Next</th><th>Signature</th></tr>{decs}</table>{forms}{rules}"
             + (
                 f"<p><a id='report' href='/api/trials/{esc(name)}/report'>Report</a></p>"
                 if user.role != "investigator"
                 else ""
             ),
         )
+
+    def decision_rules_html(name: str) -> str:
+        """The protocol's decision table for the trial's design."""
+        trial = service.get_trial(name)
+        base = service.design(trial)
+        while hasattr(base, "parent"):
+            base = base.parent
+        if hasattr(base, "boundary_table"):
+            frame = base.boundary_table()
+        elif hasattr(base, "decision_table") and not hasattr(base, "skeleton"):
+            frame = base.decision_table()
+        else:
+            frame = base.dose_paths(1)
+        return "<h2>Decision rules</h2>" + str(frame.to_html(index=False, border=0, na_rep=""))
 
     def form_user(request: Request, csrf: str) -> User:
         found = session_user(request)
@@ -386,6 +458,46 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             dec = service.record_dlt(user, name, code, dlt == "yes")
             extra = "" if dec is None else f"; the design recommends: {dec.reason}"
             return back(name, f"DLT assessment of {code} recorded{extra}")
+        except ConductError as exc:
+            return back(name, str(exc))
+
+    @app.post("/trials/{name}/infusion")
+    def infusion_form(
+        name: str,
+        request: Request,
+        csrf: str = Form(""),
+        code: str = Form(""),
+        study_day: str = Form(""),
+        cells_per_kg: str = Form(""),
+        lot: str = Form(""),
+    ) -> Response:
+        try:
+            user = form_user(request, csrf)
+            inf = service.record_infusion(user, name, code, study_day, cells_per_kg, lot)  # type: ignore[arg-type]
+            return back(name, f"infusion recorded: {inf.total_cells:g} x 10^6 cells")
+        except ConductError as exc:
+            return back(name, str(exc))
+
+    @app.post("/trials/{name}/ae")
+    def ae_form(
+        name: str,
+        request: Request,
+        csrf: str = Form(""),
+        code: str = Form(""),
+        soc: str = Form(""),
+        pt: str = Form(""),
+        grade: str = Form(""),
+        serious: str = Form("no"),
+        related: str = Form("no"),
+    ) -> Response:
+        try:
+            user = form_user(request, csrf)
+            try:
+                g = int(grade)
+            except ValueError:
+                raise ConductError("grade: must be a whole number 1-5") from None
+            service.record_ae(user, name, code, soc, pt, g, serious == "yes", related == "yes")
+            return back(name, f"adverse event recorded for {code}")
         except ConductError as exc:
             return back(name, str(exc))
 
