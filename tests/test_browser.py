@@ -54,7 +54,7 @@ def server(tmp_path: Path) -> Iterator[str]:
 def test_three_plus_three_trial_in_the_browser(server: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    trial = f"{server}/trials/GVHD%20phase%20Ib"
+    trial = f"{server}/trials/Browser%203%2B3"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         inv = browser.new_context().new_page()
@@ -67,6 +67,17 @@ def test_three_plus_three_trial_in_the_browser(server: str, tmp_path: Path) -> N
             page.click("#signin")
             page.goto(trial)
 
+        # the statistician creates the trial in the browser
+        stat.goto(f"{server}/login")
+        stat.fill("#username", "stat")
+        stat.fill("#password", "stat-demo-pass")
+        stat.click("#signin")
+        stat.fill("#trial-name", "Browser 3+3")
+        stat.select_option("#trial-design", "3+3")
+        stat.fill("#trial-doses", "0.5,1,2")
+        stat.click("#create-trial")
+        assert "trial created" in stat.inner_text("#msg")
+        assert "treat 3 more at the same dose" in stat.content()  # the protocol's decision table
         login(inv, "inv", "inv-demo-pass")
         login(stat, "stat", "stat-demo-pass")
         cohorts = [["N", "N", "N"], ["N", "T", "N"], ["N", "N", "N"], ["T", "T", "N"]]

@@ -187,3 +187,54 @@ def test_forms_for_infusion_ae_and_the_decision_table(client: TestClient) -> Non
         ).status_code
         == 201
     )
+
+
+def test_create_trials_through_the_api(client: TestClient) -> None:
+    stat = _token(client, "stat", "stat-demo-pass")
+    inv = _token(client, "inv", "inv-demo-pass")
+    body = {
+        "name": "BOIN trial",
+        "design": "boin",
+        "dose_levels": [1, 2, 4],
+        "settings": {"target": 0.3, "n_cohorts": 6},
+    }
+    r = client.post("/api/trials", json=body, headers=stat)
+    assert r.status_code == 201 and r.json()["cohort_size"] == 3
+    assert (
+        client.post("/api/trials", json={**body, "name": "Other"}, headers=inv).status_code == 403
+    )
+    r = client.post(
+        "/api/trials", json={**body, "name": "Bad", "settings": {"target": 0.9}}, headers=stat
+    )
+    assert r.status_code == 422 and r.json()["field"] == "target"
+    r = client.post(
+        "/api/trials",
+        json={
+            **body,
+            "name": "Bad",
+            "dose_levels": [1, 2],
+            "settings": {"target": 0.3, "n_doses": 3},
+        },
+        headers=stat,
+    )
+    assert r.status_code == 422 and r.json()["field"] == "dose_levels"
+    crm = {
+        "name": "CRM trial",
+        "design": "crm",
+        "dose_levels": [1, 2, 3],
+        "settings": {
+            "skeleton": [0.05, 0.15, 0.3],
+            "target": 0.25,
+            "n_patients": 12,
+            "cohort_size": 3,
+        },
+    }
+    assert client.post("/api/trials", json=crm, headers=stat).status_code == 201
+    for i in range(3):
+        client.post(
+            "/api/trials/CRM trial/subjects", json={"code": f"C{i}", "weight_kg": 70}, headers=inv
+        )
+        dec = client.post(
+            f"/api/trials/CRM trial/subjects/C{i}/dlt", json={"dlt": False}, headers=inv
+        ).json()
+    assert dec["decision"]["next_dose"] == 2  # dfcrm's no-skipping restriction after 0/3 at dose 1

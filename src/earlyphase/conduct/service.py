@@ -183,8 +183,14 @@ class TrialService:
     ) -> Trial:
         _require(actor, "admin", "statistician")
         spec = dict(design_spec)
-        spec.setdefault("n_doses", len(dose_levels)) if design_name != "crm" else None
-        design = build_design(design_name, spec)  # validates the protocol's design
+        if design_name != "crm":
+            spec.setdefault("n_doses", len(dose_levels))
+        try:
+            design = build_design(design_name, spec)  # validates the protocol's design
+        except ConductError:
+            raise
+        except ValueError as exc:
+            raise ConductError(str(exc)) from None
         if design.n_doses != len(dose_levels):
             raise ConductError(
                 f"dose_levels: {len(dose_levels)} levels for a {design.n_doses}-dose design"

@@ -78,6 +78,17 @@ class BiomarkerIn(BaseModel):
     baseline: bool = False
 
 
+class TrialIn(BaseModel):
+    name: str
+    design: str = Field(description="3+3, boin or crm")
+    dose_levels: list[float]
+    dose_unit: str = "x 10^6 cells/kg"
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="design settings, e.g. target"
+    )
+    schedule: str = ""
+
+
 class ConfirmIn(BaseModel):
     password: str
     meaning: str = "Approved: next cohort as recommended"
@@ -136,11 +147,28 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
     async def conduct_error(_request: Request, exc: ConductError) -> JSONResponse:
         return _error(exc)
 
+    @app.exception_handler(ValueError)
+    async def value_error(_request: Request, exc: ValueError) -> JSONResponse:
+        return _error(ConductError(str(exc)))
+
     # --- JSON API -----------------------------------------------------------------------------
     @app.post("/api/token")
     def token(body: TokenIn) -> dict[str, str]:
         user = service.authenticate(body.username, body.password)
         return {"token": service.issue_token(user)}
+
+    @app.post("/api/trials", status_code=201)
+    def create_trial_api(body: TrialIn, user: User = Depends(api_user)) -> dict[str, Any]:
+        t = service.create_trial(
+            user,
+            body.name,
+            body.design,
+            body.settings,
+            body.dose_levels,
+            body.dose_unit,
+            body.schedule,
+        )
+        return {"name": t.name, "design": t.design_name, "cohort_size": t.cohort_size}
 
     @app.get("/api/trials/{name}")
     def trial_status(name: str, user: User = Depends(api_user)) -> dict[str, Any]:
@@ -290,7 +318,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         return resp
 
     @app.get("/", response_class=HTMLResponse)
-    def home(request: Request) -> Response:
+    def home(request: Request, msg: str = "") -> Response:
         found = session_user(request)
         if found is None:
             return RedirectResponse("/login", status_code=303)
@@ -302,11 +330,59 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         items = "".join(
             f"<li><a href='/trials/{html.escape(n)}'>{html.escape(n)}</a></li>" for n in names
         )
+        user, csrf = found
+        create = ""
+        if user.role in ("admin", "statistician"):
+            create = (
+                "<h2>New trial</h2><form method='post' action='/trials'>"
+                f"<input type='hidden' name='csrf' value='{csrf}'>"
+                "<input name='name' placeholder='trial name' id='trial-name'> "
+                "<select name='design' id='trial-design'><option value='3+3'>3+3</option>"
+                "<option value='boin'>BOIN</option></select> "
+                "<input name='doses' placeholder='doses, e.g. 0.5,1,2' id='trial-doses'> "
+                "<input name='target' placeholder='target DLT rate (BOIN)' id='trial-target'> "
+                "<button type='submit' id='create-trial'>Create</button></form>"
+            )
+        note = f"<p class='msg' id='msg'>{html.escape(msg)}</p>" if msg else ""
         return page(
             "Trials",
-            f"<p>Signed in as {html.escape(found[0].full_name)} ({found[0].role})</p>"
-            f"<h1>Trials</h1><ul>{items}</ul>",
+            f"<p>Signed in as {html.escape(user.full_name)} ({user.role})</p>{note}"
+            f"<h1>Trials</h1><ul>{items}</ul>{create}",
         )
+
+    @app.post("/trials")
+    def create_trial_form(
+        request: Request,
+        csrf: str = Form(""),
+        name: str = Form(""),
+        design: str = Form("3+3"),
+        doses: str = Form(""),
+        target: str = Form(""),
+    ) -> Response:
+        from urllib.parse import quote
+
+        try:
+            user = form_user(request, csrf)
+            try:
+                levels = [float(v) for v in doses.replace(" ", "").split(",") if v]
+            except ValueError:
+                raise ConductError("doses: comma-separated numbers, e.g. 0.5,1,2") from None
+            if not levels:
+                raise ConductError("doses: give the dose levels, e.g. 0.5,1,2")
+            settings: dict[str, Any] = {}
+            if target.strip():
+                try:
+                    settings["target"] = float(target)
+                except ValueError:
+                    raise ConductError("target: must be a number") from None
+            if design == "crm":
+                raise ConductError(
+                    "design: create CRM trials through the API (they need a skeleton)"
+                )
+            service.create_trial(user, name, design, settings, levels)
+            return RedirectResponse(f"/trials/{quote(name)}?msg=trial%20created", status_code=303)
+        except ConductError as exc:
+            return RedirectResponse(f"/?msg={quote(str(exc))}", status_code=303)
 
     @app.get("/trials/{name}", response_class=HTMLResponse)
     def dashboard(name: str, request: Request, msg: str = "") -> Response:
