@@ -168,7 +168,33 @@ def test_forms_for_infusion_ae_and_the_decision_table(client: TestClient) -> Non
         },
     )
     assert "adverse event recorded for F1" in r.text
+    r = client.post(
+        "/trials/GVHD phase Ib/response",
+        data={"csrf": csrf, "code": "F1", "visit": "Day 28", "value": "PR"},
+    )
+    assert "response PR recorded for F1" in r.text
+    r = client.post(
+        "/trials/GVHD phase Ib/response",
+        data={"csrf": csrf, "code": "F1", "visit": "", "value": "PR"},
+    )
+    assert "visit:" in r.text
     inv = _token(client, "inv", "inv-demo-pass")
+    ae_id = int(
+        client.get("/api/audit.csv", headers=_token(client, "admin", "admin-demo-pass"))
+        .text.split("adverse_event,")[1]
+        .split(",")[0]
+    )
+    r = client.patch(f"/api/aes/{ae_id}", json={"grade": 3, "reason": ""}, headers=inv)
+    assert r.status_code == 422 and r.json()["field"] == "reason"
+    r = client.patch(
+        f"/api/aes/{ae_id}", json={"grade": 3, "reason": "source document review"}, headers=inv
+    )
+    assert r.status_code == 200 and r.json()["grade"] == 3
+    monitor = _token(client, "monitor", "monitor-demo-pass")
+    r = client.patch(f"/api/aes/{ae_id}", json={"grade": 4, "reason": "x"}, headers=monitor)
+    assert r.status_code == 403
+    audit_csv = client.get("/api/audit.csv", headers=_token(client, "admin", "admin-demo-pass"))
+    assert "source document review" in audit_csv.text
     base = "/api/trials/GVHD phase Ib/subjects/F1"
     assert (
         client.post(

@@ -61,6 +61,11 @@ class AeIn(BaseModel):
     onset_day: int | None = None
 
 
+class AeGradeChange(BaseModel):
+    grade: int
+    reason: str
+
+
 class ResponseIn(BaseModel):
     visit: str
     value: str
@@ -213,6 +218,12 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             body.onset_day,
         )
         return {"id": rec.id}
+
+    @app.patch("/api/aes/{ae_id}")
+    def ae_grade(ae_id: int, body: AeGradeChange, user: User = Depends(api_user)) -> dict[str, Any]:
+        """Correct an adverse event's grade; the reason and the old grade go to the audit trail."""
+        rec = service.change_ae_grade(user, ae_id, body.grade, body.reason)
+        return {"id": rec.id, "grade": rec.grade}
 
     @app.post("/api/trials/{name}/subjects/{code}/responses", status_code=201)
     def response(
@@ -459,6 +470,13 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
                 "<label><input type='checkbox' name='serious' value='yes'> serious</label> "
                 "<label><input type='checkbox' name='related' value='yes'> related</label> "
                 "<button type='submit' id='record-ae'>Record</button></form>"
+                f"<h2>Response</h2><form method='post' action='/trials/{esc(name)}/response'>"
+                f"<input type='hidden' name='csrf' value='{csrf}'>"
+                "<input name='code' placeholder='subject code' id='resp-code'> "
+                "<input name='visit' placeholder='visit, e.g. Day 28' id='resp-visit'> "
+                "<select name='value' id='resp-value'>"
+                + "".join(f"<option>{v}</option>" for v in ("CR", "PR", "SD", "PD", "NR", "NE"))
+                + "</select> <button type='submit' id='record-response'>Record</button></form>"
             )
         rules = decision_rules_html(name)
         note = f"<p class='msg' id='msg'>{esc(msg)}</p>" if msg else ""
@@ -574,6 +592,22 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
                 raise ConductError("grade: must be a whole number 1-5") from None
             service.record_ae(user, name, code, soc, pt, g, serious == "yes", related == "yes")
             return back(name, f"adverse event recorded for {code}")
+        except ConductError as exc:
+            return back(name, str(exc))
+
+    @app.post("/trials/{name}/response")
+    def response_form(
+        name: str,
+        request: Request,
+        csrf: str = Form(""),
+        code: str = Form(""),
+        visit: str = Form(""),
+        value: str = Form(""),
+    ) -> Response:
+        try:
+            user = form_user(request, csrf)
+            service.record_response(user, name, code, visit, value)
+            return back(name, f"response {value} recorded for {code}")
         except ConductError as exc:
             return back(name, str(exc))
 
