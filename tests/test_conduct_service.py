@@ -74,6 +74,60 @@ def test_full_three_plus_three_trial_to_report(tmp_path: Path, db_url: str) -> N
         assert audit.verify(s).ok
 
 
+def test_simon_two_stage_trial_pauses_at_the_interim_look(db_url: str) -> None:
+    """A phase II trial run by the service: Simon's optimal design for p0 = 0.1, p1 = 0.3,
+    alpha = 0.05, beta = 0.2 is r1/n1 = 1/10, r/n = 5/29 (Simon 1989, Table 1)."""
+    svc, u = _setup(db_url)
+    admin, inv, stat = u["admin"], u["inv1"], u["stat"]
+    spec = {"p0": 0.1, "p1": 0.3, "alpha": 0.05, "beta": 0.2, "endpoint_visit": "Day 28"}
+    svc.create_trial(admin, "ITP", "simon", spec, [1.0])
+    with pytest.raises(ConductError, match=r"^dose_levels"):
+        svc.create_trial(admin, "ITP2", "simon", spec, [1.0, 2.0])
+    for i in range(10):
+        svc.enrol(inv, "ITP", f"P{i:02d}", 60)
+    with pytest.raises(ConductError, match="cohort 1 is full"):
+        svc.enrol(inv, "ITP", "P10", 60)
+    for i in range(10):
+        # an early visit does not count; the endpoint is the day-28 response
+        svc.record_response(inv, "ITP", f"P{i:02d}", "Day 7", "CR")
+        svc.record_response(inv, "ITP", f"P{i:02d}", "Day 28", "PR" if i < 2 else "NR")
+    st = svc.status(stat, "ITP")
+    assert st["outcomes"] == "1RRNNNNNNNN"
+    (dec,) = st["decisions"]
+    assert not dec["stop"] and dec["next_dose"] == 1 and "continue" in dec["reason"]
+    svc.confirm_decision(stat, dec["id"], "stat-pass-1")
+    svc.enrol(inv, "ITP", "P10", 60)
+    assert svc.status(stat, "ITP")["cohorts"][1]["size"] == 19
+
+    svc.create_trial(admin, "ITP-futile", "simon", spec, [1.0])
+    for i in range(10):
+        svc.enrol(inv, "ITP-futile", f"F{i:02d}", 60)
+        svc.record_response(inv, "ITP-futile", f"F{i:02d}", "Day 28", "CR" if i == 0 else "PD")
+    (dec,) = svc.status(stat, "ITP-futile")["decisions"]
+    assert dec["stop"] and "lower boundary" in dec["reason"]
+    svc.confirm_decision(stat, dec["id"], "stat-pass-1")
+    with pytest.raises(ConductError, match=r"^cohort: the trial has stopped"):
+        svc.enrol(inv, "ITP-futile", "F99", 60)
+
+
+def test_toxicity_monitor_stops_on_dlts(db_url: str) -> None:
+    """Bayesian monitoring, stop when P(p > 0.3 | data) > 0.95 under Beta(1, 1), worked by
+    hand: 1 DLT in 1 patient gives 1 - 0.3^2 = 0.91 (continue), 2 in 2 give 1 - 0.3^3 = 0.973
+    (stop)."""
+    svc, u = _setup(db_url)
+    admin, inv, stat = u["admin"], u["inv1"], u["stat"]
+    spec = {"limit": 0.3, "cutoff": 0.95, "n_max": 10}
+    svc.create_trial(admin, "IPS", "tox-monitor", spec, [2.0])
+    svc.enrol(inv, "IPS", "T1", 60)
+    dec = svc.record_dlt(inv, "IPS", "T1", True)
+    assert dec is not None and not dec.stop
+    svc.confirm_decision(stat, dec.id, "stat-pass-1")
+    svc.enrol(inv, "IPS", "T2", 60)
+    dec = svc.record_dlt(inv, "IPS", "T2", True)
+    assert dec is not None and dec.stop and "upper boundary" in dec.reason
+    assert svc.status(stat, "IPS")["outcomes"] == "1T 1T"
+
+
 def test_last_slot_cannot_be_taken_twice(db_url: str) -> None:
     svc, u = _setup(db_url)
     svc.enrol(u["inv1"], "GVHD", "A1", 60)

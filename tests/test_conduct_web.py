@@ -264,3 +264,24 @@ def test_create_trials_through_the_api(client: TestClient) -> None:
             f"/api/trials/CRM trial/subjects/C{i}/dlt", json={"dlt": False}, headers=inv
         ).json()
     assert dec["decision"]["next_dose"] == 2  # dfcrm's no-skipping restriction after 0/3 at dose 1
+    thall_simon = {
+        "name": "IPS phase II",
+        "design": "thall-simon",
+        "dose_levels": [2],
+        "settings": {
+            "standard_rate": 0.245,
+            "standard_n": 126,
+            "experimental_ess": 5,
+            "p_upper": 0.95,
+            "n_min": 6,
+            "n_max": 20,
+        },
+    }
+    r = client.post("/api/trials", json=thall_simon, headers=stat)
+    assert r.status_code == 201 and r.json()["cohort_size"] == 6  # first look after 6 patients
+    client.post("/login", data={"username": "stat", "password": "stat-demo-pass"})
+    page = client.get("/trials/IPS phase II").text
+    assert "<h2>Decision rules</h2>" in page and "upper_stop_if_ge" in page
+    bad = {**thall_simon, "name": "Bad", "settings": {**thall_simon["settings"], "responders": "X"}}
+    r = client.post("/api/trials", json=bad, headers=stat)
+    assert r.status_code == 422 and r.json()["field"] == "responders"

@@ -34,10 +34,10 @@ from earlyphase.conduct.models import (
     User,
     utcnow,
 )
+from earlyphase.conduct.protocol import SINGLE_ARM, SingleArmProtocol, build_protocol
 from earlyphase.conduct.security import hash_password, new_token, token_hash, verify_password
 from earlyphase.conduct.store import READ_ONLY
 from earlyphase.data.trial import TrialData, build_trial
-from earlyphase.designs.spec import build_design
 
 ROLES = ("admin", "statistician", "investigator", "monitor")
 T = TypeVar("T")
@@ -183,10 +183,10 @@ class TrialService:
     ) -> Trial:
         _require(actor, "admin", "statistician")
         spec = dict(design_spec)
-        if design_name != "crm":
+        if design_name != "crm" and design_name not in SINGLE_ARM:
             spec.setdefault("n_doses", len(dose_levels))
         try:
-            design = build_design(design_name, spec)  # validates the protocol's design
+            design = build_protocol(design_name, spec)  # validates the protocol's design
         except ConductError:
             raise
         except ValueError as exc:
@@ -223,7 +223,7 @@ class TrialService:
 
     def design(self, trial: Trial) -> Any:
         spec = dict(trial.design_spec)
-        return build_design(trial.design_name, spec)
+        return build_protocol(trial.design_name, spec)
 
     def get_trial(self, name: str) -> Trial:
         def get(s: Session) -> Trial:
@@ -316,11 +316,17 @@ class TrialService:
             )
         if dec.stop or dec.next_dose is None:
             raise ConductError(f"cohort: the trial has stopped ({dec.reason})")
+        design = self.design(trial)
+        size = (
+            design.size_of_cohort(last.number + 1)
+            if isinstance(design, SingleArmProtocol)
+            else trial.cohort_size
+        )
         cohort = Cohort(
             trial_id=trial.id,
             number=last.number + 1,
             dose_level=dec.next_dose,
-            size=trial.cohort_size,
+            size=size,
             decision_id=dec.id,
         )
         s.add(cohort)
@@ -400,7 +406,23 @@ class TrialService:
             )
             return self._maybe_decide(s, actor, _trial(s, trial_name), subj.cohort)
 
+    def _evaluation(self, s: Session, design: Any, subj: Subject) -> str | None:
+        """The subject's letter in the outcome string, or None while not yet evaluated."""
+        if isinstance(design, SingleArmProtocol) and design.endpoint == "response":
+            query = select(Response).where(Response.subject_id == subj.id)
+            if design.endpoint_visit is not None:
+                query = query.where(Response.visit == design.endpoint_visit)
+            r = s.execute(query.order_by(Response.id).limit(1)).scalar()
+            if r is None:
+                return None
+            return "R" if r.value in design.responders else "N"
+        a = s.execute(select(DltAssessment).where(DltAssessment.subject_id == subj.id)).scalar()
+        if a is None:
+            return None
+        return "T" if a.dlt else "N"
+
     def _outcomes(self, s: Session, trial: Trial) -> tuple[str, list[Cohort]]:
+        design = self.design(trial)
         tokens = []
         cohorts = list(
             s.execute(
@@ -412,11 +434,7 @@ class TrialService:
             for subj in s.execute(
                 select(Subject).where(Subject.cohort_id == c.id).order_by(Subject.id)
             ).scalars():
-                a = s.execute(
-                    select(DltAssessment).where(DltAssessment.subject_id == subj.id)
-                ).scalar()
-                if a is not None:
-                    letters += "T" if a.dlt else "N"
+                letters += self._evaluation(s, design, subj) or ""
             if letters:
                 tokens.append(f"{c.dose_level}{letters}")
         return " ".join(tokens), cohorts
@@ -427,9 +445,9 @@ class TrialService:
         n_subj = s.execute(
             select(func.count(Subject.id)).where(Subject.cohort_id == cohort.id)
         ).scalar_one()
-        n_done = s.execute(
-            select(func.count(DltAssessment.id)).join(Subject).where(Subject.cohort_id == cohort.id)
-        ).scalar_one()
+        design = self.design(trial)
+        members = s.execute(select(Subject).where(Subject.cohort_id == cohort.id)).scalars()
+        n_done = sum(self._evaluation(s, design, m) is not None for m in members)
         if n_subj < cohort.size or n_done < n_subj:
             return None
         if s.execute(
@@ -439,7 +457,7 @@ class TrialService:
         ).scalar():
             return None  # frozen: never recomputed silently
         outcomes, _ = self._outcomes(s, trial)
-        d = self.design(trial).decide(outcomes)
+        d = design.decide(outcomes)
         dec = Decision(
             trial_id=trial.id,
             after_cohort=cohort.number,
@@ -447,7 +465,7 @@ class TrialService:
             next_dose=d.dose,
             stop=d.stop,
             selected=d.selected,
-            reason=d.reason,
+            reason=d.reason[:200],
         )
         s.add(dec)
         s.flush()
@@ -554,6 +572,7 @@ class TrialService:
             audit.record(
                 s, actor.username, "create", "response", r.id, new=f"{code} {visit}: {value}"
             )
+            self._maybe_decide(s, actor, _trial(s, trial_name), subj.cohort)
             return r
 
     def record_follow_up(

@@ -1,0 +1,98 @@
+"""The protocol's design as the conduct service uses it.
+
+Dose-finding designs (3+3, BOIN, CRM) are used as they are: the service hands them the
+outcome string (``"1NNN 2NTN"``) and they return the next cohort's dose. Single-arm phase II
+and monitoring designs (Thall-Simon, Simon two-stage, predictive probability, Bayesian or
+Ivanova toxicity monitoring) decide from ``x`` events in ``n`` patients at their looks;
+:class:`SingleArmProtocol` adapts them: one dose level, one "cohort" per stretch of patients
+between two looks, and after each look a decision (continue, or stop at a boundary, or end of
+trial) that is frozen and signed exactly like a dose decision. Every interim analysis is
+therefore on record with the statistician's signature before enrolment resumes.
+
+The endpoint is the DLT assessment for ``tox-monitor`` and the recorded response otherwise:
+a subject is evaluated once a response is recorded at ``endpoint_visit`` (any visit if not
+given) and counts as a responder when its value is in ``responders`` (default CR and PR).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from earlyphase.designs.single_arm import SingleArmDesign
+from earlyphase.designs.spec import build_design, build_phase2
+
+SINGLE_ARM = ("thall-simon", "simon", "predictive", "tox-monitor")
+RESPONSES = ("CR", "PR", "SD", "PD", "NR", "NE")
+
+
+@dataclass(frozen=True)
+class ProtocolDecision:
+    """What the service stores after a look (the dose-finding decisions have the same fields)."""
+
+    dose: int | None
+    stop: bool
+    selected: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class SingleArmProtocol:
+    """A single-arm boundary design run as a one-dose trial with looks as cohorts."""
+
+    n_doses = 1
+    start_dose = 0
+
+    def __init__(
+        self,
+        design: SingleArmDesign,
+        endpoint: str,
+        responders: tuple[str, ...] = ("CR", "PR"),
+        endpoint_visit: str | None = None,
+    ) -> None:
+        self.design = design
+        self.endpoint = endpoint
+        self.responders = responders
+        self.endpoint_visit = endpoint_visit
+        looks = [int(v) for v in design.looks]
+        self.cohort_sizes = [b - a for a, b in zip([0, *looks[:-1]], looks, strict=True)]
+        self.cohort_size = self.cohort_sizes[0]
+
+    def size_of_cohort(self, number: int) -> int:
+        """Patients in cohort ``number`` (1-based): those up to the next look."""
+        return self.cohort_sizes[min(number, len(self.cohort_sizes)) - 1]
+
+    def decide(self, outcomes: str) -> ProtocolDecision:
+        """Decide from the outcome string: ``N`` no event, any other letter an event."""
+        letters = "".join(tok[1:] for tok in outcomes.split())
+        x = sum(ch != "N" for ch in letters)
+        d = self.design.decide(x, len(letters))
+        return ProtocolDecision(
+            dose=None if d.stop else 1, stop=d.stop, selected=None, reason=d.message
+        )
+
+    def decision_table(self) -> Any:
+        return self.design.decision_table()
+
+
+def build_protocol(name: str, spec: dict[str, Any]) -> Any:
+    """The design named in the trial's protocol: a dose-finding design or a
+    :class:`SingleArmProtocol`. Raises ``ValueError`` naming the bad setting."""
+    key = name.lower()
+    if key not in SINGLE_ARM:
+        return build_design(name, spec)
+    opts = dict(spec)
+    opts.pop("n_doses", None)
+    raw = opts.pop("responders", ["CR", "PR"])
+    if isinstance(raw, str):
+        raw = [v.strip() for v in raw.split(",")]
+    responders = tuple(str(v).upper() for v in raw)
+    bad = [v for v in responders if v not in RESPONSES]
+    if bad or not responders:
+        raise ValueError(f"responders: must be among {', '.join(RESPONSES)}, got {list(raw)}")
+    visit = opts.pop("endpoint_visit", None)
+    design = build_phase2(key, opts)
+    endpoint = "toxicity" if key == "tox-monitor" else "response"
+    return SingleArmProtocol(design, endpoint, responders, visit)
