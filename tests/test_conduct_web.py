@@ -285,3 +285,21 @@ def test_create_trials_through_the_api(client: TestClient) -> None:
     bad = {**thall_simon, "name": "Bad", "settings": {**thall_simon["settings"], "responders": "X"}}
     r = client.post("/api/trials", json=bad, headers=stat)
     assert r.status_code == 422 and r.json()["field"] == "responders"
+
+
+def test_create_any_design_from_the_page(client: TestClient) -> None:
+    client.post("/login", data={"username": "stat", "password": "stat-demo-pass"})
+    page = client.get("/").text
+    assert "Simon two-stage" in page and "Thall-Simon" in page
+    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
+    form = {"csrf": csrf, "name": "CRM page", "design": "crm", "doses": "1,2,3", "target": "0.25"}
+    r = client.post("/trials", data={**form, "settings": "{skeleton: 1}"})
+    assert "settings: not valid JSON" in r.text
+    r = client.post("/trials", data={**form, "settings": "[1, 2]"})
+    assert "settings: a JSON object" in r.text
+    settings = '{"skeleton": [0.05, 0.15, 0.3], "n_patients": 12, "cohort_size": 3}'
+    r = client.post("/trials", data={**form, "settings": settings})
+    assert "trial created" in r.text and "<h1>CRM page</h1>" in r.text
+    simon = {**form, "name": "Simon page", "design": "simon", "doses": "1", "target": ""}
+    r = client.post("/trials", data={**simon, "settings": '{"p0": 0.1, "p1": 0.3}'})
+    assert "alpha: required" in r.text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import json
 import secrets
 import time
 from pathlib import Path
@@ -33,6 +34,15 @@ from earlyphase.conduct.store import open_store
 
 SESSION_COOKIE = "earlyphase_session"
 SESSION_SECONDS = 8 * 3600
+DESIGN_CHOICES = (
+    ("3+3", "3+3"),
+    ("boin", "BOIN"),
+    ("crm", "CRM"),
+    ("thall-simon", "Thall-Simon phase IIB"),
+    ("simon", "Simon two-stage"),
+    ("predictive", "Predictive probability"),
+    ("tox-monitor", "Toxicity monitoring"),
+)
 
 
 class EnrolIn(BaseModel):
@@ -348,10 +358,13 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
                 "<h2>New trial</h2><form method='post' action='/trials'>"
                 f"<input type='hidden' name='csrf' value='{csrf}'>"
                 "<input name='name' placeholder='trial name' id='trial-name'> "
-                "<select name='design' id='trial-design'><option value='3+3'>3+3</option>"
-                "<option value='boin'>BOIN</option></select> "
+                "<select name='design' id='trial-design'>"
+                + "".join(f"<option value='{k}'>{v}</option>" for k, v in DESIGN_CHOICES)
+                + "</select> "
                 "<input name='doses' placeholder='doses, e.g. 0.5,1,2' id='trial-doses'> "
-                "<input name='target' placeholder='target DLT rate (BOIN)' id='trial-target'> "
+                "<input name='target' placeholder='target DLT rate (BOIN, CRM)' id='trial-target'> "
+                "<input name='settings' size='40' id='trial-settings' placeholder="
+                "'other settings as JSON, e.g. {\"skeleton\": [0.05, 0.15, 0.3]}'> "
                 "<button type='submit' id='create-trial'>Create</button></form>"
             )
         note = f"<p class='msg' id='msg'>{html.escape(msg)}</p>" if msg else ""
@@ -369,6 +382,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         design: str = Form("3+3"),
         doses: str = Form(""),
         target: str = Form(""),
+        settings_json: str = Form("", alias="settings"),
     ) -> Response:
         from urllib.parse import quote
 
@@ -381,15 +395,18 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             if not levels:
                 raise ConductError("doses: give the dose levels, e.g. 0.5,1,2")
             settings: dict[str, Any] = {}
+            if settings_json.strip():
+                try:
+                    settings = json.loads(settings_json)
+                except ValueError as exc:
+                    raise ConductError(f"settings: not valid JSON ({exc})") from None
+                if not isinstance(settings, dict):
+                    raise ConductError('settings: a JSON object, e.g. {"n_cohorts": 10}')
             if target.strip():
                 try:
                     settings["target"] = float(target)
                 except ValueError:
                     raise ConductError("target: must be a number") from None
-            if design == "crm":
-                raise ConductError(
-                    "design: create CRM trials through the API (they need a skeleton)"
-                )
             service.create_trial(user, name, design, settings, levels)
             return RedirectResponse(f"/trials/{quote(name)}?msg=trial%20created", status_code=303)
         except ConductError as exc:
