@@ -23,8 +23,8 @@ import uuid
 from pathlib import Path
 
 import httpx
+from _readme import write_results
 
-HERE = Path(__file__).parent
 CLIENTS, REQUESTS, WORKERS = 50, 40, 2
 
 
@@ -142,12 +142,7 @@ def main() -> None:
     report = "\n".join(lines)
     print(report)
     if args.write_readme:
-        readme = HERE / "README.md"
-        text_ = readme.read_text()
-        start, end = "<!-- conduct-results -->", "<!-- /conduct-results -->"
-        head, _, rest = text_.partition(start)
-        _, _, tail = rest.partition(end)
-        readme.write_text(f"{head}{start}\n{report}\n{end}{tail}")
+        write_results("conduct", report)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,12 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
+from _readme import write_results
 
 from earlyphase.designs import BOIN, CRM, ThreePlusThree
 
-HERE = Path(__file__).parent
 BOIN_TRUTH = [0.05, 0.15, 0.30, 0.45, 0.60]
 CRM_SKELETON = [0.05, 0.12, 0.25, 0.40, 0.55, 0.70]
 CRM_TRUTH = [0.02, 0.05, 0.12, 0.25, 0.40, 0.55]
@@ -119,12 +118,7 @@ def main() -> None:
     report = "\n".join(lines)
     print(report)
     if args.write_readme:
-        readme = HERE / "README.md"
-        text = readme.read_text()
-        start, end = "<!-- design-results -->", "<!-- /design-results -->"
-        head, _, rest = text.partition(start)
-        _, _, tail = rest.partition(end)
-        readme.write_text(f"{head}{start}\n{report}\n{end}{tail}")
+        write_results("design", report)
 
 
 if __name__ == "__main__":

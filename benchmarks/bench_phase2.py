@@ -15,13 +15,12 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
+
+from _readme import write_results
 
 from earlyphase.designs import EffTox, SimonTwoStage, ThallSimon, beta_prior
 from earlyphase.designs.efftox import THALL_2014
 from earlyphase.designs.simon import _search, simon_search
-
-HERE = Path(__file__).parent
 
 R_CODE = {
     "simon": """suppressMessages(library(clinfun))
@@ -103,12 +102,7 @@ def main() -> None:
     report = "\n".join(lines)
     print(report)
     if args.write_readme:
-        readme = HERE / "README.md"
-        text = readme.read_text()
-        start, end = "<!-- phase2-results -->", "<!-- /phase2-results -->"
-        head, _, rest = text.partition(start)
-        _, _, tail = rest.partition(end)
-        readme.write_text(f"{head}{start}\n{report}\n{end}{tail}")
+        write_results("phase2", report)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _readme import write_results
 
 from earlyphase.data import load_trial
 from earlyphase.report import render_report
-
-HERE = Path(__file__).parent
 
 
 def make_trial(folder: Path, n: int = 1000, n_ae: int = 20_000, seed: int = 1) -> None:
@@ -85,14 +84,7 @@ def main() -> None:
     )
     print(report)
     if args.write_readme:
-        readme = HERE / "README.md"
-        text = readme.read_text()
-        start_m, end_m = "<!-- report-results -->", "<!-- /report-results -->"
-        head, _, rest = text.partition(start_m)
-        _, _, tail = rest.partition(end_m)
-        readme.write_text(
-            f"{head}{start_m}\n| step | time |\n| --- | --- |\n{report}\n{end_m}{tail}"
-        )
+        write_results("report", f"| step | time |\n| --- | --- |\n{report}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _readme import write_results
 
 from earlyphase.stats import cumulative_incidence, kaplan_meier
 
@@ -124,12 +125,7 @@ def main() -> None:
     report = "\n".join(lines)
     print(report)
     if args.write_readme:
-        readme = HERE / "README.md"
-        text = readme.read_text()
-        start, end = "<!-- survival-results -->", "<!-- /survival-results -->"
-        head, _, rest = text.partition(start)
-        _, _, tail = rest.partition(end)
-        readme.write_text(f"{head}{start}\n{report}\n{end}{tail}")
+        write_results("survival", report)
 
 
 if __name__ == "__main__":
