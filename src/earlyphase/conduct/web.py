@@ -14,6 +14,7 @@ import html
 import json
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -540,6 +541,14 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
 
         return RedirectResponse(f"/trials/{quote(name)}?msg={quote(message)}", status_code=303)
 
+    def submit(name: str, request: Request, csrf: str, action: Callable[[User], str]) -> Response:
+        """Check the session and its CSRF token, run ``action`` as the signed-in user and go
+        back to the trial's dashboard with its message, or with the error naming the field."""
+        try:
+            return back(name, action(form_user(request, csrf)))
+        except ConductError as exc:
+            return back(name, str(exc))
+
     @app.post("/trials/{name}/enrol")
     def enrol_form(
         name: str,
@@ -549,12 +558,11 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         weight_kg: str = Form(""),
         site: str | None = Form(None),
     ) -> Response:
-        try:
-            user = form_user(request, csrf)
+        def action(user: User) -> str:
             service.enrol(user, name, code, weight_kg, site or None)  # type: ignore[arg-type]
-            return back(name, f"{code} enrolled")
-        except ConductError as exc:
-            return back(name, str(exc))
+            return f"{code} enrolled"
+
+        return submit(name, request, csrf, action)
 
     @app.post("/trials/{name}/dlt")
     def dlt_form(
@@ -564,13 +572,12 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         code: str = Form(""),
         dlt: str = Form("no"),
     ) -> Response:
-        try:
-            user = form_user(request, csrf)
+        def action(user: User) -> str:
             dec = service.record_dlt(user, name, code, dlt == "yes")
             extra = "" if dec is None else f"; the design recommends: {dec.reason}"
-            return back(name, f"DLT assessment of {code} recorded{extra}")
-        except ConductError as exc:
-            return back(name, str(exc))
+            return f"DLT assessment of {code} recorded{extra}"
+
+        return submit(name, request, csrf, action)
 
     @app.post("/trials/{name}/infusion")
     def infusion_form(
@@ -582,12 +589,11 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         cells_per_kg: str = Form(""),
         lot: str = Form(""),
     ) -> Response:
-        try:
-            user = form_user(request, csrf)
+        def action(user: User) -> str:
             inf = service.record_infusion(user, name, code, study_day, cells_per_kg, lot)  # type: ignore[arg-type]
-            return back(name, f"infusion recorded: {inf.total_cells:g} x 10^6 cells")
-        except ConductError as exc:
-            return back(name, str(exc))
+            return f"infusion recorded: {inf.total_cells:g} x 10^6 cells"
+
+        return submit(name, request, csrf, action)
 
     @app.post("/trials/{name}/ae")
     def ae_form(
@@ -601,16 +607,15 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         serious: str = Form("no"),
         related: str = Form("no"),
     ) -> Response:
-        try:
-            user = form_user(request, csrf)
+        def action(user: User) -> str:
             try:
                 g = int(grade)
             except ValueError:
                 raise ConductError("grade: must be a whole number 1-5") from None
             service.record_ae(user, name, code, soc, pt, g, serious == "yes", related == "yes")
-            return back(name, f"adverse event recorded for {code}")
-        except ConductError as exc:
-            return back(name, str(exc))
+            return f"adverse event recorded for {code}"
+
+        return submit(name, request, csrf, action)
 
     @app.post("/trials/{name}/response")
     def response_form(
@@ -621,12 +626,11 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         visit: str = Form(""),
         value: str = Form(""),
     ) -> Response:
-        try:
-            user = form_user(request, csrf)
+        def action(user: User) -> str:
             service.record_response(user, name, code, visit, value)
-            return back(name, f"response {value} recorded for {code}")
-        except ConductError as exc:
-            return back(name, str(exc))
+            return f"response {value} recorded for {code}"
+
+        return submit(name, request, csrf, action)
 
     @app.post("/decisions/{decision_id}/confirm")
     def confirm_form(
@@ -636,12 +640,11 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         trial: str = Form(""),
         password: str = Form(""),
     ) -> Response:
-        try:
-            user = form_user(request, csrf)
+        def action(user: User) -> str:
             service.confirm_decision(user, decision_id, password)
-            return back(trial, "decision signed")
-        except ConductError as exc:
-            return back(trial, str(exc))
+            return "decision signed"
+
+        return submit(trial, request, csrf, action)
 
     app.state.service = service
     return app
