@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -215,96 +216,69 @@ def _print_frame(frame: Any, title: str, as_json: bool, as_csv: bool) -> None:
     Console(width=140).print(table)
 
 
-def _phase2_options(
-    p0: float | None,
-    p1: float | None,
-    alpha: float | None,
-    beta: float | None,
-    kind: str | None,
-    standard_rate: float | None,
-    standard_n: float | None,
-    standard_prior: str | None,
-    experimental_prior: str | None,
-    experimental_ess: float | None,
-    delta: float | None,
-    p_upper: float | None,
-    p_lower: float | None,
-    n_min: int | None,
-    n_max: int | None,
-    prior: str | None,
-    theta_t: float | None,
-    theta_lower: float | None,
-    limit: float | None,
-    cutoff: float | None,
-    method: str | None,
-    looks: str | None,
-) -> dict[str, Any]:
+def _phase2_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Phase II, monitoring and EffTox settings (``build_phase2`` keywords) from a command's
+    parameters (its ``locals()``), with the list-valued options parsed."""
     return {
-        "p0": p0,
-        "p1": p1,
-        "alpha": alpha,
-        "beta": beta,
-        "kind": kind,
-        "standard_rate": standard_rate,
-        "standard_n": standard_n,
-        "standard_prior": _floats(standard_prior, "standard-prior"),
-        "experimental_prior": _floats(experimental_prior, "experimental-prior"),
-        "experimental_ess": experimental_ess,
-        "delta": delta,
-        "p_upper": p_upper,
-        "p_lower": p_lower,
-        "n_min": n_min,
-        "n_max": n_max,
-        "prior": _floats(prior, "prior"),
-        "theta_t": theta_t,
-        "theta_lower": theta_lower,
-        "limit": limit,
-        "cutoff": cutoff,
-        "method": method,
-        "looks": None if looks is None else [int(v) for v in _floats(looks, "looks") or []],
+        "p0": params["p0"],
+        "p1": params["p1"],
+        "alpha": params["alpha"],
+        "beta": params["beta"],
+        "kind": params["kind"],
+        "standard_rate": params["standard_rate"],
+        "standard_n": params["standard_n"],
+        "standard_prior": _floats(params["standard_prior"], "standard-prior"),
+        "experimental_prior": _floats(params["experimental_prior"], "experimental-prior"),
+        "experimental_ess": params["experimental_ess"],
+        "delta": params["delta"],
+        "p_upper": params["p_upper"],
+        "p_lower": params["p_lower"],
+        "n_min": params["n_min"],
+        "n_max": params["n_max"],
+        "prior": _floats(params["prior"], "prior"),
+        "theta_t": params["theta_t"],
+        "theta_lower": params["theta_lower"],
+        "limit": params["limit"],
+        "cutoff": params["cutoff"],
+        "method": params["method"],
+        "looks": None
+        if params["looks"] is None
+        else [int(v) for v in _floats(params["looks"], "looks") or []],
+        "eff_hurdle": params["eff_hurdle"],
+        "tox_hurdle": params["tox_hurdle"],
+        "efftox_priors": _floats(params["efftox_priors"], "efftox-priors"),
+        "dose_values": _floats(params["dose_values"], "dose-values"),
+        "cohort_size": params["cohort_size"],
     }
 
 
 DESIGN_HELP = "Design: 3+3, boin, crm, thall-simon, simon, predictive or tox-monitor."
 
 
-def _design_from_options(name: str, **opts: Any) -> Any:
+def _design_from_options(name: str, opts: Mapping[str, Any]) -> Any:
     from earlyphase.designs.spec import build_design
 
     return build_design(name, opts)
 
 
-def _design_options(
-    target: float | None,
-    doses: int | None,
-    cohort_size: int | None,
-    cohorts: int | None,
-    skeleton: str | None,
-    model: str | None,
-    patients: int | None,
-    deescalation: bool,
-    dose_values: str | None,
-    unit: str,
-    start_dose: int | None,
-    expansion: int | None,
-    expansion_tox_limit: float | None,
-    n_earlystop: int | None,
-) -> dict[str, Any]:
+def _design_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Dose-finding settings (``build_design`` keywords) from a command's parameters (its
+    ``locals()``), with the list-valued options parsed."""
     return {
-        "target": target,
-        "n_doses": doses,
-        "cohort_size": cohort_size,
-        "n_cohorts": cohorts,
-        "skeleton": _floats(skeleton, "skeleton"),
-        "model": model,
-        "n_patients": patients,
-        "deescalation": deescalation or None,
-        "dose_values": _floats(dose_values, "dose-values"),
-        "unit": unit,
-        "start_dose": start_dose,
-        "expansion": expansion,
-        "expansion_tox_limit": expansion_tox_limit,
-        "n_earlystop": n_earlystop,
+        "target": params["target"],
+        "n_doses": params["doses"],
+        "cohort_size": params["cohort_size"],
+        "n_cohorts": params["cohorts"],
+        "skeleton": _floats(params["skeleton"], "skeleton"),
+        "model": params["model"],
+        "n_patients": params["patients"],
+        "deescalation": params["deescalation"] or None,
+        "dose_values": _floats(params["dose_values"], "dose-values"),
+        "unit": params["unit"],
+        "start_dose": params["start_dose"],
+        "expansion": params["expansion"],
+        "expansion_tox_limit": params["expansion_tox_limit"],
+        "n_earlystop": params["n_earlystop"],
     }
 
 
@@ -437,63 +411,16 @@ def design_cmd(
     Dose finding: 3+3, boin, crm. Phase II and monitoring: thall-simon, simon, predictive,
     tox-monitor (boundaries per look).
     """
+    params = dict(locals())  # the options, by name, for the settings builders
     from earlyphase.designs.spec import PHASE2_DESIGNS, build_phase2
 
     try:
-        p2 = _phase2_options(
-            p0,
-            p1,
-            alpha,
-            beta,
-            kind,
-            standard_rate,
-            standard_n,
-            standard_prior,
-            experimental_prior,
-            experimental_ess,
-            delta,
-            p_upper,
-            p_lower,
-            n_min,
-            n_max,
-            prior,
-            theta_t,
-            theta_lower,
-            limit,
-            cutoff,
-            method,
-            looks,
-        )
-        p2.update(
-            eff_hurdle=eff_hurdle,
-            tox_hurdle=tox_hurdle,
-            efftox_priors=_floats(efftox_priors, "efftox-priors"),
-            dose_values=_floats(dose_values, "dose-values"),
-            cohort_size=cohort_size,
-        )
+        p2 = _phase2_options(params)
         if name.lower() in PHASE2_DESIGNS:
             d2 = build_phase2(name, p2)
             _print_frame(d2.decision_table(), f"{name} boundaries", as_json, as_csv)
             return
-        design = _design_from_options(
-            name,
-            **_design_options(
-                target,
-                doses,
-                cohort_size,
-                cohorts,
-                skeleton,
-                model,
-                patients,
-                deescalation,
-                dose_values,
-                unit,
-                start_dose,
-                expansion,
-                expansion_tox_limit,
-                n_earlystop,
-            ),
-        )
+        design = _design_from_options(name, _design_options(params))
         base = design
         while hasattr(base, "parent"):
             base = base.parent
@@ -564,6 +491,7 @@ def simulate_cmd(
     For phase II and monitoring designs, --truth lists true rates; the exact probabilities of
     crossing each boundary and the expected sample size are printed.
     """
+    params = dict(locals())  # the options, by name, for the settings builders
     import json
 
     from earlyphase.designs.spec import PHASE2_DESIGNS, build_phase2
@@ -571,37 +499,7 @@ def simulate_cmd(
 
     try:
         p = _floats(truth, "truth") or []
-        p2 = _phase2_options(
-            p0,
-            p1,
-            alpha,
-            beta,
-            kind,
-            standard_rate,
-            standard_n,
-            standard_prior,
-            experimental_prior,
-            experimental_ess,
-            delta,
-            p_upper,
-            p_lower,
-            n_min,
-            n_max,
-            prior,
-            theta_t,
-            theta_lower,
-            limit,
-            cutoff,
-            method,
-            looks,
-        )
-        p2.update(
-            eff_hurdle=eff_hurdle,
-            tox_hurdle=tox_hurdle,
-            efftox_priors=_floats(efftox_priors, "efftox-priors"),
-            dose_values=_floats(dose_values, "dose-values"),
-            cohort_size=cohort_size,
-        )
+        p2 = _phase2_options(params)
         if name.lower() == "efftox":
             d2 = build_phase2(name, p2)
             eff = _floats(truth_eff, "truth-eff")
@@ -621,25 +519,10 @@ def simulate_cmd(
             if plot is not None and not (as_json or as_csv):
                 Console().print(f"figure written to {plot}")
             return
-        opts = _design_options(
-            target,
-            doses,
-            cohort_size,
-            cohorts,
-            skeleton,
-            model,
-            patients,
-            deescalation,
-            dose_values,
-            unit,
-            start_dose,
-            expansion,
-            expansion_tox_limit,
-            n_earlystop,
-        )
+        opts = _design_options(params)
         if opts["n_doses"] is None and name.lower() != "crm" and opts["dose_values"] is None:
             opts["n_doses"] = len(p)
-        design = _design_from_options(name, **opts)
+        design = _design_from_options(name, opts)
         if exact and sims is not None:
             raise ValueError("sims: choose --exact or --sims N, not both")
         if exact or sims is None:
@@ -716,26 +599,9 @@ def decide_cmd(
     n_earlystop: int | None = _EARLY,
 ) -> None:
     """What the next cohort gets after the outcomes so far."""
+    params = dict(locals())  # the options, by name, for the settings builders
     try:
-        design = _design_from_options(
-            name,
-            **_design_options(
-                target,
-                doses,
-                cohort_size,
-                cohorts,
-                skeleton,
-                model,
-                patients,
-                deescalation,
-                dose_values,
-                unit,
-                start_dose,
-                expansion,
-                expansion_tox_limit,
-                n_earlystop,
-            ),
-        )
+        design = _design_from_options(name, _design_options(params))
         decision = design.decide(outcomes or None)
     except ValueError as exc:
         raise _fail(str(exc)) from None
