@@ -11,6 +11,7 @@ from scipy.stats import binom
 from earlyphase.designs.monitoring import ToxicityMonitor, bdrycross_prob, toxbdry
 from earlyphase.designs.predictive import PredictiveProbability, predictive_probability
 from earlyphase.designs.simon import SimonTwoStage, simon_search
+from earlyphase.designs.spec import build_phase2
 from earlyphase.designs.thall_simon import ThallSimon, beta_prior
 
 
@@ -316,3 +317,20 @@ def test_simon_decisions_and_bad_input() -> None:
         SimonTwoStage.optimal(0.1, 0.3, 1.0, 0.2)
     with pytest.raises(ValueError, match=r"^n_max:"):
         simon_search(0.1, 0.3, 0.05, 0.2, n_max=5)
+
+
+@pytest.mark.parametrize(
+    ("name", "spec", "message"),
+    [
+        ("simon", {"p0": 0.1, "p1": 0.3, "alpha": 0.05, "beta": 0.2, "p_uper": 0.9}, "p_uper"),
+        ("tox-monitor", {"limit": 0.3, "target": 0.3}, "target"),
+        ("efftox", {"skeleton": [0.1, 0.2]}, "skeleton"),
+    ],
+)
+def test_build_phase2_names_settings_the_design_does_not_have(
+    name: str, spec: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=rf"^{message}: not a setting of the {name} design"):
+        build_phase2(name, spec)
+    with pytest.raises(ValueError, match=r"^design: unknown design 'fibonacci'"):
+        build_phase2("fibonacci", {})

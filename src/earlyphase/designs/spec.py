@@ -107,6 +107,24 @@ def build_design(name: str, spec: Mapping[str, Any]) -> DoseFindingDesign:
 
 
 PHASE2_DESIGNS = ("thall-simon", "simon", "predictive", "tox-monitor", "efftox")
+_PHASE2_SETTINGS = {
+    "thall-simon": {
+        "standard_prior",
+        "standard_rate",
+        "standard_n",
+        "experimental_prior",
+        "experimental_ess",
+        "delta",
+        "p_upper",
+        "p_lower",
+        "n_min",
+        "n_max",
+    },
+    "simon": {"p0", "p1", "alpha", "beta", "kind", "n_max"},
+    "predictive": {"prior", "p0", "theta_t", "theta_lower", "theta_upper", "n_min", "n_max"},
+    "tox-monitor": {"method", "limit", "cutoff", "prior", "n_min", "n_max", "p0", "p1", "looks"},
+    "efftox": {"dose_values", "eff_hurdle", "tox_hurdle", "efftox_priors", "cohort_size", "n_max"},
+}
 
 
 def _pair(value: Any, name: str) -> tuple[float, float] | None:
@@ -138,6 +156,13 @@ def build_phase2(name: str, spec: Mapping[str, Any]) -> Any:
 
     o = {k: v for k, v in spec.items() if v is not None}
     key = name.lower()
+    if key not in _PHASE2_SETTINGS:
+        raise ValueError(
+            f"design: unknown design {name!r}; choose one of {list(DESIGNS + PHASE2_DESIGNS)}"
+        )
+    unknown = sorted(set(o) - _PHASE2_SETTINGS[key])
+    if unknown:
+        raise ValueError(f"{unknown[0]}: not a setting of the {key} design")
     if key == "thall-simon":
         std = _pair(o.get("standard_prior"), "standard_prior")
         if std is not None:
@@ -198,27 +223,21 @@ def build_phase2(name: str, spec: Mapping[str, Any]) -> Any:
             n_min=o.get("n_min", 1),
             n_max=o.get("n_max", 30),
         )
-    if key == "efftox":
-        from earlyphase.designs.efftox import PARAMS, THALL_2014, EffTox
+    from earlyphase.designs.efftox import PARAMS, THALL_2014, EffTox  # key == "efftox"
 
-        cfg: dict[str, Any] = dict(THALL_2014)
-        if o.get("dose_values") is not None:
-            cfg["doses"] = list(o["dose_values"])
-        for field_ in ("eff_hurdle", "tox_hurdle"):
-            if o.get(field_) is not None:
-                cfg[field_] = o[field_]
-        if o.get("efftox_priors") is not None:
-            vals = list(o["efftox_priors"])
-            if len(vals) != 12:
-                raise ValueError(
-                    "efftox-priors: give 12 numbers, mean and sd of " + ", ".join(PARAMS)
-                )
-            cfg["priors"] = {k: (vals[2 * i], vals[2 * i + 1]) for i, k in enumerate(PARAMS)}
-        if o.get("cohort_size") is not None:
-            cfg["cohort_size"] = o["cohort_size"]
-        if o.get("n_max") is not None:
-            cfg["n_patients"] = o["n_max"]
-        return EffTox(**cfg)
-    raise ValueError(
-        f"design: unknown design {name!r}; choose one of {list(DESIGNS + PHASE2_DESIGNS)}"
-    )
+    cfg: dict[str, Any] = dict(THALL_2014)
+    if o.get("dose_values") is not None:
+        cfg["doses"] = list(o["dose_values"])
+    for field_ in ("eff_hurdle", "tox_hurdle"):
+        if o.get(field_) is not None:
+            cfg[field_] = o[field_]
+    if o.get("efftox_priors") is not None:
+        vals = list(o["efftox_priors"])
+        if len(vals) != 12:
+            raise ValueError("efftox-priors: give 12 numbers, mean and sd of " + ", ".join(PARAMS))
+        cfg["priors"] = {k: (vals[2 * i], vals[2 * i + 1]) for i, k in enumerate(PARAMS)}
+    if o.get("cohort_size") is not None:
+        cfg["cohort_size"] = o["cohort_size"]
+    if o.get("n_max") is not None:
+        cfg["n_patients"] = o["n_max"]
+    return EffTox(**cfg)
