@@ -412,7 +412,7 @@ def design_cmd(
     tox-monitor (boundaries per look).
     """
     params = dict(locals())  # the options, by name, for the settings builders
-    from earlyphase.designs.spec import PHASE2_DESIGNS, build_phase2
+    from earlyphase.designs.spec import PHASE2_DESIGNS, build_phase2, decision_rules
 
     try:
         p2 = _phase2_options(params)
@@ -421,15 +421,7 @@ def design_cmd(
             _print_frame(d2.decision_table(), f"{name} boundaries", as_json, as_csv)
             return
         design = _design_from_options(name, _design_options(params))
-        base = design
-        while hasattr(base, "parent"):
-            base = base.parent
-        if hasattr(base, "boundary_table"):
-            frame = base.boundary_table(full=full)
-        elif hasattr(base, "decision_table") and not hasattr(base, "skeleton"):
-            frame = base.decision_table()
-        else:
-            frame = design.dose_paths(2)
+        frame = decision_rules(design, depth=2, full=full)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     _print_frame(frame, design.describe(), as_json, as_csv)

@@ -84,7 +84,6 @@ def build_protocol(name: str, spec: dict[str, Any]) -> Any:
     if key not in SINGLE_ARM:
         return build_design(name, spec)
     opts = dict(spec)
-    opts.pop("n_doses", None)
     raw = opts.pop("responders", ["CR", "PR"])
     if isinstance(raw, str):
         raw = [v.strip() for v in raw.split(",")]

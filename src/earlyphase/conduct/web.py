@@ -32,6 +32,7 @@ from earlyphase.conduct import audit
 from earlyphase.conduct.models import User
 from earlyphase.conduct.service import ConductError, PermissionDenied, TrialService
 from earlyphase.conduct.store import open_store
+from earlyphase.designs.spec import decision_rules
 
 SESSION_COOKIE = "earlyphase_session"
 SESSION_SECONDS = 8 * 3600
@@ -517,15 +518,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
     def decision_rules_html(name: str) -> str:
         """The protocol's decision table for the trial's design."""
         trial = service.get_trial(name)
-        base = service.design(trial)
-        while hasattr(base, "parent"):
-            base = base.parent
-        if hasattr(base, "boundary_table"):
-            frame = base.boundary_table()
-        elif hasattr(base, "decision_table") and not hasattr(base, "skeleton"):
-            frame = base.decision_table()
-        else:
-            frame = base.dose_paths(1)
+        frame = decision_rules(service.design(trial), depth=1)
         return "<h2>Decision rules</h2>" + str(frame.to_html(index=False, border=0, na_rep=""))
 
     def form_user(request: Request, csrf: str) -> User:

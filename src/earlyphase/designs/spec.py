@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
+
 from earlyphase.designs.base import DoseFindingDesign
 from earlyphase.designs.boin import BOIN
 from earlyphase.designs.crm import CRM
@@ -104,6 +106,22 @@ def build_design(name: str, spec: Mapping[str, Any]) -> DoseFindingDesign:
             cutoff=float(behaviours.get("expansion_cutoff", 0.9)),
         )
     return design
+
+
+def decision_rules(design: Any, *, depth: int = 2, full: bool = False) -> pd.DataFrame:
+    """The table a protocol prints for ``design``: BOIN's boundary table (every n with
+    ``full``), the decision table of 3+3 and of the single-arm boundary designs, and for
+    model-based designs such as CRM, whose rules have no closed table, the dose paths of the
+    next ``depth`` cohorts. Behaviours added on top (``stop_at_n`` ...) are looked through to
+    the underlying rule for the tables, and kept for the dose paths."""
+    base = design
+    while hasattr(base, "parent"):
+        base = base.parent
+    if hasattr(base, "boundary_table"):
+        return base.boundary_table(full=full)  # type: ignore[no-any-return]
+    if hasattr(base, "decision_table") and not hasattr(base, "skeleton"):
+        return base.decision_table()  # type: ignore[no-any-return]
+    return design.dose_paths(depth)  # type: ignore[no-any-return]
 
 
 PHASE2_DESIGNS = ("thall-simon", "simon", "predictive", "tox-monitor", "efftox")
