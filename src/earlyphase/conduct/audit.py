@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +36,21 @@ def _fields(e: AuditEntry) -> dict[str, object]:
         "new": e.new_value,
         "reason": e.reason,
     }
+
+
+class _Row(Protocol):
+    __tablename__: str
+
+    @property
+    def id(self) -> int: ...
+
+
+def created(session: Session, username: str, row: _Row, new: object) -> None:
+    """Insert ``row`` (so that it has its id) and append its creation to the trail, in the
+    caller's transaction; ``new`` is the entry's readable description of the record."""
+    session.add(row)
+    session.flush()
+    record(session, username, "create", row.__tablename__, row.id, new=new)
 
 
 def record(

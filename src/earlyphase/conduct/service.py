@@ -82,9 +82,7 @@ class TrialService:
                 role="admin",
                 password_hash=hash_password(password),
             )
-            s.add(u)
-            s.flush()
-            audit.record(s, username, "create", "user_account", u.id, new=f"{username} (admin)")
+            audit.created(s, username, u, new=f"{username} (admin)")
 
     def authenticate(self, username: str, password: str) -> User:
         def get(s: Session) -> User:
@@ -130,9 +128,7 @@ class TrialService:
             if s.execute(select(Site).where(Site.name == name)).scalar():
                 raise ConductError(f"name: site {name!r} exists")
             site = Site(name=name)
-            s.add(site)
-            s.flush()
-            audit.record(s, actor.username, "create", "site", site.id, new=name)
+            audit.created(s, actor.username, site, new=name)
             return site
 
     def create_user(
@@ -163,11 +159,7 @@ class TrialService:
                 site_id=site_id,
                 password_hash=hash_password(password),
             )
-            s.add(u)
-            s.flush()
-            audit.record(
-                s, actor.username, "create", "user_account", u.id, new=f"{username} ({role})"
-            )
+            audit.created(s, actor.username, u, new=f"{username} ({role})")
             return u
 
     # --- trials ---------------------------------------------------------------------------------
@@ -207,14 +199,10 @@ class TrialService:
                 cohort_size=design.cohort_size,
                 schedule=schedule,
             )
-            s.add(trial)
-            s.flush()
-            audit.record(
+            audit.created(
                 s,
                 actor.username,
-                "create",
-                "trial",
-                trial.id,
+                trial,
                 new=json.dumps(
                     {"name": name, "design": design_name, "spec": spec, "doses": dose_levels}
                 ),
@@ -263,14 +251,10 @@ class TrialService:
             subj = Subject(
                 trial_id=trial.id, site_id=site_id, cohort_id=cohort.id, code=code, weight_kg=weight
             )
-            s.add(subj)
-            s.flush()
-            audit.record(
+            audit.created(
                 s,
                 actor.username,
-                "create",
-                "subject",
-                subj.id,
+                subj,
                 new=f"{code}, {weight:g} kg, cohort {cohort.number}, dose {cohort.dose_level}",
             )
             return subj
@@ -369,14 +353,10 @@ class TrialService:
                 lot=_text(lot, "lot"),
                 lot_released=lot_released,
             )
-            s.add(inf)
-            s.flush()
-            audit.record(
+            audit.created(
                 s,
                 actor.username,
-                "create",
-                "infusion",
-                inf.id,
+                inf,
                 new=(
                     f"{code} day {day}: {dose:g} x 10^6/kg x {subj.weight_kg:g} kg "
                     f"= {inf.total_cells:g} x 10^6, lot {lot}"
@@ -394,16 +374,7 @@ class TrialService:
             if s.execute(select(DltAssessment).where(DltAssessment.subject_id == subj.id)).scalar():
                 raise ConductError(f"dlt: {code} is already assessed; change it with a reason")
             a = DltAssessment(subject_id=subj.id, dlt=bool(dlt), description=description)
-            s.add(a)
-            s.flush()
-            audit.record(
-                s,
-                actor.username,
-                "create",
-                "dlt_assessment",
-                a.id,
-                new=f"{code}: {'DLT' if dlt else 'no DLT'}",
-            )
+            audit.created(s, actor.username, a, new=f"{code}: {'DLT' if dlt else 'no DLT'}")
             return self._maybe_decide(s, actor, _trial(s, trial_name), subj.cohort)
 
     def _evaluation(self, s: Session, design: Any, subj: Subject) -> str | None:
@@ -467,16 +438,7 @@ class TrialService:
             selected=d.selected,
             reason=d.reason[:200],
         )
-        s.add(dec)
-        s.flush()
-        audit.record(
-            s,
-            actor.username,
-            "create",
-            "decision",
-            dec.id,
-            new=f"after cohort {cohort.number} ({outcomes}): {d}",
-        )
+        audit.created(s, actor.username, dec, new=f"after cohort {cohort.number} ({outcomes}): {d}")
         return dec
 
     def confirm_decision(
@@ -552,11 +514,7 @@ class TrialService:
                 related=related,
                 onset_day=onset_day,
             )
-            s.add(ae)
-            s.flush()
-            audit.record(
-                s, actor.username, "create", "adverse_event", ae.id, new=f"{code}: {pt} grade {g}"
-            )
+            audit.created(s, actor.username, ae, new=f"{code}: {pt} grade {g}")
             return ae
 
     def record_response(
@@ -567,11 +525,7 @@ class TrialService:
         with self._tx() as s:
             subj = self._subject_for_write(s, actor, trial_name, code)
             r = Response(subject_id=subj.id, visit=_text(visit, "visit"), value=value)
-            s.add(r)
-            s.flush()
-            audit.record(
-                s, actor.username, "create", "response", r.id, new=f"{code} {visit}: {value}"
-            )
+            audit.created(s, actor.username, r, new=f"{code} {visit}: {value}")
             self._maybe_decide(s, actor, _trial(s, trial_name), subj.cohort)
             return r
 
@@ -584,16 +538,7 @@ class TrialService:
             day = int(_number(last_day, "last_day", 0, 36500))
             if f is None:
                 f = FollowUp(subject_id=subj.id, last_day=day, died=died)
-                s.add(f)
-                s.flush()
-                audit.record(
-                    s,
-                    actor.username,
-                    "create",
-                    "follow_up",
-                    f.id,
-                    new=f"{code}: day {day}, died={died}",
-                )
+                audit.created(s, actor.username, f, new=f"{code}: day {day}, died={died}")
             else:
                 audit.record(
                     s,
@@ -628,15 +573,8 @@ class TrialService:
                 value=_number(value, "value", -1e12, 1e12),
                 baseline=baseline,
             )
-            s.add(b)
-            s.flush()
-            audit.record(
-                s,
-                actor.username,
-                "create",
-                "biomarker_value",
-                b.id,
-                new=f"{code} {parameter} day {study_day}: {value:g}",
+            audit.created(
+                s, actor.username, b, new=f"{code} {parameter} day {study_day}: {value:g}"
             )
             return b
 
