@@ -191,6 +191,24 @@ def test_audit_is_append_only_and_tamper_evident(db_url: str, backend: str) -> N
     assert csv_text.splitlines()[0].startswith("id,at,username,action")
 
 
+def test_every_creation_and_change_is_audited(db_url: str) -> None:
+    """Cohorts opened by enrolment and a follow-up that changes vital status are in the trail."""
+    svc, u = _setup(db_url)
+    svc.enrol(u["inv1"], "GVHD", "A1", 60)
+    svc.record_follow_up(u["inv1"], "GVHD", "A1", 30, False)
+    svc.record_follow_up(u["inv1"], "GVHD", "A1", 45, True)
+    with svc.sessions() as s:
+        cohort = s.query(AuditEntry).filter_by(table_name="cohort").one()
+        assert (cohort.action, cohort.username) == ("create", "inv1")
+        assert cohort.new_value == "cohort 1: dose level 1, 3 patients"
+        changes = {
+            e.field: (e.old_value, e.new_value)
+            for e in s.query(AuditEntry).filter_by(table_name="follow_up", action="change")
+        }
+        assert changes == {"last_day": ("30", "45"), "died": ("False", "True")}
+        assert audit.verify(s).ok
+
+
 def test_roles_and_sites(db_url: str) -> None:
     svc, u = _setup(db_url)
     svc.enrol(u["inv1"], "GVHD", "A1", 60)

@@ -247,7 +247,7 @@ class TrialService:
                 select(Subject).where(Subject.trial_id == trial.id, Subject.code == code)
             ).scalar():
                 raise ConductError(f"code: subject {code!r} is already enrolled")
-            cohort = self._open_cohort(s, trial)
+            cohort = self._open_cohort(s, trial, actor.username)
             subj = Subject(
                 trial_id=trial.id, site_id=site_id, cohort_id=cohort.id, code=code, weight_kg=weight
             )
@@ -259,7 +259,7 @@ class TrialService:
             )
             return subj
 
-    def _open_cohort(self, s: Session, trial: Trial) -> Cohort:
+    def _open_cohort(self, s: Session, trial: Trial, who: str) -> Cohort:
         last = s.execute(
             select(Cohort)
             .where(Cohort.trial_id == trial.id)
@@ -275,8 +275,7 @@ class TrialService:
                 dose_level=design.start_dose + 1,
                 size=design.cohort_size,
             )
-            s.add(cohort)
-            s.flush()
+            audit.created(s, who, cohort, new=_cohort_text(cohort))
             return cohort
         filled = s.execute(
             select(func.count(Subject.id)).where(Subject.cohort_id == last.id)
@@ -313,8 +312,7 @@ class TrialService:
             size=size,
             decision_id=dec.id,
         )
-        s.add(cohort)
-        s.flush()
+        audit.created(s, who, cohort, new=_cohort_text(cohort))
         return cohort
 
     # --- data entry -----------------------------------------------------------------------------
@@ -551,6 +549,18 @@ class TrialService:
                     day,
                     "follow-up update",
                 )
+                if f.died != died:
+                    audit.record(
+                        s,
+                        actor.username,
+                        "change",
+                        "follow_up",
+                        f.id,
+                        "died",
+                        f.died,
+                        died,
+                        "follow-up update",
+                    )
                 f.last_day, f.died = day, died
             return f
 
@@ -798,6 +808,10 @@ class TrialService:
             )
 
         return self.read(get)
+
+
+def _cohort_text(c: Cohort) -> str:
+    return f"cohort {c.number}: dose level {c.dose_level}, {c.size} patients"
 
 
 def _require(actor: User, *roles: str) -> None:
