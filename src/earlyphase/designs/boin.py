@@ -36,7 +36,7 @@ from earlyphase.designs.base import (
     IntArray,
     States,
 )
-from earlyphase.designs.doses import DoseLevels
+from earlyphase.designs.doses import DoseLevels, start_index
 from earlyphase.stats._checks import check_count, check_level
 
 NO_BOUND = 10**6  # "not applicable" entry of an integer boundary
@@ -153,15 +153,8 @@ class BOIN(DoseFindingDesign):
             None if n_earlystop is None else check_count(n_earlystop, "n_earlystop", 1)
         )
         self.bound_mtd = bool(bound_mtd)
-        self.doses = doses if doses is not None else DoseLevels.numbered(self.n_doses)
-        if len(self.doses) != self.n_doses:
-            raise ValueError(
-                f"doses: {len(self.doses)} dose levels given for n_doses = {self.n_doses}"
-            )
-        start = check_count(start_dose, "start_dose", minimum=1)
-        if start > self.n_doses:
-            raise ValueError(f"start_dose: {start} is outside 1..{self.n_doses}")
-        self.start_dose = start - 1
+        self.doses = DoseLevels.for_design(doses, self.n_doses)
+        self.start_dose = start_index(start_dose, self.n_doses)
         self.lambda_e, self.lambda_d = boin_lambdas(self._target, self.phi1, self.phi2)
         self._b_e, self._b_d, self._elim, self._safe_stop = self._boundaries(self.max_n)
 

@@ -45,7 +45,7 @@ from earlyphase.designs.base import (
     IntArray,
     States,
 )
-from earlyphase.designs.doses import DoseLevels
+from earlyphase.designs.doses import DoseLevels, start_index
 from earlyphase.designs.outcomes import History, as_history
 from earlyphase.stats._checks import check_count, check_level, check_positive
 
@@ -159,16 +159,11 @@ class CRM(DoseFindingDesign):
         self.n_doses = len(skel)
         self.n_patients = check_count(n_patients, "n_patients", minimum=1)
         self.cohort_size = check_count(cohort_size, "cohort_size", minimum=1)
-        start = check_count(start_dose, "start_dose", minimum=1)
-        if start > self.n_doses:
-            raise ValueError(f"start_dose: {start} is outside 1..{self.n_doses}")
-        self.start_dose = start - 1
+        self.start_dose = start_index(start_dose, self.n_doses)
         self.no_skipping = bool(no_skipping)
         self.coherence = bool(coherence)
         self.conf_level = check_level(conf_level, "conf_level")
-        self.doses = doses if doses is not None else DoseLevels.numbered(self.n_doses)
-        if len(self.doses) != self.n_doses:
-            raise ValueError(f"doses: {len(self.doses)} dose levels given for {self.n_doses} doses")
+        self.doses = DoseLevels.for_design(doses, self.n_doses)
         log_p, log_q = self._log_probs(_BETA)
         self._log_p = log_p  # (K, G)
         self._log_q = log_q

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+from earlyphase.stats._checks import check_count
+
 
 @dataclass(frozen=True)
 class DoseLevels:
@@ -35,6 +37,15 @@ class DoseLevels:
         """Doses known only by their number, 1..n_doses."""
         return cls(list(range(1, n_doses + 1)))
 
+    @classmethod
+    def for_design(cls, doses: DoseLevels | None, n_doses: int) -> DoseLevels:
+        """``doses`` checked to have ``n_doses`` levels, or the levels numbered 1..n_doses."""
+        if doses is None:
+            return cls.numbered(n_doses)
+        if len(doses) != n_doses:
+            raise ValueError(f"doses: {len(doses)} dose levels given for a {n_doses}-dose design")
+        return doses
+
     def __len__(self) -> int:
         return len(self.values)
 
@@ -50,3 +61,11 @@ class DoseLevels:
             return str(level)
         amount = f"{self.values[level - 1]:g}"
         return f"{level} ({amount} {self.unit})".replace(" )", ")")
+
+
+def start_index(start_dose: int, n_doses: int) -> int:
+    """The 0-based index of the 1-based ``start_dose``, checked to lie in 1..n_doses."""
+    start = check_count(start_dose, "start_dose", minimum=1)
+    if start > n_doses:
+        raise ValueError(f"start_dose: {start} is outside 1..{n_doses}")
+    return start - 1

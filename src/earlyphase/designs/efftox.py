@@ -44,6 +44,7 @@ from scipy import optimize
 from scipy.special import expit, gammaln
 from scipy.stats import qmc
 
+from earlyphase.designs.doses import start_index
 from earlyphase.stats._checks import check_count, check_level, check_probability
 
 FloatArray = NDArray[np.float64]
@@ -173,10 +174,7 @@ class EffTox:
         self.p = solve_p(*self.hinge)
         self.cohort_size = check_count(cohort_size, "cohort_size", minimum=1)
         self.n_patients = check_count(n_patients, "n_patients", minimum=1)
-        start = check_count(start_dose, "start_dose", minimum=1)
-        if start > self.n_doses:
-            raise ValueError(f"start_dose: {start} is outside 1..{self.n_doses}")
-        self.start_dose = start - 1
+        self.start_dose = start_index(start_dose, self.n_doses)
         self.no_skipping = bool(no_skipping)
         n_points = check_count(n_points, "n_points", minimum=64)
         sob = qmc.Sobol(d=7, scramble=True, seed=20040601).random(n_points)

@@ -36,7 +36,7 @@ from earlyphase.designs.base import (
     IntArray,
     States,
 )
-from earlyphase.designs.doses import DoseLevels
+from earlyphase.designs.doses import DoseLevels, start_index
 from earlyphase.stats._checks import check_count
 
 
@@ -74,15 +74,8 @@ class ThreePlusThree(DoseFindingDesign):
         self.n_doses = check_count(n_doses, "n_doses", minimum=1)
         self.deescalation = bool(deescalation)
         self.cohort_size = 3
-        self.doses = doses if doses is not None else DoseLevels.numbered(self.n_doses)
-        if len(self.doses) != self.n_doses:
-            raise ValueError(
-                f"doses: {len(self.doses)} dose levels given for n_doses = {self.n_doses}"
-            )
-        start = check_count(start_dose, "start_dose", minimum=1)
-        if start > self.n_doses:
-            raise ValueError(f"start_dose: {start} is outside 1..{self.n_doses}")
-        self.start_dose = start - 1
+        self.doses = DoseLevels.for_design(doses, self.n_doses)
+        self.start_dose = start_index(start_dose, self.n_doses)
 
     @property
     def max_patients(self) -> int:
