@@ -71,22 +71,24 @@ def ae_table(
     def in_group(frame: pd.DataFrame, g: str) -> pd.DataFrame:
         return frame if g == "Total" else frame[frame[by].astype(str) == g]
 
+    def cell(g: str, variable: str, label: str, n_subj: int, n_ev: int) -> str:
+        """Record one group's counts in the ARD and format them as ``n (x%) [events]``."""
+        ard.add(
+            g,
+            variable,
+            label,
+            n_subjects=n_subj,
+            n_events=n_ev,
+            N=denom[g],
+            pct=100 * n_subj / denom[g] if denom[g] else None,
+        )
+        return f"{fmt_pct(n_subj, denom[g])} [{n_ev}]"
+
     def cells(frame: pd.DataFrame, variable: str, label: str) -> list[str]:
         out = []
         for g in groups:
             sub = in_group(frame, g)
-            n_subj = int(sub["USUBJID"].nunique())
-            n_ev = len(sub)
-            ard.add(
-                g,
-                variable,
-                label,
-                n_subjects=n_subj,
-                n_events=n_ev,
-                N=denom[g],
-                pct=100 * n_subj / denom[g] if denom[g] else None,
-            )
-            out.append(f"{fmt_pct(n_subj, denom[g])} [{n_ev}]")
+            out.append(cell(g, variable, label, int(sub["USUBJID"].nunique()), len(sub)))
         return out
 
     rows: list[list[str]] = []
@@ -117,16 +119,7 @@ def ae_table(
                 n_subj, n_ev = (int(v) for v in table[g].loc[key])  # type: ignore[call-overload]
             else:
                 n_subj, n_ev = 0, 0
-            ard.add(
-                g,
-                variable,
-                label,
-                n_subjects=n_subj,
-                n_events=n_ev,
-                N=denom[g],
-                pct=100 * n_subj / denom[g] if denom[g] else None,
-            )
-            out.append(f"{fmt_pct(n_subj, denom[g])} [{n_ev}]")
+            out.append(cell(g, variable, label, n_subj, n_ev))
         return out
 
     soc_counts = ae.groupby("AESOC")["USUBJID"].nunique()
