@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from earlyphase.conduct import ConductError, PermissionDenied, TrialService, audit, open_store
 from earlyphase.conduct.models import AuditEntry
+from earlyphase.conduct.protocol import build_protocol
 from earlyphase.report import render_report
 
 
@@ -256,6 +257,25 @@ def test_bad_input_names_the_field(db_url: str, call, field: str) -> None:  # ty
     svc, u = _setup(db_url)
     with pytest.raises(ValueError, match=rf"^{field}:"):
         call(svc, u)
+
+
+SIMON = {"p0": 0.1, "p1": 0.3, "alpha": 0.05, "beta": 0.2}
+
+
+@pytest.mark.parametrize(
+    "name, spec, field",
+    [
+        ("simon", {**SIMON, "responders": "CR,XX"}, "responders"),
+        ("simon", {**SIMON, "responders": 3}, "responders"),
+        ("simon", {**SIMON, "endpoint_visit": 28}, "endpoint_visit"),
+        ("simon", {**SIMON, "n_doses": 1}, "n_doses"),
+        ("tox-monitor", {"limit": 0.3, "responders": ["CR"]}, "responders"),
+        ("tox-monitor", {"limit": 0.3, "endpoint_visit": "Day 28"}, "endpoint_visit"),
+    ],
+)
+def test_protocol_settings_are_checked(name: str, spec: dict[str, object], field: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{field}:"):
+        build_protocol(name, spec)
 
 
 WRITER = textwrap.dedent("""

@@ -84,14 +84,28 @@ def build_protocol(name: str, spec: dict[str, Any]) -> Any:
     if key not in SINGLE_ARM:
         return build_design(name, spec)
     opts = dict(spec)
-    raw = opts.pop("responders", ["CR", "PR"])
+    raw = opts.pop("responders", None)
+    visit = opts.pop("endpoint_visit", None)
+    if key == "tox-monitor":
+        for setting, value in (("responders", raw), ("endpoint_visit", visit)):
+            if value is not None:
+                raise ValueError(
+                    f"{setting}: not a setting of the tox-monitor design "
+                    "(its endpoint is the DLT assessment)"
+                )
+        return SingleArmProtocol(build_phase2(key, opts), "toxicity")
+    if raw is None:
+        raw = ["CR", "PR"]
     if isinstance(raw, str):
         raw = [v.strip() for v in raw.split(",")]
+    if not isinstance(raw, list | tuple):
+        raise ValueError(f"responders: a list such as ['CR', 'PR'], got {raw!r}")
     responders = tuple(str(v).upper() for v in raw)
     bad = [v for v in responders if v not in RESPONSES]
     if bad or not responders:
         raise ValueError(f"responders: must be among {', '.join(RESPONSES)}, got {list(raw)}")
-    visit = opts.pop("endpoint_visit", None)
-    design = build_phase2(key, opts)
-    endpoint = "toxicity" if key == "tox-monitor" else "response"
-    return SingleArmProtocol(design, endpoint, responders, visit)
+    if visit is not None and (not isinstance(visit, str) or not visit.strip()):
+        raise ValueError(
+            f"endpoint_visit: the visit's name as recorded, e.g. 'Day 28', got {visit!r}"
+        )
+    return SingleArmProtocol(build_phase2(key, opts), "response", responders, visit)
