@@ -373,7 +373,8 @@ class TrialService:
                 raise ConductError(f"dlt: {code} is already assessed; change it with a reason")
             a = DltAssessment(subject_id=subj.id, dlt=bool(dlt), description=description)
             audit.created(s, actor.username, a, new=f"{code}: {'DLT' if dlt else 'no DLT'}")
-            return self._maybe_decide(s, actor, _trial(s, trial_name), subj.cohort)
+            trial = _trial(s, trial_name)
+            return self._maybe_decide(s, actor, trial, subj.cohort, self.design(trial))
 
     def _evaluation(self, s: Session, design: Any, subj: Subject) -> str | None:
         """The subject's letter in the outcome string, or None while not yet evaluated."""
@@ -390,8 +391,7 @@ class TrialService:
             return None
         return "T" if a.dlt else "N"
 
-    def _outcomes(self, s: Session, trial: Trial) -> tuple[str, list[Cohort]]:
-        design = self.design(trial)
+    def _outcomes(self, s: Session, trial: Trial, design: Any) -> tuple[str, list[Cohort]]:
         tokens = []
         cohorts = list(
             s.execute(
@@ -409,15 +409,14 @@ class TrialService:
         return " ".join(tokens), cohorts
 
     def _maybe_decide(
-        self, s: Session, actor: User, trial: Trial, cohort: Cohort
+        self, s: Session, actor: User, trial: Trial, cohort: Cohort, design: Any
     ) -> Decision | None:
-        n_subj = s.execute(
-            select(func.count(Subject.id)).where(Subject.cohort_id == cohort.id)
-        ).scalar_one()
-        design = self.design(trial)
-        members = s.execute(select(Subject).where(Subject.cohort_id == cohort.id)).scalars()
-        n_done = sum(self._evaluation(s, design, m) is not None for m in members)
-        if n_subj < cohort.size or n_done < n_subj:
+        """Once every subject of a full cohort is evaluated, compute the design's decision and
+        freeze it (None before that, or when the decision exists already)."""
+        members = list(s.execute(select(Subject).where(Subject.cohort_id == cohort.id)).scalars())
+        if len(members) < cohort.size or any(
+            self._evaluation(s, design, m) is None for m in members
+        ):
             return None
         if s.execute(
             select(Decision).where(
@@ -425,7 +424,7 @@ class TrialService:
             )
         ).scalar():
             return None  # frozen: never recomputed silently
-        outcomes, _ = self._outcomes(s, trial)
+        outcomes, _ = self._outcomes(s, trial, design)
         d = design.decide(outcomes)
         dec = Decision(
             trial_id=trial.id,
@@ -524,7 +523,10 @@ class TrialService:
             subj = self._subject_for_write(s, actor, trial_name, code)
             r = Response(subject_id=subj.id, visit=_text(visit, "visit"), value=value)
             audit.created(s, actor.username, r, new=f"{code} {visit}: {value}")
-            self._maybe_decide(s, actor, _trial(s, trial_name), subj.cohort)
+            trial = _trial(s, trial_name)
+            design = self.design(trial)
+            if isinstance(design, SingleArmProtocol) and design.endpoint == "response":
+                self._maybe_decide(s, actor, trial, subj.cohort, design)
             return r
 
     def record_follow_up(
@@ -613,7 +615,7 @@ class TrialService:
 
         def get(s: Session) -> dict[str, Any]:
             trial = _trial(s, trial_name)
-            outcomes, cohorts = self._outcomes(s, trial)
+            outcomes, cohorts = self._outcomes(s, trial, self.design(trial))
             out_cohorts = []
             for c in cohorts:
                 subs = list(s.execute(select(Subject).where(Subject.cohort_id == c.id)).scalars())
