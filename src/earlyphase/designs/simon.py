@@ -22,12 +22,14 @@ Koyama T, Chen H (2008). Proper inference from Simon's two-stage designs. Stat M
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from numba import njit
 from numpy.typing import NDArray
+from scipy.optimize import brentq
 from scipy.special import comb
 from scipy.stats import binom
 
@@ -242,13 +244,55 @@ class SimonTwoStage(SingleArmDesign):
             "en0": self.n1 + (self.n - self.n1) * (1 - pet),
         }
 
-    def inference(self, x: int, alpha: float = 0.05) -> dict[str, float]:
+    def stagewise_tail(self, x: int, p: FloatArray) -> FloatArray:
+        """P_p(T >= t) in Koyama and Chen's (2008, section 2) stage-wise ordering, where ``t`` is
+        the outcome with ``x`` total responses: stopped after stage 1 when ``x <= r1``, else
+        completed.
+
+        Every stage-1 stop ranks below every completed trial; within a stage, more responses
+        rank higher. ``x = n + 1`` gives 0, so ``1 - stagewise_tail(x + 1, p)`` is P_p(T <= t).
+        """
+        p = np.asarray(p, dtype=np.float64)
+        n1, n2, r1 = self.n1, self.n - self.n1, self.r1
+        if x <= r1:
+            return np.asarray(binom.sf(x - 1, n1, p), dtype=np.float64)
+        x1 = np.arange(r1 + 1, n1 + 1)
+        return np.asarray(
+            (binom.pmf(x1[None, :], n1, p[..., None]) * binom.sf(x - x1 - 1, n2, p[..., None])).sum(
+                axis=-1
+            ),
+            dtype=np.float64,
+        )
+
+    def inference(
+        self, x: int, alpha: float = 0.05, method: str = "exact"
+    ) -> dict[str, float]:
         """UMVUE, p-value and the 100(1 - 2 alpha)% confidence interval after ``x`` total
-        responses, with ``clinfun::twostage.inference``'s grid search (steps of 1e-4)."""
+        responses (``x <= r1`` means the trial stopped after stage 1).
+
+        The UMVUE is Jung and Kim's (2004, eq. 3); the p-value is P_p0(T >= t) in the stage-wise
+        ordering of Koyama and Chen (2008). ``method`` chooses the interval:
+
+        ``"exact"`` (default)
+            Koyama and Chen's interval, each limit found by root finding: the lower limit solves
+            P_p(T >= t) = alpha (0 when x = 0), the upper P_p(T <= t) = alpha (1 when x = n).
+            Each one-sided limit has coverage at least 1 - alpha for every p. For a stage-1
+            stop it is the Clopper-Pearson interval of x / n1.
+        ``"clinfun"``
+            R ``clinfun::twostage.inference`` (1.1.5) to its printed digits: a grid search in
+            steps of 1e-4, with the upper limit taken where P_p(T >= t) reaches 1 - alpha.
+            That omits P_p(T = t), so clinfun's upper limit for x is the exact limit for the
+            next lower outcome (at x = 1 after stage 1, 1 - alpha^(1 / n1), the Clopper-Pearson
+            limit of 0 / n1); it falls short of nominal coverage and is below 1 at x = n. At
+            x = 0 R returns NA for both limits; here the lower limit is 0 and the upper limit is
+            NaN, with a warning, since clinfun's rule defines none.
+        """
         x = check_count(x, "x")
         if x > self.n:
             raise ValueError(f"x: {x} responses cannot exceed n = {self.n}")
         alpha = check_level(alpha, "alpha")
+        if method not in ("exact", "clinfun"):
+            raise ValueError(f"method: must be 'exact' or 'clinfun', got {method!r}")
         r1, n1, n2 = self.r1, self.n1, self.n - self.n1
         if x <= r1:
             umvue = x / n1
@@ -258,26 +302,47 @@ class SimonTwoStage(SingleArmDesign):
                 np.sum(comb(n1 - 1, x1 - 1) * comb(n2, x - x1))
                 / np.sum(comb(n1, x1) * comb(n2, x - x1))
             )
-        x1_all = np.arange(r1 + 1, n1 + 1)
+        p_value = float(self.stagewise_tail(x, np.array([self.p0]))[0])
+        if method == "exact":
+            lower, upper = self._exact_limits(x, alpha)
+        else:
+            lower, upper = self._clinfun_limits(x, alpha)
+        return {"umvue": umvue, "p_value": p_value, "lower": lower, "upper": upper}
 
-        def pval(p: FloatArray) -> FloatArray:
-            if x <= r1:
-                return np.asarray(binom.sf(x - 1, n1, p), dtype=np.float64)
-            return np.asarray(
-                (
-                    binom.pmf(x1_all[None, :], n1, p[:, None])
-                    * binom.sf(x - x1_all[None, :] - 1, n2, p[:, None])
-                ).sum(axis=1),
-                dtype=np.float64,
+    def _exact_limits(self, x: int, alpha: float) -> tuple[float, float]:
+        def root(t: int, level: float) -> float:
+            return float(
+                brentq(
+                    lambda p: float(self.stagewise_tail(t, np.array([p]))[0]) - level,
+                    0.0,
+                    1.0,
+                    xtol=1e-13,
+                    rtol=4 * np.finfo(float).eps,
+                )
             )
 
-        p_value = float(pval(np.array([self.p0]))[0])
+        lower = 0.0 if x == 0 else root(x, alpha)
+        upper = 1.0 if x == self.n else root(x + 1, 1 - alpha)
+        return lower, upper
+
+    def _clinfun_limits(self, x: int, alpha: float) -> tuple[float, float]:
+        def pval(p: FloatArray) -> FloatArray:
+            return self.stagewise_tail(x, p)
+
         pp = np.round(np.arange(101) * 0.01, 10)
         pv = pval(pp)
-        ii = max(int(np.flatnonzero(pv > alpha)[0]) - 1, 0)
-        jj = max(int(np.flatnonzero(pv >= 1 - alpha)[0]) - 1, 0)
+        if x == 0:
+            warnings.warn(
+                "upper: clinfun's rule defines no upper limit at x = 0 (R returns NA); "
+                "method='exact' gives 1 - alpha^(1/n1)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return 0.0, float("nan")
+        ii = int(np.flatnonzero(pv > alpha)[0]) - 1
+        jj = int(np.flatnonzero(pv >= 1 - alpha)[0]) - 1
         pp0 = pp[ii] + pp / 100
         lcl = float(pp0[np.flatnonzero(pval(pp0) > alpha)[0]])
         pp0 = pp[jj] + pp / 100
         ucl = float(pp0[np.flatnonzero(pval(pp0) >= 1 - alpha)[0] - 1])
-        return {"umvue": umvue, "p_value": p_value, "lower": lcl, "upper": ucl}
+        return lcl, ucl
