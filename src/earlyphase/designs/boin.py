@@ -1,8 +1,16 @@
-"""Bayesian optimal interval (BOIN) design, exactly as R ``BOIN`` 2.7.2.
+"""Bayesian optimal interval (BOIN) design, as R ``BOIN`` 2.7.2.
 
 Escalate when the observed DLT rate at the current dose is <= lambda_e, de-escalate when it is
 > lambda_d, otherwise stay; a dose with Pr(DLT rate > target | data) > ``cutoff_eli`` (Beta(1, 1)
 prior, n >= 3) is eliminated with all higher doses. The MTD is selected by isotonic regression.
+
+Boundaries, decisions, MTD selection and operating characteristics agree with R ``BOIN``'s
+``get.boundary``, ``select.mtd`` and ``get.oc`` but for one case, where R contradicts itself:
+with ``extrasafe = TRUE``, ``get.oc`` checks the extra-safe stop at dose 1 only at sample sizes
+where the elimination rule can fire (the check is nested under ``!is.na(b.elim[n])``), so with
+a target of about 0.47 or more it continues after 3/3 DLTs at dose 1 although ``get.boundary``
+prints "stop the trial if #DLT >= 3" for n = 3. Here the stop follows the printed table;
+``get_oc_compatible=True`` reproduces ``get.oc``.
 
 References
 ----------
@@ -98,6 +106,10 @@ class BOIN(DoseFindingDesign):
         Posterior probability above which a dose is eliminated (0.95).
     extra_safe, offset : bool, float
         Stop if Pr(DLT rate at dose 1 > target) > ``cutoff_eli - offset`` (n >= 3).
+    get_oc_compatible : bool
+        Apply the extra-safe stop only where R ``BOIN::get.oc`` does: at sample sizes with an
+        elimination boundary (see the module docstring). Off by default, so the trial follows
+        the boundary table R's ``get.boundary`` prints.
     n_earlystop : int, optional
         Stop when the current dose has this many patients and the rule says stay (or
         de-escalate at dose 1, or escalate past the top / an eliminated dose).
@@ -127,6 +139,7 @@ class BOIN(DoseFindingDesign):
         cutoff_eli: float = 0.95,
         extra_safe: bool = False,
         offset: float = 0.05,
+        get_oc_compatible: bool = False,
         n_earlystop: int | None = None,
         bound_mtd: bool = False,
         doses: DoseLevels | None = None,
@@ -149,6 +162,7 @@ class BOIN(DoseFindingDesign):
         if not 0 <= offset < 0.5:
             raise ValueError(f"offset: must lie in [0, 0.5), got {offset!r}")
         self.offset = float(offset)
+        self.get_oc_compatible = bool(get_oc_compatible)
         self.n_earlystop = (
             None if n_earlystop is None else check_count(n_earlystop, "n_earlystop", 1)
         )
@@ -157,6 +171,12 @@ class BOIN(DoseFindingDesign):
         self.start_dose = start_index(start_dose, self.n_doses)
         self.lambda_e, self.lambda_d = boin_lambdas(self._target, self.phi1, self.phi2)
         self._b_e, self._b_d, self._elim, self._safe_stop = self._boundaries(self.max_n)
+        # the boundary table always prints _safe_stop; only the trial's decisions differ
+        self._safe_stop_applied = (
+            np.where(self._elim == NO_BOUND, NO_BOUND, self._safe_stop)
+            if self.get_oc_compatible
+            else self._safe_stop
+        )
 
     @property
     def target(self) -> float:
@@ -281,7 +301,7 @@ class BOIN(DoseFindingDesign):
         safe_stop = np.zeros(t, dtype=bool)
         if self.extra_safe:
             n0 = np.minimum(st.n[:, 0], self.max_n)
-            safe_stop = (d == 0) & (st.n[:, 0] >= 3) & (st.y[:, 0] >= self._safe_stop[n0])
+            safe_stop = (d == 0) & (st.n[:, 0] >= 3) & (st.y[:, 0] >= self._safe_stop_applied[n0])
         toxic_stop = (d == 0) & dose1_out | safe_stop
 
         next_elim = (d + 1) >= first_elim

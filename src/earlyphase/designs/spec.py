@@ -59,6 +59,7 @@ def build_design(name: str, spec: Mapping[str, Any]) -> DoseFindingDesign:
             "cutoff_eli",
             "extra_safe",
             "offset",
+            "get_oc_compatible",
             "n_earlystop",
             "bound_mtd",
             "doses",
