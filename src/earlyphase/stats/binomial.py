@@ -27,7 +27,14 @@ from scipy.stats import binom
 from earlyphase.stats._checks import RTOL, check_count, check_level, z_quantile
 
 BinomialMethod = Literal[
-    "clopper-pearson", "wilson", "wilson-cc", "jeffreys", "agresti-coull", "wald", "mid-p"
+    "clopper-pearson",
+    "wilson",
+    "wilson-cc",
+    "jeffreys",
+    "jeffreys-binom",
+    "agresti-coull",
+    "wald",
+    "mid-p",
 ]
 
 BINOMIAL_METHODS: tuple[str, ...] = (
@@ -35,6 +42,7 @@ BINOMIAL_METHODS: tuple[str, ...] = (
     "wilson",
     "wilson-cc",
     "jeffreys",
+    "jeffreys-binom",
     "agresti-coull",
     "wald",
     "mid-p",
@@ -61,9 +69,15 @@ def binomial_ci(
           equals ``"wilson"``; SAS ``BINOMIAL(WILSON CORRECT)`` and Newcombe's method 4 always
           apply 0.5 and differ from R there.
         - ``"jeffreys"``: equal-tailed Beta(x + 1/2, n - x + 1/2) interval with the
-          Brown-Cai-DasGupta boundary rule (lower limit 0 at ``x = 0``, upper 1 at ``x = n``), as
-          SAS ``BINOMIAL(JEFFREYS)`` and R ``binom::binom.confint(method = "bayes", type =
-          "central")`` do; statsmodels ``proportion_confint(method="jeffreys")`` does not.
+          Brown-Cai-DasGupta (2001, section 4.1.2) boundary rule: the lower limit is 0 at
+          ``x = 0`` and the upper 1 at ``x = n``, the other limit keeping its alpha/2 quantile,
+          as SAS ``BINOMIAL(JEFFREYS)`` does; statsmodels
+          ``proportion_confint(method="jeffreys")`` applies no boundary rule.
+        - ``"jeffreys-binom"``: the same interval as R ``binom::binom.bayes(x, n, type =
+          "central")`` (and ``binom.confint(methods = "bayes")``) gives it. It differs from
+          ``"jeffreys"`` only at ``x = 0`` and ``x = n``, where R puts the whole of alpha in
+          the one open tail: the upper limit at ``x = 0`` is the 1 - alpha quantile of
+          Beta(1/2, n + 1/2) (0.1708 for 0/10 at 95%, against 0.2172 by ``"jeffreys"``).
         - ``"agresti-coull"``: add z^2/2 successes and failures, then Wald; truncated to [0, 1]
           as SAS does (R ``binom`` leaves it untruncated).
         - ``"wald"``: the asymptotic interval, truncated to [0, 1] (SAS). Shown only for
@@ -97,9 +111,11 @@ def binomial_ci(
         lower = 0.0 if x == 0 else float(beta_dist.ppf(alpha / 2, x, n - x + 1))
         upper = 1.0 if x == n else float(beta_dist.ppf(1 - alpha / 2, x + 1, n - x))
         return lower, upper
-    if method == "jeffreys":
-        lower = 0.0 if x == 0 else float(beta_dist.ppf(alpha / 2, x + 0.5, n - x + 0.5))
-        upper = 1.0 if x == n else float(beta_dist.ppf(1 - alpha / 2, x + 0.5, n - x + 0.5))
+    if method in ("jeffreys", "jeffreys-binom"):
+        # R binom moves the tail that the boundary rule closes onto the open one
+        tail = alpha if method == "jeffreys-binom" and x in (0, n) else alpha / 2
+        lower = 0.0 if x == 0 else float(beta_dist.ppf(tail, x + 0.5, n - x + 0.5))
+        upper = 1.0 if x == n else float(beta_dist.ppf(1 - tail, x + 0.5, n - x + 0.5))
         return lower, upper
     if method == "mid-p":
         return _mid_p(x, n, alpha)

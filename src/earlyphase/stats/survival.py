@@ -66,6 +66,12 @@ def pointwise_limits(
     ``se_log`` is the standard error of the cumulative hazard (of ``log S``), as stored in a
     ``survfit`` object. Where ``S = 1`` with zero standard error the interval is (1, 1), as
     ``summary.survfit`` prints before the first event; where ``S = 0`` it is undefined (NaN).
+
+    One difference from R: with ``"log-log"``, at a censoring time before the first event
+    (S = 1 with zero standard error) R stores NA, because log(-log 1) is infinite, while it
+    prints (1, 1) for the same curve at earlier times. Here the limits are (1, 1) at every
+    such time, the limit of the interval as S tends to 1; ``"log"`` and ``"plain"`` agree
+    with R there.
     """
     z = z_quantile(level)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -95,12 +101,15 @@ def pointwise_limits(
     return lower.astype(np.float64), upper.astype(np.float64)
 
 
-def _find_quantile(x: FloatArray, y: FloatArray, p: float, xmax: float) -> float:
+def _find_quantile(
+    x: FloatArray, y: FloatArray, p: float, xmax: float, flat_end_midpoint: bool = True
+) -> float:
     """Time at which a cumulative curve ``y`` first reaches ``p``; R ``survival:::findq``.
 
     ``x`` starts with the time origin and ``y`` with 0. When the curve is flat at exactly
     ``p`` over an interval, the midpoint of that interval is returned (the usual median rule);
-    a flat stretch at ``p`` that lasts to the end of follow-up uses ``xmax``.
+    a flat stretch at ``p`` that lasts to the end of follow-up uses ``xmax`` as its end, or,
+    with ``flat_end_midpoint=False`` (``print.survfit``), returns its start.
     """
     finite = ~np.isnan(y)
     if not finite.any() or np.max(y[finite]) < p:
@@ -117,7 +126,7 @@ def _find_quantile(x: FloatArray, y: FloatArray, p: float, xmax: float) -> float
     if i1 >= n:
         return float("nan")
     if abs(p - ys[-1]) < tol:
-        return float((xs[i1] + xmax) / 2)
+        return float((xs[i1] + xmax) / 2) if flat_end_midpoint else float(xs[i1])
     if i2 >= n:
         return float("nan")
     return float((xs[i1] + xs[i2]) / 2)
@@ -219,26 +228,39 @@ class KaplanMeierResult:
         idx = np.searchsorted(self.time, t, side="right") - 1
         return np.where(idx < 0, 1.0, self.survival[np.maximum(idx, 0)]).astype(np.float64)
 
-    def quantile(self, prob: float) -> tuple[float, float, float]:
+    def quantile(
+        self, prob: float, rule: Literal["quantile", "print"] = "quantile"
+    ) -> tuple[float, float, float]:
         """Time by which a fraction ``prob`` has had the event, with its confidence limits.
 
         Follows R ``quantile.survfit``: the estimate is where 1 - S(t) first reaches ``prob``
         (midpoint of a flat stretch at exactly ``prob``); the lower limit is where the lower
         pointwise band reaches it and the upper limit where the upper band does (Brookmeyer
         and Crowley). NaN where a curve never gets there (R prints NA).
+
+        R itself has two rules for one case: a curve flat at exactly ``prob`` from some time
+        to the end of follow-up. ``quantile.survfit`` (``rule="quantile"``, the default)
+        returns the midpoint of that stretch, ending at the last time; ``print.survfit``
+        (``rule="print"``) returns the time the curve reached ``prob``. For events at 1 and 2
+        and censorings at 3 and 4, the median is 3 by the first rule and 2 by the second.
         """
         if not (0.0 <= prob <= 1.0):
             raise ValueError(f"prob: must lie in [0, 1], got {prob!r}")
+        if rule not in ("quantile", "print"):
+            raise ValueError(f"rule: must be 'quantile' or 'print', got {rule!r}")
         x = np.concatenate(([0.0], self.time))
         xmax = float(self.time[-1])
-        est = _find_quantile(x, np.concatenate(([0.0], 1 - self.survival)), prob, xmax)
-        lo = _find_quantile(x, np.concatenate(([0.0], 1 - self.lower)), prob, xmax)
-        hi = _find_quantile(x, np.concatenate(([0.0], 1 - self.upper)), prob, xmax)
+        mid = rule == "quantile"
+        est = _find_quantile(x, np.concatenate(([0.0], 1 - self.survival)), prob, xmax, mid)
+        lo = _find_quantile(x, np.concatenate(([0.0], 1 - self.lower)), prob, xmax, mid)
+        hi = _find_quantile(x, np.concatenate(([0.0], 1 - self.upper)), prob, xmax, mid)
         return est, lo, hi
 
-    def median(self) -> tuple[float, float, float]:
-        """Median survival time with its confidence limits: ``quantile(0.5)``."""
-        return self.quantile(0.5)
+    def median(
+        self, rule: Literal["quantile", "print"] = "quantile"
+    ) -> tuple[float, float, float]:
+        """Median survival time with its confidence limits: ``quantile(0.5, rule)``."""
+        return self.quantile(0.5, rule)
 
 
 def kaplan_meier(
@@ -256,7 +278,9 @@ def kaplan_meier(
     conf_type : {"log", "log-log", "plain"}
         Pointwise interval. ``"log"`` is R ``survfit``'s default; ``"log-log"`` is SAS PROC
         LIFETEST's default (``CONFTYPE=LOGLOG``) and lifelines' only choice; ``"plain"`` is the
-        linear Greenwood interval. Upper limits are truncated at 1 as R does.
+        linear Greenwood interval. Upper limits are truncated at 1 as R does. Where S = 1 the
+        limits are (1, 1) for every type; R stores NA for ``"log-log"`` at censoring times
+        before the first event (see :func:`pointwise_limits`).
     level : float
         Confidence level.
 
