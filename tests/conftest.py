@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +42,39 @@ def bmtcrr() -> Any:
     return pd.read_csv(FIXTURES / "bmtcrr.csv")
 
 
+#: The services ``make test`` starts (scripts/test-services.sh), by the variable that names them.
+SERVICES = {
+    "EARLYPHASE_TEST_PG": "PostgreSQL (conduct tests on the second backend)",
+    "EARLYPHASE_CHROMIUM": "Chromium (browser test and PDF output)",
+}
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI (``CI=true``) a missing service fails the run instead of skipping its tests."""
+    missing = [f"{var} ({what})" for var, what in SERVICES.items() if not os.environ.get(var)]
+    if _in_ci() and missing:
+        raise pytest.UsageError(
+            "CI=true but these test services are missing: "
+            + "; ".join(missing)
+            + ". Run the tests with `make test`, which starts them (scripts/test-services.sh)."
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [
+        f"test service {what}: {os.environ.get(var) or 'NOT AVAILABLE, its tests are skipped'}"
+        for var, what in SERVICES.items()
+    ]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Conduct tests take ``backend``: SQLite always, PostgreSQL when the test services script
     (scripts/test-services.sh, run by ``make test``) started one (EARLYPHASE_TEST_PG)."""
     if "backend" in metafunc.fixturenames:
-        import os
-
         backends = ["sqlite"] + (["postgresql"] if os.environ.get("EARLYPHASE_TEST_PG") else [])
         metafunc.parametrize("backend", backends)
 
@@ -54,7 +82,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture()
 def db_url(backend: str, tmp_path: Any) -> Any:
     """A fresh, empty trial database for one test."""
-    import os
     import uuid
 
     if backend == "sqlite":
