@@ -1,5 +1,6 @@
-"""EffTox against the Thall et al. (2014) example (MD Anderson EffTox software values quoted in
-design anchors 8.9) and the Thall-Simon-Estey monitor against hand enumeration."""
+"""EffTox against the Thall et al. (2014) example (MD Anderson EffTox software values as quoted in
+brockk/clintrials tests/test_efftox.py) and the Thall-Simon-Estey monitor against hand
+enumeration."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ def test_solve_p() -> None:
 
 
 def test_after_first_cohort(efftox: EffTox) -> None:
-    # design anchors 8.9: posterior means after '1NNN' from the official software (via
-    # clintrials tests, tolerance 0.05); next dose 2
+    # brockk/clintrials tests/test_efftox.py::test_thall2014_efftox, cohort 1: posterior means
+    # after '1NNN' matched there to the official MD Anderson EffTox software (tolerance 0.05);
+    # next dose 2
     f = efftox.fit("1NNN")
     np.testing.assert_allclose(f.prob_eff, [0.04, 0.19, 0.57, 0.78, 0.87], atol=0.02)
     np.testing.assert_allclose(f.prob_tox, [0.01, 0.01, 0.02, 0.07, 0.13], atol=0.02)
@@ -55,7 +57,8 @@ def test_integration_is_deterministic_and_converged(efftox: EffTox) -> None:
     np.testing.assert_allclose(a.prob_eff, fine.prob_eff, atol=3e-3)
 
 
-def test_simulation_and_bad_input() -> None:
+def test_simulation_consistency_and_bad_input() -> None:
+    """Consistency check (selection probabilities sum to 1) and input errors."""
     et = EffTox(**{**THALL_2014, "n_points": 512}, n_patients=12)
     oc = et.operating_characteristics(
         [0.1, 0.2, 0.4, 0.6, 0.7], [0.05, 0.1, 0.15, 0.3, 0.5], n_sims=40, seed=1

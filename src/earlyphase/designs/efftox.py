@@ -134,7 +134,10 @@ class EffTox:
     priors : mapping name -> (mean, sd) for alpha, beta, gamma, zeta, eta, psi.
     cohort_size, n_patients : int
     n_points : int
-        Quasi-Monte Carlo points for the posterior integrals (a power of 2).
+        Quasi-Monte Carlo points for the posterior integrals (a power of 2). The default,
+        65536, puts the posterior means and acceptability probabilities within about 0.003 of
+        long MCMC runs of trialr for every history in ``tests/fixtures/trialr_efftox.json``;
+        4096 points missed five of them, and a knife-edge decision ("1NNN 2TTT") with them.
     """
 
     def __init__(
@@ -148,7 +151,7 @@ class EffTox:
         p_t: float = 0.1,
         cohort_size: int = 3,
         n_patients: int = 30,
-        n_points: int = 4096,
+        n_points: int = 65536,
         start_dose: int = 1,
         no_skipping: bool = True,
     ) -> None:
