@@ -1,8 +1,12 @@
 """Build the reference trials' ADaM-style datasets from what their reports publish.
 
-Run ``python examples/build_datasets.py`` to (re)write ``examples/trials/<trial>/``. Every
-choice that the papers leave open is listed in ``examples/trials/<trial>/README.md``; the
-numbers the papers do publish are recomputed by ``tests/test_reference_trials.py``.
+Run ``python examples/build_datasets.py`` to (re)write ``examples/trials/<trial>/`` (the
+user-facing copies) and the identical copies shipped in the package,
+``src/earlyphase/datasets/trials/<trial>/`` (read by ``earlyphase demo`` and
+``earlyphase.datasets.load_reference_trial``); ``tests/test_examples.py`` checks that the two
+are identical. Every choice that the papers leave open is listed in
+``examples/trials/<trial>/README.md``; ``tests/test_reference_trials.py`` recomputes the
+published numbers and says which of them the data were built to reproduce.
 """
 
 from __future__ import annotations
@@ -13,23 +17,32 @@ from pathlib import Path
 import pandas as pd
 
 HERE = Path(__file__).parent / "trials"
+#: The copy shipped as package data (``earlyphase.datasets.load_reference_trial``).
+PACKAGED = Path(__file__).parents[1] / "src" / "earlyphase" / "datasets" / "trials"
 
 
 def _write(
-    folder: Path, tables: dict[str, pd.DataFrame], meta: dict[str, object], notes: str
+    trial: str, tables: dict[str, pd.DataFrame], meta: dict[str, object], notes: str
 ) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, frame in tables.items():
-        frame.to_csv(folder / f"{name.lower()}.csv", index=False)
-    (folder / "trial.json").write_text(json.dumps(meta, indent=2) + "\n")
-    (folder / "README.md").write_text(notes)
+    """Write one trial's tables, ``trial.json`` and README to both copies, byte for byte."""
+    for root in (HERE, PACKAGED):
+        folder = root / trial
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, frame in tables.items():
+            frame.to_csv(folder / f"{name.lower()}.csv", index=False)
+        (folder / "trial.json").write_text(json.dumps(meta, indent=2) + "\n")
+        (folder / "README.md").write_text(notes)
 
 
 # --- IPS (HLC-001; Doki et al. 2025, seeds 000/001) -----------------------------------------
 def ips() -> None:
     ids = [f"IPS-{i}" for i in range(1, 8)]
     age = [64, 21, 43, 49, 56, 36, 34]
-    weight = [46.1, 49.0, 50.9, 51.5, 52.4, 57.0, 66.9]  # mean 53.40, SD 6.82, median 51.5
+    # Table 2: mean 53.40, SD 6.82, median 51.5 (46.1-66.9); not published per patient. The one
+    # pairing of weights with patients, used by ADSL (baseline) and ADEX (weight at dosing):
+    # with the doses per patient below, total cells span 368.8-1070.4 x 10^6 (published range
+    # 368-1064 x 10^6).
+    weight = [66.9, 57.0, 52.4, 51.5, 46.1, 49.0, 50.9]
     death = [50, 35, 204, 246, 155, None, None]
     last = [50, 35, 204, 246, 155, 485, 729]
     eos = [50, 35, 71, 246, 55, 485, 729]  # end of study participation (death / discontinuation)
@@ -75,9 +88,7 @@ def ips() -> None:
                 "WEIGHT": w,
                 "LOT": "L1",
             }
-            for s, w, d in zip(
-                ids, [66.9, 57.0, 52.4, 51.5, 46.1, 49.0, 50.9], n_doses, strict=True
-            )
+            for s, w, d in zip(ids, weight, n_doses, strict=True)
             for k in range(d)
         ]
     )
@@ -278,17 +289,26 @@ median 51.5, range 46.1-66.9), Table 4 (days without mechanical ventilation), Ta
 SOC/PT) and the text (doses per patient, oxygen, steroid reduction, grade 3 and serious AEs).
 
 Not published, chosen to agree with every published number:
-- individual weights (7 values with the published mean, SD, median and range);
+- individual weights (7 values with the published mean, SD, median and range) and which
+  patient has which weight: one pairing, used both as the baseline weight (ADSL) and the weight
+  at dosing (ADEX), chosen so that total cells per patient span 368.8-1070.4 x 10^6, near the
+  published range 368-1064 x 10^6;
 - which two of the four non-completers discontinued (days 55 and 71, the only days consistent
   with Table 4's day-56 and day-100 summaries) - assigned to patients 5 and 3;
 - which patients had each AE (SOC/PT patient counts as Table 5; serious events in four distinct
   patients; 30 ADRs in 5 patients) and AE grades other than those listed as grade 3;
-- infusion days; per-infusion doses are 2.0 x 10^6 cells/kg. The published total-cell median
-  (640 x 10^6) cannot be produced by a constant cells/kg dose and whole infusions, so exposure
-  totals here differ from the paper's.
+- which patients received how many infusions (4 to 8, as published), and infusion days;
+  per-infusion doses are 2.0 x 10^6 cells/kg. The published total-cell median (640 x 10^6)
+  cannot be produced by a constant cells/kg dose and whole infusions, so exposure totals here
+  differ from the paper's (median 618 x 10^6).
+
+Fully determined by the paper (validation in `tests/test_reference_trials.py`): survival
+(Table 3 gives every outcome day), the counts behind each published proportion, age,
+malignancy and P/F ratio. Built to reproduce published summaries (so only consistency checks):
+Table 2's weight, Table 4 and the patient counts of Table 5.
 """
     _write(
-        HERE / "ips",
+        "ips",
         {
             "ADSL": adsl,
             "ADEX": adex,
@@ -389,8 +409,12 @@ sequence relapse, NRM, censored, NRM, censored, NRM, relapse, NRM at days 20..16
 relapsed patients dying on days 138 and 174, reproduces all three 1-year figures), response by
 dose level, and the infusion schedule (twice weekly for 3 weeks). Adverse-event counts and
 biomarker values are not published, so the dataset has none.
+
+The event sequence was searched for to reproduce the three 1-year figures, so recomputing them
+is a consistency check, not validation; the response counts (10 CR, 10 PR of 25) are fully
+determined by the paper.
 """
-    _write(HERE / "gvhd", {"ADSL": adsl, "ADEX": adex, "ADTTE": adtte, "ADRS": adrs}, meta, notes)
+    _write("gvhd", {"ADSL": adsl, "ADEX": adex, "ADTTE": adtte, "ADRS": adrs}, meta, notes)
 
 
 # --- ITP (UC-MSC, seed 003) ---------------------------------------------------------------------
@@ -485,9 +509,10 @@ myocardial infarction).
 
 Not published, chosen to agree: which patients responded within each group, which SAE was the
 DLT, and the non-serious TEAEs (recorded as grade 1 pyrexia in 9 patients so that 13 have a
-TEAE).
+TEAE). The response counts by phase and by dose, and the TEAE and SAE patient counts, are
+fully determined by the paper.
 """
-    _write(HERE / "itp", {"ADSL": adsl, "ADRS": adrs, "ADAE": pd.DataFrame(ae)}, meta, notes)
+    _write("itp", {"ADSL": adsl, "ADRS": adrs, "ADAE": pd.DataFrame(ae)}, meta, notes)
 
 
 # --- SLE (MSC(UC), NCT03562065, seed 004) ---------------------------------------------------
@@ -557,9 +582,10 @@ grade 2) in 2 patients; no treatment-related SAE; 3 non-treatment-related SAEs a
 1 patient.
 
 Not published, chosen to agree: which patients had the infusion-related AEs and the SAEs, and
-the SAE days and term (recorded as lupus flare, grade 3).
+the SAE days and term (recorded as lupus flare, grade 3). The abstract gives no estimate with
+a confidence interval, so the tests on this trial are consistency checks only.
 """
-    _write(HERE / "sle", {"ADSL": adsl, "ADEX": adex, "ADAE": pd.DataFrame(ae)}, meta, notes)
+    _write("sle", {"ADSL": adsl, "ADEX": adex, "ADAE": pd.DataFrame(ae)}, meta, notes)
 
 
 if __name__ == "__main__":

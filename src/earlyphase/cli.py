@@ -101,8 +101,9 @@ def demo() -> None:
         f"(95% CI {_days(lo)} - {_days(hi)}, log; NA = not reached)."
     )
     console.print(
-        f"Posterior P(day-56 survival > {IPS_HISTORICAL_DAY56_SURVIVAL:.1%} | 5/7 alive, "
-        f"uniform prior) = {s.prob_day56_above_historical:.4f}."
+        f"Posterior P(day-56 survival > {IPS_HISTORICAL_DAY56_SURVIVAL:.1%} | "
+        f"{s.day56_alive}/{s.day56_known} alive, uniform prior) = "
+        f"{s.prob_day56_above_historical:.4f}."
     )
     console.print(
         "Published: day-56 survival 71.4% (5/7; 95% CI 29.0%-96.3%), the same at day 100."

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from earlyphase.datasets import load_ips_hlc001
+from earlyphase.datasets import REFERENCE_TRIALS, load_ips_hlc001, load_reference_trial
 from earlyphase.stats import BetaPosterior, kaplan_meier
 from earlyphase.tables import landmark_survival_table
 
@@ -27,6 +27,9 @@ class IpsSurvivalSummary:
     landmarks: pd.DataFrame
     median: tuple[float, float, float]
     prob_day56_above_historical: float
+    #: Patients alive at day 56 and patients whose day-56 status is known.
+    day56_alive: int
+    day56_known: int
 
 
 def ips_survival_summary() -> IpsSurvivalSummary:
@@ -41,13 +44,16 @@ def ips_survival_summary() -> IpsSurvivalSummary:
         conf_type="log",
     )
     fit = kaplan_meier(patients["os_days"], patients["died"], conf_type="log")
-    day56 = landmarks.iloc[0]
-    post = BetaPosterior.from_data(int(day56["n_alive"]), int(day56["n_known"]), prior=(1.0, 1.0))
+    day56 = landmarks[landmarks["day"] == 56.0].iloc[0]
+    alive, known = int(day56["n_alive"]), int(day56["n_known"])
+    post = BetaPosterior.from_data(alive, known, prior=(1.0, 1.0))
     return IpsSurvivalSummary(
         patients=patients,
         landmarks=landmarks,
         median=fit.median(),
         prob_day56_above_historical=post.prob_greater(IPS_HISTORICAL_DAY56_SURVIVAL),
+        day56_alive=alive,
+        day56_known=known,
     )
 
 
@@ -126,24 +132,13 @@ def ips_design_summary() -> IpsDesignSummary:
     )
 
 
-def reference_trials_folder() -> Path:
-    """The reference trials' datasets: ``examples/trials`` of a source checkout, or the copy
-    shipped inside the package."""
-    here = Path(__file__).resolve()
-    for candidate in (here.parents[2] / "examples" / "trials", here.parent / "datasets" / "trials"):
-        if candidate.is_dir():
-            return candidate
-    raise ValueError("trials: the reference trials' datasets are not available")
-
-
 def write_reference_reports(folder: Path) -> dict[str, Path]:
-    """Render the four reference trials' HTML reports into ``folder``."""
-    from earlyphase.data import load_trial
+    """Render the four reference trials' HTML reports into ``folder``, from the datasets shipped
+    in the package (:func:`earlyphase.datasets.load_reference_trial`)."""
     from earlyphase.report import render_report
 
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
-    root = reference_trials_folder()
-    for name in ("ips", "gvhd", "itp", "sle"):
-        out[name] = render_report(load_trial(root / name), folder / f"{name}.html")
+    for name in REFERENCE_TRIALS:
+        out[name] = render_report(load_reference_trial(name), folder / f"{name}.html")
     return out

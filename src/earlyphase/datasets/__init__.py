@@ -1,13 +1,29 @@
 """Data sets of the reference trials, rebuilt from what their papers publish.
 
-Each loader returns a pandas DataFrame with one row per patient and documents its source.
+Shipped inside the package (so ``earlyphase demo`` works from an installed wheel) and read
+through :mod:`importlib.resources`:
+
+- :func:`load_ips_hlc001`: the HLC-001 trial's patient listing (Table 3 of its report);
+- :func:`load_reference_trial`: the four reference trials' ADaM-style tables (``ips``, ``gvhd``,
+  ``itp``, ``sle``). They are written by ``examples/build_datasets.py``, together with the
+  identical user-facing copies in ``examples/trials/`` of a source checkout; each trial's
+  ``README.md`` lists the choices the paper leaves open.
 """
 
 from __future__ import annotations
 
+import json
 from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Any
 
 import pandas as pd
+
+from earlyphase.data.schema import SPECS
+from earlyphase.data.trial import TrialData, build_trial
+
+#: Names of the reference trials shipped with the package.
+REFERENCE_TRIALS = ("ips", "gvhd", "itp", "sle")
 
 
 def load_ips_hlc001() -> pd.DataFrame:
@@ -27,4 +43,32 @@ def load_ips_hlc001() -> pd.DataFrame:
     return frame
 
 
-__all__ = ["load_ips_hlc001"]
+def reference_trial_files(name: str) -> Traversable:
+    """The packaged folder of reference trial ``name`` (CSV tables, ``trial.json``, README)."""
+    if name not in REFERENCE_TRIALS:
+        raise ValueError(f"name: {name!r} is not one of {', '.join(REFERENCE_TRIALS)}")
+    return resources.files(__package__).joinpath("trials", name)
+
+
+def load_reference_trial(name: str) -> TrialData:
+    """Reference trial ``name`` (one of :data:`REFERENCE_TRIALS`) as validated
+    :class:`~earlyphase.data.TrialData`, read from the package like
+    :func:`earlyphase.data.load_trial` reads a folder."""
+    folder = reference_trial_files(name)
+    frames: dict[str, pd.DataFrame] = {}
+    sources: dict[str, str] = {}
+    meta: dict[str, Any] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        stem, _, ext = entry.name.rpartition(".")
+        if ext.lower() == "csv" and stem.upper() in SPECS:
+            with entry.open("r", encoding="utf-8") as fh:
+                frames[stem.upper()] = pd.read_csv(fh, dtype=str, keep_default_na=False)
+            sources[stem.upper()] = entry.name
+        elif entry.name == "trial.json":
+            meta = json.loads(entry.read_text(encoding="utf-8"))
+    if not frames:
+        raise ValueError(f"name: the data of reference trial {name!r} are not installed")
+    return build_trial(frames, sources, meta)
+
+
+__all__ = ["REFERENCE_TRIALS", "load_ips_hlc001", "load_reference_trial", "reference_trial_files"]
