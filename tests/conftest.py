@@ -36,7 +36,7 @@ def r_reference() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def bmtcrr() -> Any:
-    """Scrucca et al. (2007) bmtcrr data, copied from ../shared/data/bmtcrr.csv."""
+    """Scrucca, Santucci & Aversa (2007) bmtcrr data (tests/fixtures/bmtcrr.csv)."""
     import pandas as pd
 
     return pd.read_csv(FIXTURES / "bmtcrr.csv")

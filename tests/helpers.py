@@ -48,3 +48,11 @@ def assert_agree_decimals(
         if not ((math.isnan(a) and math.isnan(b)) or abs(a - b) <= tol)
     ]
     assert not bad, f"{what}: (index, got, R) differing at {decimals} decimals: {bad[:5]}"
+
+
+# R survival::aml (Miller RG 1997, Survival Analysis, Wiley; 23 patients, time in weeks),
+# used by the Kaplan-Meier and log-rank tests. ``print(aml)`` in R 4.2.2, survival 3.5-3.
+MAINT_T = [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161]  # x == "Maintained"
+MAINT_S = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0]
+NONM_T = [5, 5, 8, 8, 12, 16, 23, 27, 30, 33, 43, 45]  # x == "Nonmaintained"
+NONM_S = [1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1]

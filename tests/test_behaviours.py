@@ -40,7 +40,6 @@ def test_single_dose_expansion_closed_form() -> None:
                     sel += w2
     assert oc.selection[0] == pytest.approx(sel, rel=1e-12)
     assert oc.mean_total_n == pytest.approx(mean_n, rel=1e-12)
-    assert oc.selection.sum() == pytest.approx(1.0)
 
 
 def test_expansion_decisions_replay_the_history() -> None:
@@ -84,38 +83,61 @@ def test_stop_when_n_at_dose() -> None:
 
 def test_stop_when_too_toxic() -> None:
     design = BOIN(0.3, 5, n_cohorts=10).stop_when_too_toxic(0.3, confidence=0.8)
-    # Pr(p > 0.3 | 2/3, Beta(1,1)) = 1 - pbeta(0.3, 3, 2) = 0.9163 > 0.8
-    assert beta_dist.sf(0.3, 3, 2) == pytest.approx(0.9163, abs=1e-4)
+    # Pr(p > 0.3 | 2/3, Beta(1, 1)) = 1 - pbeta(0.3, 3, 2) = 1 - (4 0.3^3 - 3 0.3^4) = 0.9163
+    # exactly (R: pbeta(0.3, 3, 2, lower.tail = FALSE) = 0.9163); after 1/3 it is
+    # 1 - pbeta(0.3, 2, 3) = 0.6517.
     dec = design.decide("1NTT")
     assert dec.stop and dec.selected is None
     assert not design.decide("1NTN").stop
+    # the rule fires exactly when the posterior probability exceeds the confidence: confidences
+    # either side of 0.9163 after 2/3, and of 0.6517 after 1/3
+    boin = BOIN(0.3, 5, n_cohorts=10)
+    assert boin.stop_when_too_toxic(0.3, confidence=0.9162).decide("1NTT").stop
+    assert not boin.stop_when_too_toxic(0.3, confidence=0.9164).decide("1NTT").stop
+    assert boin.stop_when_too_toxic(0.3, confidence=0.6516).decide("1NTN").stop
+    assert not boin.stop_when_too_toxic(0.3, confidence=0.6518).decide("1NTN").stop
 
 
 def test_behaviours_stack_and_describe() -> None:
     d = BOIN(0.3, 5, n_cohorts=10).dont_skip_doses().stop_when_n_at_dose(9).with_expansion(6)
     assert "no dose skipping" in d.describe() and "expand with 6" in d.describe()
-    oc = d.operating_characteristics(
-        [0.05, 0.15, 0.30, 0.45, 0.60], method="simulate", n_sims=2000, seed=1
-    )
-    assert oc.selection.sum() == pytest.approx(1.0)
     with pytest.raises(ValueError, match=r"^n:"):
         BOIN(0.3, 5).stop_at_n(0)
     with pytest.raises(ValueError, match=r"^dose:"):
         BOIN(0.3, 5).stop_when_n_at_dose(6, dose="highest")
 
 
+def test_stacked_behaviours_oc_consistency() -> None:
+    """Consistency check, not validation: simulated selection probabilities of a stacked design
+    (including 'no dose') sum to 1."""
+    d = BOIN(0.3, 5, n_cohorts=10).dont_skip_doses().stop_when_n_at_dose(9).with_expansion(6)
+    oc = d.operating_characteristics(
+        [0.05, 0.15, 0.30, 0.45, 0.60], method="simulate", n_sims=2000, seed=1
+    )
+    assert oc.selection.sum() == pytest.approx(1.0)
+
+
 def test_dose_paths_probabilities() -> None:
     paths = ThreePlusThree(3).dose_paths(2, true_tox=[0.1, 0.2, 0.3])
     first = paths[paths.cohort == 1]
-    assert first["probability"].sum() == pytest.approx(1.0)
     assert first["path"].tolist() == ["1NNN", "1NNT", "1NTT", "1TTT"]
+    # binomial(3, 0.1) at dose 1: 0.9^3, 3 0.1 0.9^2, 3 0.1^2 0.9, 0.1^3
+    np.testing.assert_allclose(first["probability"], [0.729, 0.243, 0.027, 0.001], rtol=1e-12)
     # children of "1NNN" carry P(0/3 at dose 1) x binomial at dose 2
     child = paths[paths.path == "1NNN 2NNN"].iloc[0]
     assert child["probability"] == pytest.approx(0.9**3 * 0.8**3)
     stopped = paths[paths.path == "1NNN 2NTT"].iloc[0]
     assert pd.isna(stopped["next"]) and stopped["selected"] == 1
-    # continuing paths of cohort 2 sum with the stops of cohort 1 to 1
-    stop1 = first[first["next"].isna()]["probability"].sum()  # 3+3 never stops after cohort 1
+    assert stopped["probability"] == pytest.approx(0.9**3 * 3 * 0.2**2 * 0.8)
+
+
+def test_dose_paths_probabilities_consistency() -> None:
+    """Consistency check, not validation: path probabilities of each cohort, with the paths
+    that stopped earlier, sum to 1."""
+    paths = ThreePlusThree(3).dose_paths(2, true_tox=[0.1, 0.2, 0.3])
+    first = paths[paths.cohort == 1]
+    assert first["probability"].sum() == pytest.approx(1.0)
+    stop1 = first[first["next"].isna()]["probability"].sum()  # >= 2/3 at dose 1: stop, no dose
     assert paths[paths.cohort == 2]["probability"].sum() + stop1 == pytest.approx(1.0)
 
 

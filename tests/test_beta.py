@@ -1,4 +1,5 @@
-"""beta_hpd and BetaPosterior against R (research notes 7.5; qbeta/pbeta) and closed forms."""
+"""beta_hpd and BetaPosterior against R (optimize, binom::binom.bayes, qbeta, pbeta) and closed
+forms."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from scipy.stats import beta as beta_dist
 from earlyphase.stats import BetaPosterior, beta_hpd
 from helpers import agrees, all_agree
 
-# Research notes 7.5: HPD of Beta(1 + x, 1 + n - x), computed in R by optimize() on the interval
-# length and cross-checked by equal-density root finding.
+# HPD of Beta(1 + x, 1 + n - x): R 4.2.2, optimize() over the lower limit of the length of
+# intervals with 95% mass (qbeta), cross-checked by equal-density root finding. R binom 1.1-1.1
+# binom.bayes(x, n, type = "highest", prior.shape1 = 1, prior.shape2 = 1) agrees to ~1e-8 (its
+# optimizer is coarser: 0.006301508 at 1/10, where the equal-density solution is 0.0063015088).
 UNIFORM_PRIOR_HPD = [
     (0, 10, (0, 0.2384042)),
     (1, 10, (0.006301509, 0.3675132)),
@@ -21,7 +24,7 @@ UNIFORM_PRIOR_HPD = [
     (15, 20, (0.544275972, 0.8988036)),
     (8, 25, (0.164619310, 0.5087863)),
 ]
-# Research notes 7.5: equal-tailed interval of the same posteriors (qbeta).
+# Equal-tailed interval of the same posteriors: R qbeta(c(0.025, 0.975), 1 + x, 1 + n - x).
 UNIFORM_PRIOR_EQUAL_TAILED = [
     (0, 10, (0.002298972, 0.2849142)),
     (1, 10, (0.022831198, 0.4127799)),
@@ -29,7 +32,8 @@ UNIFORM_PRIOR_EQUAL_TAILED = [
     (10, 10, (0.715085847, 0.9977010)),
     (8, 25, (0.172144138, 0.5178964)),
 ]
-# Research notes 7.5: HPD under the Jeffreys prior Beta(0.5 + x, 0.5 + n - x).
+# HPD under the Jeffreys prior Beta(0.5 + x, 0.5 + n - x), as above; R binom 1.1-1.1
+# binom.bayes(x, n, type = "highest") (default prior 0.5, 0.5) gives the same digits.
 # (x, n, (lower, significant digits printed), (upper, digits))
 JEFFREYS_PRIOR_HPD = [
     (1, 10, (0.0003603, 4), (0.330803, 6)),
@@ -79,7 +83,8 @@ def test_hpd_other_levels_and_shapes() -> None:
 
 
 def test_boundary_rule_closed_form() -> None:
-    # a <= 1 < b: HPD = [0, qbeta(level)]; for Beta(1, 11), 1 - 0.05^(1/11) (research notes 7.5).
+    # a <= 1 < b: HPD = [0, qbeta(level)]; for Beta(1, 11), 1 - 0.05^(1/11) = 0.2384042 (the 0/10
+    # row of UNIFORM_PRIOR_HPD).
     lo, hi = beta_hpd(1, 11)
     assert lo == 0.0
     assert hi == pytest.approx(1 - 0.05 ** (1 / 11), rel=1e-13)

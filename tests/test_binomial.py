@@ -7,9 +7,10 @@ import pytest
 from earlyphase.stats import BINOMIAL_METHODS, binomial_ci
 from helpers import all_agree
 
-# Research notes section 7.5, computed in R 4.2.2: binom.test (clopper-pearson),
-# prop.test(correct=FALSE) (wilson), qbeta with the boundary rule (jeffreys).
-TABLE_7_5 = [
+# R 4.2.2: binom.test(x, n)$conf.int (clopper-pearson), prop.test(x, n, correct = FALSE)$conf.int
+# (wilson), qbeta(c(0.025, 0.975), x + 0.5, n - x + 0.5) with 0 at x = 0 and 1 at x = n
+# (jeffreys).
+R_INTERVALS = [
     # x, n, clopper-pearson, wilson, jeffreys
     (0, 10, (0, 0.3084971), (0, 0.2775328), (0, 0.2171963)),
     (1, 10, (0.002528579, 0.4450161), (0.01787621, 0.4041500), (0.01101167, 0.3813148)),
@@ -28,8 +29,8 @@ def close(got: tuple[float, float], want: tuple[float, float], sig: int = 7) -> 
     return all_agree(got, want, sig)
 
 
-@pytest.mark.parametrize("x, n, cp, wilson, jeffreys", TABLE_7_5)
-def test_table_7_5(
+@pytest.mark.parametrize("x, n, cp, wilson, jeffreys", R_INTERVALS)
+def test_intervals_against_r(
     x: int,
     n: int,
     cp: tuple[float, float],
@@ -42,7 +43,7 @@ def test_table_7_5(
 
 
 def test_wilson_cc_matches_prop_test() -> None:
-    # R prop.test(7, 10)$conf.int and prop.test(0, 10) (research notes 7.5)
+    # R 4.2.2: prop.test(7, 10)$conf.int and prop.test(0, 10)$conf.int
     assert close(binomial_ci(7, 10, "wilson-cc"), (0.3536707, 0.9190522))
     assert close(binomial_ci(0, 10, "wilson-cc"), (0, 0.3445372))
     # R shrinks the correction to |x - n/2|: prop.test(5, 10) equals the uncorrected interval

@@ -1,4 +1,5 @@
-"""BOIN against R BOIN 2.7.2 (design anchors 8.1 and 8.4; fixtures/r_design_reference.json)."""
+"""BOIN against R BOIN 2.7.2 (get.boundary, select.mtd, get.oc; fixtures/r_design_reference.json)
+and the boundaries of Liu & Yuan (2015, JRSS-C 64:507-523)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def _int_or_none(v: Any) -> int | None:
 
 @pytest.mark.parametrize(
     "target, lam_e, lam_d",
-    [  # design anchors 8.1 (BOIN::get.boundary)
+    [  # R BOIN 2.7.2: get.boundary(target, ncohort = 10, cohortsize = 3)$lambda_e, $lambda_d
+        # (phi1 = 0.6 target, phi2 = 1.4 target), rounded as typed
         (0.15, 0.117797, 0.178686),
         (0.20, 0.157242, 0.238462),
         (0.25, 0.196801, 0.298392),
@@ -38,7 +40,7 @@ def test_lambdas(target: float, lam_e: float, lam_d: float) -> None:
 
 
 def test_protocol_table_target_030() -> None:
-    # design anchors 8.1: summary(get.boundary(0.3, 10, 3)) and the protocol template
+    # R BOIN 2.7.2: get.boundary(0.3, ncohort = 10, cohortsize = 3)$boundary_tab
     tab = BOIN(0.3, 5, cohort_size=3, n_cohorts=10).boundary_table()
     assert tab["n"].tolist() == [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
     assert tab["escalate_if_dlt_le"].tolist() == [0, 1, 2, 2, 3, 4, 4, 5, 6, 7]
@@ -46,7 +48,7 @@ def test_protocol_table_target_030() -> None:
     assert tab["eliminate_if_dlt_ge"].tolist() == [3, 4, 5, 7, 8, 9, 10, 11, 12, 14]
 
 
-FULL = {  # design anchors 8.1, full_boundary_tab for n = 1..30 (None = NA)
+FULL = {  # R BOIN 2.7.2: get.boundary(target, 10, 3)$full_boundary_tab, n = 1..30 (None = NA)
     0.30: (
         "0 0 0 0 1 1 1 1 2 2 2 2 3 3 3 3 4 4 4 4 4 5 5 5 5 6 6 6 6 7",
         "1 1 2 2 2 3 3 3 4 4 4 5 5 6 6 6 7 7 7 8 8 8 9 9 9 10 10 11 11 11",
@@ -79,7 +81,8 @@ def test_full_boundaries(target: float) -> None:
 
 
 def test_extra_safe_boundary() -> None:
-    # design anchors 8.1: "stop if #DLT >=" at the lowest dose, n = 3..30, cutoff 0.90
+    # R BOIN 2.7.2: get.boundary(0.3, 10, 3, extrasafe = TRUE)$stop_boundary, "Stop the trial
+    # if # of DLT >=" at the lowest dose, n = 3..30 (cutoff 0.95 - offset 0.05 = 0.90)
     tab = BOIN(0.3, 5, n_cohorts=10, extra_safe=True).boundary_table(full=True)
     got = [_int_or_none(v) for v in tab["stop_trial_if_dose1_dlt_ge"]][2:]
     assert got == [
@@ -136,7 +139,8 @@ def test_get_boundary_other_settings() -> None:
 
 
 def test_select_mtd_package_example() -> None:
-    # design anchors 8.1: select.mtd(0.3, npts = c(3,3,15,9,0), ntox = c(0,0,4,4,0)) -> 3
+    # R BOIN 2.7.2, ?select.mtd example: select.mtd(0.3, npts = c(3, 3, 15, 9, 0),
+    # ntox = c(0, 0, 4, 4, 0))$MTD = 3
     assert BOIN(0.3, 5).select_mtd({"n": [3, 3, 15, 9, 0], "y": [0, 0, 4, 4, 0]}) == 3
 
 
@@ -148,7 +152,13 @@ def test_select_mtd_against_r() -> None:
         assert b.select_mtd({"n": c["n"], "y": c["y"]}) == (None if want == 99 else want), c
 
 
-EXACT = [  # design anchors 8.4: exact DP, cross-checked with BOIN::get.oc Monte Carlo
+# Exact OCs by an independent dynamic programme over trial states with BOIN 2.7.2's rules (not an
+# R output: R's get.oc is Monte Carlo only). R BOIN 2.7.2 get.oc(target, p.true,
+# ncohort = cohorts, cohortsize = 3, ntrial = 1e5, seed = s) agrees within Monte Carlo error:
+# selpercent 1.221 23.18 54.764 19.222 1.6 (first row, seed 2), 31.157 51.392 14.398 2.769
+# (second row, seed 1) and 2.841 32.618 47.99 16.533 (third row, seed 3).
+# (target, p, cohorts, selection %, % no MTD, E[n per dose], E[DLT])
+EXACT = [
     (
         0.30,
         [0.05, 0.15, 0.30, 0.45, 0.60],
@@ -202,7 +212,8 @@ def test_simulation_agrees_with_exact_and_r_monte_carlo() -> None:
     exact = design.operating_characteristics(p)
     sim = design.operating_characteristics(p, method="simulate", n_sims=40_000, seed=11)
     assert np.all(np.abs(sim.selection - exact.selection) < 4.5 * sim.mc_se + 1e-4)
-    # BOIN::get.oc, 1e5 trials (seed 2), design anchors 8.4: 1.221 23.18 54.764 19.222 1.6
+    # R BOIN 2.7.2: get.oc(target = 0.3, p.true = p, ncohort = 10, cohortsize = 3,
+    # ntrial = 1e5, seed = 2)$selpercent = 1.221 23.18 54.764 19.222 1.6
     r_mc = np.array([1.221, 23.18, 54.764, 19.222, 1.6]) / 100
     se = np.sqrt(r_mc * (1 - r_mc) / 1e5)
     assert np.all(np.abs(exact.selection[:-1] - r_mc) < 4.5 * se)

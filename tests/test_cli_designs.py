@@ -41,7 +41,8 @@ def test_simulate_exact_json_matches_library() -> None:
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
     assert out["method"] == "exact"
-    assert abs(out["mean_total_n"] - 14.674960) < 5e-7  # bcrm::threep3, design anchors 8.3
+    # E[N] from bcrm 0.5.4: threep3(c(.05, .1, .2, .3, .5), threep3.esc.only = TRUE)
+    assert abs(out["mean_total_n"] - 14.674960) < 5e-7
 
 
 def test_simulate_csv_and_plot(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""cumulative_incidence and gray_test against R cmprsk 2.2-11 (bmtcrr, research notes 7.4)."""
+"""cumulative_incidence and gray_test against R cmprsk 2.2-11 on bmtcrr (Scrucca, Santucci &
+Aversa 2007; fixtures/bmtcrr.csv)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ TIMES = [6, 12, 24, 36, 60]
 
 
 def test_bmtcrr_overall(bmtcrr) -> None:  # type: ignore[no-untyped-def]
-    # research notes 7.4: overall relapse CIF, cmprsk variance and tidycmprsk log-log CI
+    # R 4.2.2, cmprsk 2.2-11: timepoints(cuminc(ftime, Status, cencode = 0), c(6, 12, 24, 36, 60))
+    # ($est, $var); log-log CI as tidycmprsk forms it, est^exp(-+qnorm(0.975) sqrt(var) /
+    # (est log(est))). n_risk: summary(survfit(Surv(ftime, factor(Status)) ~ 1), times = ...)
     r = cumulative_incidence(bmtcrr.ftime, bmtcrr.Status, times=TIMES)
     tab = r.table()
     rel = tab[tab.cause == 1]
@@ -32,7 +35,8 @@ def test_bmtcrr_overall(bmtcrr) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_bmtcrr_by_disease(bmtcrr) -> None:  # type: ignore[no-untyped-def]
-    # research notes 7.4: cuminc(ftime, Status, D) estimates at 20..120 and timepoints at 6..60
+    # R 4.2.2, cmprsk 2.2-11: ci <- cuminc(ftime, Status, D, cencode = 0);
+    # timepoints(ci, c(20, 40, 60, 80, 100, 120)) ($est, $var) and timepoints(ci, TIMES)$est
     r = cumulative_incidence(bmtcrr.ftime, bmtcrr.Status, group=bmtcrr.D)
     est = r.table(times=[20, 40, 60, 80, 100, 120])
 
@@ -69,7 +73,8 @@ def test_bmtcrr_by_disease(bmtcrr) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     "column, stats, pvalues",
     [
-        # research notes 7.4, cmprsk::cuminc(...)$Tests; D is the published Scrucca et al. anchor
+        # R 4.2.2, cmprsk 2.2-11: cuminc(ftime, Status, <column>, cencode = 0)$Tests; D (ALL vs
+        # AML) is the comparison worked in Scrucca et al. (2007)
         ("D", [2.8623325, 0.4481279], [0.09067592, 0.50322531]),
         ("Phase", [14.3585497, 0.5894389], [0.002455588, 0.898845777]),
         ("Source", [1.781492, 4.591711], [0.18196619, 0.03212692]),

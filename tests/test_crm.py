@@ -1,4 +1,5 @@
-"""CRM against R dfcrm 0.2-2.1 (design anchors 8.5; fixtures/r_design_reference.json)."""
+"""CRM against R dfcrm 0.2-2.1 (crm, crmsim; fixtures/r_design_reference.json) and Cheung
+(2011)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ HELP = "3N 4N 4T 3N 3N 4T 3T 2N 2N 2N"  # dfcrm::crm help example (level, tox)
 
 
 def test_crm_help_example() -> None:
-    # design anchors 8.5 (empiric, Bayes, defaults)
+    # R dfcrm 0.2-2.1, ?crm example (empiric, Bayes, defaults): crm(prior = SKELETON,
+    # target = 0.2, tox = c(0,0,1,0,0,1,1,0,0,0), level = c(3,4,4,3,3,4,3,2,2,2)): $estimate,
+    # sqrt($post.var), $ptox, $ptoxL, $ptoxU, $mtd; then the same with model = "logistic"
     f = CRM(SKELETON, 0.2).fit(HELP)
     assert f.estimate == pytest.approx(-0.2121715263, abs=1e-9)
     assert np.sqrt(f.post_var) == pytest.approx(0.3969830325, abs=1e-9)
@@ -133,7 +136,11 @@ def test_cheung_table_3_2() -> None:
 
 
 def test_escalation_dfcrm_cases() -> None:
-    # brockk/escalation tests/testthat/test_dfcrm.R (design anchors 8.5)
+    # brockk/escalation 0.2.3 tests/testthat/test_dfcrm.R; re-run in R with dfcrm 0.2-2.1:
+    # crm(c(.1, .2, .4, .55), 0.2, tox = c(0,0,1,0,0,0,0,1,1,0,0,1),
+    #     level = c(2,2,2,2,2,2,3,3,3,2,2,2), scale = sqrt(0.75))$mtd = 1 and
+    # crm(c(.1, .2, .33, .45, .6, .7, .8), .33, tox = ..., level = ..., model = "logistic",
+    #     intcpt = 4)$mtd = 3 for the second history
     crm = CRM(
         [0.1, 0.2, 0.4, 0.55], 0.2, prior_sd=np.sqrt(0.75), no_skipping=False, coherence=False
     )
@@ -155,11 +162,25 @@ def test_restrictions() -> None:
     free = CRM(SKELETON, 0.2, cohort_size=3, no_skipping=False, coherence=False)
     assert free.decide("1NNN").dose is not None and free.decide("1NNN").dose > 2
     assert crm.decide("1NNN").dose == 2
-    # coherence: no escalation after a cohort with DLT rate >= target
-    assert crm.decide("1NNN 2NNN 3NTN").dose <= 3
 
 
-def test_exact_and_simulated_oc_agree() -> None:
+def test_coherence_blocks_escalation_after_toxic_cohort() -> None:
+    """Coherence (Cheung 2005): no escalation right after a cohort whose DLT rate reached the
+    target. After '1NNN 2NNN 2TNN' the last cohort has 1/3 >= 0.2 at dose 2, but the model
+    alone recommends dose 3 (found by searching short histories with this library). R dfcrm
+    0.2-2.1: crm(prior = SKELETON, target = 0.2, tox = c(0,0,0, 0,0,0, 1,0,0),
+    level = c(1,1,1, 2,2,2, 2,2,2)) gives $estimate -0.1076014, $mtd 3."""
+    history = "1NNN 2NNN 2TNN"
+    coherent = CRM(SKELETON, 0.2, cohort_size=3, coherence=True)
+    free = CRM(SKELETON, 0.2, cohort_size=3, coherence=False)
+    assert free.fit(history).estimate == pytest.approx(-0.1076013738, abs=1e-8)
+    assert free.fit(history).mtd == 3
+    assert free.decide(history).dose == 3  # no skipping allows 2 -> 3: only coherence differs
+    assert coherent.decide(history).dose == 2
+
+
+def test_exact_and_simulated_oc_consistency() -> None:
+    """Consistency check, not validation: the exact and simulated OCs of earlyphase agree."""
     p = [0.02, 0.05, 0.12, 0.25, 0.40, 0.55]
     crm = CRM([0.05, 0.12, 0.25, 0.40, 0.55, 0.70], 0.25, n_patients=12, cohort_size=3)
     exact = crm.operating_characteristics(p)

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pyreadstat
 import pytest
 
 from earlyphase.data import (
@@ -96,7 +97,6 @@ def test_dataset_json_round_trip(tmp_path: Path) -> None:
 
 
 def test_xpt_reader(tmp_path: Path) -> None:
-    pyreadstat = pytest.importorskip("pyreadstat")
     t = load_trial(IPS)
     folder = tmp_path / "xpt"
     folder.mkdir()

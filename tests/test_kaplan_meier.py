@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
 import pytest
 
 from earlyphase.stats import kaplan_meier
-from helpers import agrees, assert_agree, assert_agree_decimals
-
-# survival::aml (Miller 1997), research notes 7.1
-MAINT_T = [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161]
-MAINT_S = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0]
-NONM_T = [5, 5, 8, 8, 12, 16, 23, 27, 30, 33, 43, 45]
-NONM_S = [1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1]
+from helpers import (
+    MAINT_S,  # R survival::aml (Miller 1997), Maintained and Nonmaintained arms
+    MAINT_T,
+    NONM_S,
+    NONM_T,
+    agrees,
+    assert_agree,
+    assert_agree_decimals,
+)
 
 
 def test_aml_maintained_doaml_rout_save() -> None:
-    # therneau/survival tests/doaml.Rout.save, summary(survfit(...)), default log CI (printed
-    # with 3-4 significant digits)
+    # therneau/survival tests/doaml.Rout.save: summary(survfit(Surv(aml$time, aml$status) ~
+    # aml$x)), default log CI (printed with 3-4 significant digits)
     tab = kaplan_meier(MAINT_T, MAINT_S).table(censored=False)
     assert tab["time"].tolist() == [9, 13, 18, 23, 31, 34, 48]
     assert tab["n_risk"].tolist() == [11, 10, 8, 7, 5, 4, 2]
@@ -35,7 +38,8 @@ def test_aml_maintained_doaml_rout_save() -> None:
 @pytest.mark.parametrize(
     "conf_type, lower, upper, median",
     [
-        # research notes 7.1, maintained arm at full precision (recomputed in R)
+        # R 4.2.2, survival 3.5-3: summary(survfit(Surv(time, status) ~ 1, conf.type = ...,
+        # data = subset(aml, x == "Maintained"))) and its $table median, 0.95LCL, 0.95UCL
         (
             "log",
             [0.7541338, 0.6192490, 0.4884263, 0.3768671, 0.2548600, 0.1548771, 0.0359179],
@@ -75,7 +79,8 @@ def test_aml_maintained_conf_types(
 
 
 def test_aml_nonmaintained_with_zero_at_end() -> None:
-    # doaml.Rout.save: S(45) = 0 with std.err NaN and no interval; median 23 (8, NA)
+    # doaml.Rout.save: S(45) = 0 with std.err NaN and no interval; median 23 (8, NA). R survival
+    # 3.5-3 with conf.type = "log-log": median 23 (5, 33).
     fit = kaplan_meier(NONM_T, NONM_S)
     tab = fit.table(censored=False)
     assert_agree_decimals(
@@ -91,7 +96,8 @@ def test_aml_nonmaintained_with_zero_at_end() -> None:
 
 
 def test_aml_pooled_landmarks() -> None:
-    # research notes 7.1, pooled landmarks (recomputed in R)
+    # R 4.2.2, survival 3.5-3: summary(survfit(Surv(time, status) ~ 1, data = aml,
+    # conf.type = "log" or "log-log"), times = c(10, 20, 30, 40)) and the medians' limits
     t, s = MAINT_T + NONM_T, MAINT_S + NONM_S
     tab = kaplan_meier(t, s).table(times=[10, 20, 30, 40])
     assert tab["n_risk"].iloc[0] == 18
@@ -106,6 +112,7 @@ def test_aml_pooled_landmarks() -> None:
     assert_agree(kaplan_meier(t, s, "log-log").median(), (27, 13, 34))
 
 
+# R survival::ovarian: futime (days) and fustat
 OVARIAN_T = [
     59,
     115,
@@ -138,7 +145,8 @@ OVARIAN_S = [1, 1, 1, 0, 1, 0, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1
 
 
 def test_ovarian_day_landmarks() -> None:
-    # research notes 7.2: summary(survfit(Surv(futime, fustat) ~ 1), times = c(56, 100, 365, 730))
+    # R 4.2.2, survival 3.5-3: summary(survfit(Surv(futime, fustat) ~ 1, data = ovarian,
+    # conf.type = "log" or "log-log"), times = c(56, 100, 365, 730))
     tab = kaplan_meier(OVARIAN_T, OVARIAN_S).table(times=[56, 100, 365, 730])
     assert tab["n_risk"].tolist() == [26, 25, 20, 10]
     assert_agree(tab["survival"], [1, 0.9615385, 0.7307692, 0.4967320])
@@ -153,8 +161,9 @@ def test_ovarian_day_landmarks() -> None:
 def test_against_r_fixture(r_reference: dict) -> None:
     """Edge cases (all censored, one subject, ties at the first time, S = 0 at the end, a
     censoring before the first event, a flat stretch at S = 0.5) and lung, all three CI types,
-    recomputed by R survival 3.5-3: full curves, landmark rows and quartiles with limits."""
-    for case in r_reference["kaplan_meier"]:
+    recomputed by R survival 3.5-3: full curves, landmark rows and quartiles with limits.
+    Works on a deep copy: the session-scoped fixture must not change under other tests."""
+    for case in copy.deepcopy(r_reference["kaplan_meier"]):
         what = f"{case['name']} {case['conf_type']}"
         fit = kaplan_meier(case["time"], case["status"], conf_type=case["conf_type"])
         full = fit.table()
@@ -199,9 +208,10 @@ def test_against_r_fixture(r_reference: dict) -> None:
             )
 
 
-def test_lung_published_anchor() -> None:
-    # research notes 7.3 (R survival::lung): median 310 (285, 363) is exercised through the
-    # fixture's data; here the printed summary values
+def test_lung_printed_summary() -> None:
+    # R 4.2.2, survival 3.5-3: fit <- survfit(Surv(time, status) ~ 1, data = lung);
+    # summary(fit)$table (median 310, 95% CI 285-363) and summary(fit, times = c(180, 365, 730)).
+    # The data are survival::lung as stored in fixtures/r_reference.json.
     import json
     from pathlib import Path
 

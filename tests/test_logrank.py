@@ -5,13 +5,21 @@ from __future__ import annotations
 import pytest
 
 from earlyphase.stats import logrank_test
-from helpers import agrees, assert_agree, assert_agree_decimals
-from test_kaplan_meier import MAINT_S, MAINT_T, NONM_S, NONM_T
+from helpers import (
+    MAINT_S,  # R survival::aml (Miller 1997), Maintained and Nonmaintained arms
+    MAINT_T,
+    NONM_S,
+    NONM_T,
+    agrees,
+    assert_agree,
+    assert_agree_decimals,
+)
 
 
 def test_aml() -> None:
-    # research notes 7.1: survdiff on aml, chisq = 3.396389, p = 0.06533932;
-    # doaml.Rout.save: O = 7, 11 and E = 10.69, 7.31
+    # R 4.2.2, survival 3.5-3: survdiff(Surv(time, status) ~ x, data = aml) gives
+    # chisq = 3.396389, p = 1 - pchisq(chisq, 1) = 0.06533932; therneau/survival
+    # tests/doaml.Rout.save prints O = 7, 11 and E = 10.69, 7.31
     r = logrank_test(
         MAINT_T + NONM_T, MAINT_S + NONM_S, ["Maintained"] * 11 + ["Nonmaintained"] * 12
     )
@@ -34,6 +42,8 @@ def test_against_r_fixture(r_reference: dict) -> None:
 
 
 def test_published_ovarian_and_lung(r_reference: dict) -> None:
+    # R 4.2.2, survival 3.5-3: survdiff(Surv(futime, fustat) ~ rx, data = ovarian) and
+    # survdiff(Surv(time, status) ~ sex, data = lung); data from fixtures/r_reference.json
     by_name = {c["name"]: c for c in r_reference["logrank"]}
     ov = by_name["ovarian_rx"]
     r = logrank_test(ov["time"], ov["status"], ov["group"])

@@ -9,9 +9,11 @@ import pytest
 from earlyphase.stats import fisher_exact, paired_t, wilcoxon_signed_rank
 from helpers import agrees, assert_agree
 
-# R wilcox.test documentation example (Hollander & Wolfe depression scores), research notes 7.6
+# Hollander & Wolfe (1973) depression scores, the example in R's ?wilcox.test; R 4.2.2:
+# wilcox.test(x, y, paired = TRUE, alternative = "greater") and t.test(x, y, paired = TRUE)
 X = [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30]
 Y = [0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29]
+# ECOG-like ordinal scores with zero differences and ties (made up for these tests)
 PRE = [3, 2, 3, 4, 2, 3, 1, 2]
 POST = [2, 2, 1, 3, 1, 3, 1, 1]
 
@@ -24,7 +26,8 @@ def test_wilcoxon_documentation_example() -> None:
 
 
 def test_wilcoxon_zeros_and_ties_follow_r_not_scipy() -> None:
-    # R: V = 15, p = 0.04771488 (normal, continuity-corrected); without correction 0.03389485.
+    # R 4.2.2: wilcox.test(PRE, POST, paired = TRUE) gives V = 15, p = 0.04771488 (normal,
+    # continuity-corrected); with correct = FALSE, p = 0.03389485.
     # scipy's default gives 0.0625 (exact on the non-zero differences).
     r = wilcoxon_signed_rank(PRE, POST)
     assert r.statistic == 15 and agrees(r.p_value, 0.04771488) and r.method == "normal"
@@ -57,7 +60,7 @@ def test_paired_against_r_fixture(r_reference: dict) -> None:
 
 
 def test_fisher_conditional_mle() -> None:
-    # research notes 7.6: fisher.test(matrix(c(7, 3, 2, 8), 2)); scipy gives the sample OR 9.33
+    # R 4.2.2: fisher.test(matrix(c(7, 3, 2, 8), 2)); scipy gives the sample OR 9.33
     r = fisher_exact([[7, 2], [3, 8]])
     assert agrees(r.p_value, 0.06977851869, 10)
     assert agrees(r.odds_ratio, 8.153062604, 10)

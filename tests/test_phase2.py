@@ -1,5 +1,5 @@
-"""Phase II and monitoring designs against R (ph2bayes, clinfun; design anchors 8.6-8.8),
-published values (Lee & Liu 2008; IPS trial Table 1) and closed forms."""
+"""Phase II and monitoring designs against R (ph2bayes 0.0.2, clinfun 1.1.5), published values
+(Lee & Liu 2008; IPS trial Table 1) and closed forms."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def _changes(values: pd.Series, looks: pd.Series) -> str:
 
 
 def test_postprob_equals_ph2bayes() -> None:
-    # design anchors 8.7: ph2bayes::postprob(5, 20, 0.6, 1.4, 15, 35, 0) and (10, 20, ..., 0.15)
+    # R ph2bayes 0.0.2: postprob(5, 20, 0.6, 1.4, 15, 35, 0) and
+    # postprob(10, 20, 0.6, 1.4, 15, 35, 0.15) (Thall & Simon 1994 posterior probability)
     ts = ThallSimon((15, 35), (0.6, 1.4), n_max=20)
     assert ts.prob_superior(5, 20, 0.0)[0] == pytest.approx(0.33089588699, abs=1e-10)
     assert ts.prob_superior(10, 20, 0.15)[0] == pytest.approx(0.60163217413, abs=1e-10)
@@ -38,7 +39,10 @@ def test_postprob_equals_ph2bayes() -> None:
 
 @pytest.mark.parametrize(
     "kwargs, column, expected",
-    [  # design anchors 8.7, ph2bayes::stopbound_post
+    [  # R ph2bayes 0.0.2: stopbound_post(theta, type, nmax, alpha_e, beta_e, alpha_s, beta_s,
+        # delta): (0.05, "futility", 40, 0.6, 1.4, 15, 35, 0), (0.05, "futility", 30, 0.4, 1.6,
+        # 10, 40, 0), (0.05, "futility", 40, 0.6, 1.4, 15, 35, 0.15) and (0.95, "superiority",
+        # 40, 0.6, 1.4, 15, 35, 0); "n:b" = first n at which the printed bound becomes b
         (
             {
                 "standard_prior": (15, 35),
@@ -95,7 +99,10 @@ def test_stopbound_post(kwargs: dict, column: str, expected: str) -> None:
 
 
 def test_exact_oc_equals_bdrycross_prob() -> None:
-    # design anchors 8.7: futility boundary above, continuous monitoring n = 1..40
+    # first futility boundary above, continuous monitoring n = 1..40. R clinfun 1.1.5:
+    # bdrycross.prob(1:40, r = n - L_n - 1 (r = n before n = 6), 1 - c(0.15, 0.30, 0.45)), with
+    # L_n the stopbound_post bound (stop if responses <= L_n): pcross and ess; P(stop before
+    # the final look) is its pstop
     ts = ThallSimon((15, 35), (0.6, 1.4), delta=0.0, p_upper=None, p_lower=0.05, n_max=40)
     oc = ts.operating_characteristics([0.15, 0.30, 0.45])
     np.testing.assert_allclose(oc["prob_lower"], [0.7750973, 0.1798477, 0.0308330], atol=5e-8)
@@ -163,7 +170,8 @@ def test_lee_liu_example() -> None:
 
 @pytest.mark.parametrize(
     "prior, p0, n_max, expected",
-    [  # design anchors 8.7, ph2bayes::stopbound_pred(0.05, "futility", ...)
+    [  # R ph2bayes 0.0.2: stopbound_pred(0.05, "futility", 40, 0.6, 1.4, 0.3, 0.85) and
+        # stopbound_pred(0.05, "futility", 30, 0.4, 1.6, 0.2, 0.85)
         (
             (0.6, 1.4),
             0.3,
@@ -184,7 +192,7 @@ def test_stopbound_pred(prior: tuple[float, float], p0: float, n_max: int, expec
 
 
 def test_bdrycross_prob() -> None:
-    # design anchors 8.8: clinfun::bdrycross.prob(c(10,20,30), c(3,5,7), c(.1,.2,.3))
+    # R clinfun 1.1.5: bdrycross.prob(c(10, 20, 30), c(3, 5, 7), c(0.1, 0.2, 0.3))
     r = bdrycross_prob([10, 20, 30], [3, 5, 7], [0.1, 0.2, 0.3])
     np.testing.assert_allclose(r["pcross"], [0.0233419, 0.3123307, 0.7659352], atol=5e-8)
     np.testing.assert_allclose(r["pstop"], [0.01998704, 0.23173094, 0.61641612], atol=5e-9)
@@ -192,7 +200,8 @@ def test_bdrycross_prob() -> None:
 
 
 def test_toxbdry() -> None:
-    # design anchors 8.8: clinfun::toxbdry(0.2, 0.35, c(20, 40, 60, 75)) and (0.1, 0.3, 2:30)
+    # R clinfun 1.1.5: toxbdry(0.2, 0.35, c(20, 40, 60, 75)) and toxbdry(0.1, 0.3, 2:30) (the
+    # Ivanova, Qaqish & Schell 2005 boundary): boundaries and the printed OC rows
     t = toxbdry(0.2, 0.35, [20, 40, 60, 75])
     assert t.lo_bdry.tolist() == [7, 12, 17, 20] and t.hi_bdry.tolist() == [7, 12, 17, 21]
     oc = t.oc.round(3)
@@ -241,7 +250,9 @@ def test_monitor_bad_input() -> None:
 
 # --- Simon ------------------------------------------------------------------------------------
 
-SIMON = [  # design anchors 8.6 (clinfun 1.1.5 ph2simon; Simon 1989 Table 1)
+# R clinfun 1.1.5: ph2simon(p0, p1, alpha, beta, nmax = 150)$out, Optimal and Minimax rows
+# (r1, n1, r, n, EN(p0)); the designs of Simon (1989, Control Clin Trials 10:1-10)
+SIMON = [
     (0.05, 0.25, 0.05, 0.20, (0, 9, 2, 17), 11.96, (0, 12, 2, 16), 13.84),
     (0.05, 0.25, 0.10, 0.10, (0, 9, 2, 24), 14.55, (0, 13, 2, 20), 16.41),
     (0.05, 0.25, 0.05, 0.10, (0, 9, 3, 30), 16.76, (0, 15, 3, 25), 20.37),
@@ -282,12 +293,13 @@ def test_simon_designs(
 
 def test_simon_admissible_oc_and_inference() -> None:
     adm = SimonTwoStage.admissible(0.1, 0.3, 0.05, 0.2)
-    # design anchors 8.6: admissible 1/12, 5/26 (EN 16.77) and 1/11, 5/27 (EN 15.84)
+    # R clinfun 1.1.5: print(ph2simon(0.1, 0.3, 0.05, 0.2)) lists the Admissible designs
+    # (Jung et al. 2004) 1/12, 5/26 (EN 16.77) and 1/11, 5/27 (EN 15.84)
     mid = adm[adm.index == "Admissible"]
     assert mid[["r1", "n1", "r", "n"]].values.tolist() == [[1, 12, 5, 26], [1, 11, 5, 27]]
     assert np.round(mid["EN0"], 2).tolist() == [16.77, 15.84]
     d = SimonTwoStage(0.1, 0.3, 1, 10, 5, 29)
-    er = d.error_rates()  # oc.twostage.bdry(0.1, 0.3, 1, 10, 5, 29)
+    er = d.error_rates()  # R clinfun 1.1.5: oc.twostage.bdry(0.1, 0.3, 1, 10, 5, 29)
     assert er["alpha"] == pytest.approx(0.04708631, abs=5e-9)
     assert er["power"] == pytest.approx(0.80506291, abs=5e-9)
     assert er["pet0"] == pytest.approx(0.73609893, abs=5e-9)

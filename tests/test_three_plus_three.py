@@ -1,4 +1,5 @@
-"""3+3 against bcrm::threep3 exact OCs (design anchors 8.3) and escalation's decision lists."""
+"""3+3 against exact OCs from R (bcrm::threep3, escalation's exact dose paths) and R
+escalation's decision lists."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ import pytest
 
 from earlyphase.designs import DoseLevels, ThreePlusThree
 
-# design anchors 8.3: bcrm 0.5.4 threep3 and an independent enumeration agree to every digit.
+# bcrm 0.5.4: threep3(truep = p, threep3.esc.only = !deesc), exact enumeration of all trials.
+# The selection probabilities were re-checked in R 4.2.2 with escalation 0.2.3 (exact dose paths):
+#   get_three_plus_three(num_doses = K, allow_deescalate = deesc) |>
+#     get_dose_paths(cohort_sizes = rep(3, 2 * K)) |>
+#     calculate_probabilities(true_prob_tox = p) |> prob_recommend()
 # (true p, variant, P(MTD = none, 1..K), E[N], E[n per dose])
 BCRM = [
     (
@@ -87,8 +92,9 @@ def test_exact_oc_matches_bcrm(
 
 
 def test_expected_dlts_and_neuenschwander_example() -> None:
-    # design anchors 8.3: E[DLT] 2.713598 (esc-only) and 3.108433 (de-esc) in scenario A;
-    # bcrm help example, Neuenschwander et al. (2008) 12 doses
+    # bcrm 0.5.4 threep3, first scenario above: E[DLT] 2.713598 (escalation only) and
+    # 3.108433 (de-escalation); then the ?threep3 example, the 12 doses of Neuenschwander,
+    # Branson & Gsponer (2008, Stat Med 27:2420-2439)
     p = [0.05, 0.10, 0.20, 0.30, 0.50]
     assert ThreePlusThree(5).operating_characteristics(p).mean_total_dlt == pytest.approx(
         2.713598, abs=5e-7
