@@ -264,9 +264,7 @@ class SimonTwoStage(SingleArmDesign):
             dtype=np.float64,
         )
 
-    def inference(
-        self, x: int, alpha: float = 0.05, method: str = "exact"
-    ) -> dict[str, float]:
+    def inference(self, x: int, alpha: float = 0.05, method: str = "exact") -> dict[str, float]:
         """UMVUE, p-value and the 100(1 - 2 alpha)% confidence interval after ``x`` total
         responses (``x <= r1`` means the trial stopped after stage 1).
 

@@ -256,9 +256,7 @@ class KaplanMeierResult:
         hi = _find_quantile(x, np.concatenate(([0.0], 1 - self.upper)), prob, xmax, mid)
         return est, lo, hi
 
-    def median(
-        self, rule: Literal["quantile", "print"] = "quantile"
-    ) -> tuple[float, float, float]:
+    def median(self, rule: Literal["quantile", "print"] = "quantile") -> tuple[float, float, float]:
         """Median survival time with its confidence limits: ``quantile(0.5, rule)``."""
         return self.quantile(0.5, rule)
 
