@@ -70,7 +70,7 @@ def ess_range() -> tuple[float, float]:
         design = ThallSimon(
             STANDARD, beta_prior(0.245, float(ess)), p_upper=0.95, p_lower=None, n_min=6, n_max=20
         )
-        if design.decision_table()["upper_stop_if_ge"].tolist() == TABLE_1:
+        if design.boundary_table()["upper_stop_if_ge"].tolist() == TABLE_1:
             ok.append(float(ess))
     return min(ok), max(ok)
 
@@ -83,5 +83,5 @@ if __name__ == "__main__":
     lo, hi = ess_range()
     print(f"With delta 0 and p_upper 0.95, ESS from {lo:.1f} to {hi:.1f} reproduces it.")
     design = shipped_design()
-    print(design.decision_table().to_string(index=False))
-    print(design.operating_characteristics([0.245, 0.45, 0.6]).round(4).to_string(index=False))
+    print(design.boundary_table().to_string(index=False))
+    print(design.operating_characteristics([0.245, 0.45, 0.6]).table().round(4).to_string(index=False))

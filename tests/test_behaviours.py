@@ -118,7 +118,7 @@ def test_stacked_behaviours_oc_consistency() -> None:
 
 
 def test_dose_paths_probabilities() -> None:
-    paths = ThreePlusThree(3).dose_paths(2, true_tox=[0.1, 0.2, 0.3])
+    paths = ThreePlusThree(3).dose_paths(2, truth=[0.1, 0.2, 0.3])
     first = paths[paths.cohort == 1]
     assert first["path"].tolist() == ["1NNN", "1NNT", "1NTT", "1TTT"]
     # binomial(3, 0.1) at dose 1: 0.9^3, 3 0.1 0.9^2, 3 0.1^2 0.9, 0.1^3
@@ -134,7 +134,7 @@ def test_dose_paths_probabilities() -> None:
 def test_dose_paths_probabilities_consistency() -> None:
     """Consistency check, not validation: path probabilities of each cohort, with the paths
     that stopped earlier, sum to 1."""
-    paths = ThreePlusThree(3).dose_paths(2, true_tox=[0.1, 0.2, 0.3])
+    paths = ThreePlusThree(3).dose_paths(2, truth=[0.1, 0.2, 0.3])
     first = paths[paths.cohort == 1]
     assert first["probability"].sum() == pytest.approx(1.0)
     stop1 = first[first["next"].isna()]["probability"].sum()  # >= 2/3 at dose 1: stop, no dose

@@ -238,9 +238,20 @@ def test_decisions() -> None:
     assert b.decide("1NNN 2NTT").dose == 1  # 2/3 > 0.3585: de-escalate
     d = b.decide("1TTT")  # dose 1 eliminated
     assert d.stop and d.selected is None
+    # R BOIN 2.7.2 get.boundary(0.3, 10, 3)$full_boundary_tab at n = 3: escalate if <= 0,
+    # de-escalate if >= 2, eliminate if >= 3
+    grid = b.decision_grid()
+    assert grid.loc[0, "3"] == "E" and grid.loc[1, "3"] == "S" and grid.loc[2, "3"] == "D"
+    assert grid.loc[3, "3"] == "DU"
     table = b.decision_table()
-    assert table.loc[0, "3"] == "E" and table.loc[1, "3"] == "S" and table.loc[2, "3"] == "D"
-    assert table.loc[3, "3"] == "DU"
+    at3 = table[table["n"] == 3].set_index("events")
+    assert at3["action"].tolist() == ["escalate", "stay", "de-escalate", "de-escalate"]
+    assert at3["next_dose"].tolist() == [3, 2, 1, 1]
+    assert at3.loc[3, "reason"] == "de-escalate: the dose and all higher doses are eliminated"
+    # n = 9 (boundaries 2 / 4 / 5): 2 DLTs escalate, 3 stay, 4 de-escalate, 5 eliminate
+    at9 = table[table["n"] == 9].set_index("events")
+    assert at9.loc[2, "action"] == "escalate" and at9.loc[3, "action"] == "stay"
+    assert at9.loc[4, "action"] == "de-escalate" and at9.loc[5, "reason"].startswith("de-esc")
 
 
 def test_n_earlystop_and_bad_input() -> None:

@@ -145,11 +145,17 @@ def test_simulate_efftox_json_consistency_with_python_api() -> None:
     assert sum(probs) == pytest.approx(1.0)
     # 20 trials: every probability is a multiple of 1/20
     assert all(abs(20 * p - round(20 * p)) < 1e-9 for p in probs)
-    api = EffTox(**{**THALL_2014, "n_patients": 12}).operating_characteristics(
-        [float(v) for v in TRUTH_EFF.split(",")],
-        [float(v) for v in TRUTH_TOX.split(",")],
-        n_sims=20,
-        seed=11,
+    api = (
+        EffTox(**{**THALL_2014, "n_patients": 12})
+        .operating_characteristics(
+            (
+                [float(v) for v in TRUTH_EFF.split(",")],
+                [float(v) for v in TRUTH_TOX.split(",")],
+            ),
+            n_sims=20,
+            seed=11,
+        )
+        .table()
     )
     assert probs == pytest.approx(api["prob_selected"].tolist(), abs=1e-12)
     assert [r["mean_patients"] for r in rows[:5]] == pytest.approx(

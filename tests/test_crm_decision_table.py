@@ -1,4 +1,5 @@
-"""``CRM.decision_table`` (dose-transition pathways) against R dfcrm 0.2-2.1.
+"""``CRM.dose_paths`` and ``CRM.decision_table`` (dose-transition pathways) against R dfcrm
+0.2-2.1.
 
 Reference: ``tests/fixtures/dfcrm_crm_paths.json``, written by
 ``tests/fixtures/r/make_crm_decision_table_fixture.R``, which enumerates the same tree in R and
@@ -48,7 +49,7 @@ def _opt(v: Any) -> int | None:
 
 
 def _table(cfg: dict[str, Any], no_skipping: bool, coherence: bool) -> dict[str, Any]:
-    tab = _design(cfg, no_skipping, coherence).decision_table(int(_scalar(cfg["n_cohorts"])))
+    tab = _design(cfg, no_skipping, coherence).dose_paths(int(_scalar(cfg["n_cohorts"])))
     return {row["path"]: row for _, row in tab.iterrows()}
 
 
@@ -79,6 +80,22 @@ def test_decision_table_matches_dfcrm_crm_mtd(cfg: dict[str, Any]) -> None:
             assert row["decision"] == want_reason, path
         else:
             assert row["decision"] == "stop: maximum sample size reached", path
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=[c["id"] for c in CONFIGS])
+def test_tidy_decision_table_matches_dfcrm(cfg: dict[str, Any]) -> None:
+    """The contract's decision table (one row per path, with the patients and DLTs it holds):
+    next dose = dfcrm ``crm()$mtd`` for the path's data, action "stop" where R's tree ends."""
+    restrict = bool(cfg["restrict"])
+    design = _design(cfg, no_skipping=restrict, coherence=restrict)
+    tab = design.decision_table(int(_scalar(cfg["n_cohorts"]))).set_index("path")
+    for r in cfg["rows"]:
+        row = tab.loc[r["path"]]
+        tokens = r["path"].split()
+        assert row["n"] == sum(len(t) - 1 for t in tokens)
+        assert row["events"] == r["path"].count("T")
+        assert _opt(row["next_dose"]) == _opt(r["next"]), r["path"]  # source: dfcrm (fixture)
+        assert (row["action"] == "stop") == (r["next"] is None), r["path"]
 
 
 def test_the_fixture_exercises_ties_far_from_quadrature_error() -> None:

@@ -61,8 +61,8 @@ def test_simulation_consistency_and_bad_input() -> None:
     """Consistency check (selection probabilities sum to 1) and input errors."""
     et = EffTox(**{**THALL_2014, "n_points": 512}, n_patients=12)
     oc = et.operating_characteristics(
-        [0.1, 0.2, 0.4, 0.6, 0.7], [0.05, 0.1, 0.15, 0.3, 0.5], n_sims=40, seed=1
-    )
+        ([0.1, 0.2, 0.4, 0.6, 0.7], [0.05, 0.1, 0.15, 0.3, 0.5]), n_sims=40, seed=1
+    ).table()
     assert oc["prob_selected"].sum() == pytest.approx(1.0)
     assert oc["mean_patients"].iloc[:5].sum() <= 12 + 1e-9
     with pytest.raises(ValueError, match=r"^outcomes:"):
@@ -72,7 +72,9 @@ def test_simulation_consistency_and_bad_input() -> None:
     with pytest.raises(ValueError, match=r"^doses:"):
         EffTox(**{**THALL_2014, "doses": [2, 1, 3, 4, 5]})
     with pytest.raises(ValueError, match=r"^true_eff:"):
-        et.operating_characteristics([0.1], [0.1] * 5)
+        et.operating_characteristics(([0.1], [0.1] * 5))
+    with pytest.raises(ValueError, match=r"^method:"):
+        et.operating_characteristics(([0.1] * 5, [0.1] * 5), method="exact")
 
 
 def test_multi_outcome_boundaries_and_exact_oc() -> None:
@@ -92,8 +94,8 @@ def test_multi_outcome_boundaries_and_exact_oc() -> None:
         for n, (e, t) in enumerate(seq, start=1):
             ce += e
             ct += t
-            d = m.decide(ce, ct, n)
-            if d.startswith("stop"):
+            d = m.decide(ce, ct, n).reason
+            if d.startswith("stop: probably"):  # a boundary, not the end of the trial
                 if "toxic" in d:
                     tox_stop += w
                 else:
@@ -102,7 +104,7 @@ def test_multi_outcome_boundaries_and_exact_oc() -> None:
                 break
         else:
             e_n += 4 * w
-    oc = m.operating_characteristics(pe, pt)
+    oc = m.operating_characteristics((pe, pt)).table().iloc[0]
     assert oc["prob_stop_toxicity"] == pytest.approx(tox_stop, abs=1e-14)
     assert oc["prob_stop_efficacy"] == pytest.approx(eff_stop, abs=1e-14)
     assert oc["expected_n"] == pytest.approx(e_n, abs=1e-12)

@@ -105,7 +105,7 @@ def test_decision_table_matches_trialr_first_cohorts(default: EffTox) -> None:
     acceptable doses = those with trialr's Pr(pi_E > 0.5) > 0.1 and Pr(pi_T < 0.3) > 0.1
     (earlyphase's column ignores admissibility; trialr's ``acceptable`` also requires the dose
     to be within one level of those given), checked where the call is not within tolerance."""
-    tab = default.decision_table()
+    tab = default.first_cohort_table()
     assert sorted(tab["first cohort"]) == sorted(FIRST_COHORTS)
     for _, row in tab.iterrows():
         f = FITS[row["first cohort"]]
@@ -127,7 +127,8 @@ def test_decide_matches_trialr_later_cohorts(default: EffTox, outcomes: str) -> 
     assert _robust_recommendation(f)
     # source: trialr stan_efftox_demo(outcomes)$recommended_dose
     assert (
-        default.decide(outcomes) == f"treat the next cohort at dose {int(f['recommended_dose'][0])}"
+        str(default.decide(outcomes))
+        == f"treat the next cohort at dose {int(f['recommended_dose'][0])}"
     )
 
 
@@ -135,16 +136,18 @@ def test_decide_after_three_toxicities_at_dose_2(default: EffTox) -> None:
     """A knife-edge case: trialr's Pr(pi_T(3) < 0.3) is 0.1032, just above the 0.1 cut-off, so
     dose 3 stays acceptable (a 4096-point rule gave 0.0985 and stopped)."""
     assert FITS["1NNN 2TTT"]["recommended_dose"] == [3]  # source: trialr
-    assert default.decide("1NNN 2TTT") == "treat the next cohort at dose 3"
+    assert default.decide("1NNN 2TTT").dose == 3
 
 
 def test_decide_start_and_maximum_sample_size() -> None:
     """Hand-worked: before any data the first cohort gets the starting dose; once n_patients
     are treated the trial stops, recommending trialr's dose for the data (1NNN 2ENN -> 3)."""
     six = EffTox(**{**THALL_2014, "n_patients": 6})
-    assert six.decide("") == "start: treat the first cohort at dose 1"
+    assert str(six.decide("")) == "start: treat the first cohort at dose 1"
     assert int(FITS["1NNN 2ENN"]["recommended_dose"][0]) == 3  # source: trialr
-    assert six.decide("1NNN 2ENN") == "stop: maximum sample size reached; recommend dose 3"
+    dec = six.decide("1NNN 2ENN")
+    assert dec.stop and dec.selected == 3
+    assert str(dec) == "stop: maximum sample size reached; recommend dose 3"
 
 
 # --- operating characteristics ------------------------------------------------------------------
@@ -161,7 +164,9 @@ def oc_runs() -> dict[str, Any]:
     out = {}
     for sc in ("A", "B"):
         r = _oc_fixture(sc)
-        out[sc] = et.operating_characteristics(r["true_eff"], r["true_tox"], n_sims=1000, seed=29)
+        out[sc] = et.operating_characteristics(
+            (r["true_eff"], r["true_tox"]), n_sims=1000, seed=29
+        ).table()
     return out
 
 
@@ -199,7 +204,7 @@ def test_operating_characteristics_wald_identity(oc_runs: dict[str, Any], scenar
     1000 trials of 12 patients the sum over doses of the simulated difference has standard error
     at most sqrt(12 * 0.25 / 1000) = 0.055 per outcome; tolerance 4 SE = 0.22 patients."""
     oc = oc_runs[scenario].iloc[:5]
-    for col, truth in (("mean_tox", "true_tox"), ("mean_eff", "true_eff")):
+    for col, truth in (("mean_dlt", "true_tox"), ("mean_eff", "true_eff")):
         diff = oc[col].to_numpy() - oc[truth].to_numpy() * oc["mean_patients"].to_numpy()
         assert abs(diff.sum()) <= 0.22, (col, diff.round(3))
         assert np.all(np.abs(diff) <= 0.22), (col, diff.round(3))

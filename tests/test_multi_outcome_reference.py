@@ -1,4 +1,4 @@
-"""``MultiOutcomeMonitor.decision_table`` (Thall, Simon & Estey 1995) against independent values.
+"""``MultiOutcomeMonitor.boundary_table`` (Thall, Simon & Estey 1995) against independent values.
 
 The TSE rule at a look with ``n`` patients, written with the marginal Beta posteriors of the
 Dirichlet model (TSE 1995, section 2; Thall & Simon 1994, eq. 1-3):
@@ -119,7 +119,7 @@ def _boundaries(cfg: dict[str, Any]) -> tuple[list[int | None], list[int | None]
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=[c["id"] for c in CONFIGS])
 def test_decision_table_matches_ph2bayes_postprob(cfg: dict[str, Any]) -> None:
-    tab = _monitor(cfg).decision_table()
+    tab = _monitor(cfg).boundary_table()
     assert tab["n"].tolist() == [int(v) for v in cfg["n"]]
     # source: R ph2bayes 0.0.2 postprob(), boundaries searched in R (fixture)
     assert _column(tab, "eff_stop_if_le") == [
@@ -134,7 +134,7 @@ def test_decision_table_matches_ph2bayes_postprob(cfg: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=[c["id"] for c in CONFIGS])
 def test_decision_table_matches_scipy_quadrature(cfg: dict[str, Any]) -> None:
-    tab = _monitor(cfg).decision_table()
+    tab = _monitor(cfg).boundary_table()
     eff, tox = _boundaries(cfg)  # source: scipy quad of the TSE integral, in this file
     assert _column(tab, "eff_stop_if_le") == eff
     assert _column(tab, "tox_stop_if_ge") == tox
@@ -146,7 +146,7 @@ def test_decision_table_closed_form_uniform_and_power_standard_priors() -> None:
     P = (x + 1)(x + 2)/((n + 2)(n + 3)). Thresholds 0.77 avoid exact ties for n <= 30."""
     p = 0.77
     m = MultiOutcomeMonitor((1, 1), (2, 1), (1, 1), (1, 1), p_eff=p, p_tox=p, n_min=1, n_max=30)
-    tab = m.decision_table()
+    tab = m.boundary_table()
     for row in tab.itertuples():
         n = int(row.n)
         low = [x for x in range(n + 1) if (x + 1) / (n + 2) <= 1 - p]
@@ -173,6 +173,6 @@ def test_decide_follows_the_table_of_the_docstring_design() -> None:
     m = _monitor(cfg)
     i = [int(v) for v in cfg["n"]].index(10)
     assert cfg["eff_stop_if_le"][i] == 0 and cfg["tox_stop_if_ge"][i] == 5
-    assert m.decide(0, 0, 10) == "stop: probably less effective than standard therapy"
-    assert m.decide(1, 4, 10) == "continue"
-    assert m.decide(1, 5, 10) == "stop: probably more toxic than standard therapy"
+    assert m.decide(0, 0, 10).reason == "stop: probably less effective than standard therapy"
+    assert m.decide(1, 4, 10).reason == "continue"
+    assert m.decide(1, 5, 10).reason == "stop: probably more toxic than standard therapy"

@@ -94,7 +94,7 @@ def test_postprob_equals_ph2bayes() -> None:
     ],
 )
 def test_stopbound_post(kwargs: dict, column: str, expected: str) -> None:
-    tab = ThallSimon(**kwargs).decision_table()
+    tab = ThallSimon(**kwargs).boundary_table()
     assert _changes(tab[column], tab["n"]) == expected
 
 
@@ -124,7 +124,7 @@ def test_ips_trial_table_1() -> None:
         n_min=6,
         n_max=20,
     )
-    assert ts.decision_table()["upper_stop_if_ge"].tolist() == [
+    assert ts.boundary_table()["upper_stop_if_ge"].tolist() == [
         5,
         5,
         5,
@@ -184,7 +184,7 @@ def test_lee_liu_example() -> None:
 def test_stopbound_pred(prior: tuple[float, float], p0: float, n_max: int, expected: str) -> None:
     tab = PredictiveProbability(
         prior, p0=p0, theta_t=0.85, theta_lower=0.05, n_max=n_max
-    ).decision_table()
+    ).boundary_table()
     assert _changes(tab["lower_stop_if_le"], tab["n"]) == expected
 
 
@@ -223,7 +223,7 @@ def test_bayesian_monitor_closed_form() -> None:
     # Beta(1, 1) prior, limit 0.3, cutoff 0.9: stop at the first x with 1 - pbeta(0.3, 1 + x,
     # 1 + n - x) > 0.9. For n = 3 that is x = 2 (0.9163) since x = 1 gives 0.6517.
     m = ToxicityMonitor.bayesian(0.3, cutoff=0.9, n_max=10)
-    assert m.decision_table().set_index("n").loc[3, "upper_stop_if_ge"] == 2
+    assert m.boundary_table().set_index("n").loc[3, "upper_stop_if_ge"] == 2
     assert m.decide(2, 3).stop and not m.decide(1, 3).stop
     # its P(stop) at p by brute-force enumeration of all 2^n outcome sequences for n_max = 4
     m4 = ToxicityMonitor.bayesian(0.3, cutoff=0.9, n_max=4)

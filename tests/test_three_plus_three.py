@@ -163,8 +163,9 @@ def test_doses_carry_units_and_table() -> None:
     dec = d.decide("1NNN")
     assert dec.dose == 2 and dec.dose_label == "2 (1 x 10^6 cells/kg)"
     assert "2 (1 x 10^6 cells/kg)" in str(dec)
-    tab = d.decision_table()
+    tab = d.rules_table()
     assert list(tab.columns) == ["patients at dose", "DLTs", "decision"] and len(tab) == 5
+    assert d.protocol_table().equals(tab)
     oc = d.operating_characteristics([0.05, 0.1, 0.3])
     assert oc.table()["dose"].tolist()[:3] == [d.doses.label(i) for i in (1, 2, 3)]
 

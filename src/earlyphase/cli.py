@@ -419,7 +419,7 @@ def design_cmd(
         p2 = _phase2_options(params)
         if name.lower() in PHASE2_DESIGNS:
             d2 = build_phase2(name, p2)
-            _print_frame(d2.decision_table(), f"{name} boundaries", as_json, as_csv)
+            _print_frame(d2.protocol_table(), f"{name} boundaries", as_json, as_csv)
             return
         design = _design_from_options(name, _design_options(params))
         frame = decision_rules(design, depth=2, full=full)
@@ -498,12 +498,12 @@ def simulate_cmd(
             eff = _floats(truth_eff, "truth-eff")
             if eff is None:
                 raise ValueError("truth-eff: EffTox needs the true efficacy rates too")
-            frame = d2.operating_characteristics(eff, p, n_sims=sims or 1000, seed=seed)
+            frame = d2.operating_characteristics((eff, p), n_sims=sims or 1000, seed=seed).table()
             _print_frame(frame, "EffTox: simulated operating characteristics", as_json, as_csv)
             return
         if name.lower() in PHASE2_DESIGNS:
             d2 = build_phase2(name, p2)
-            frame = d2.operating_characteristics(p)
+            frame = d2.operating_characteristics(p).table()
             if plot is not None:
                 from earlyphase.figures.boundaries import plot_boundaries
 
@@ -521,9 +521,9 @@ def simulate_cmd(
         if exact or sims is None:
             oc = design.operating_characteristics(p, method="exact")
         else:
-            from earlyphase.designs.base import _check_truth
+            from earlyphase.engine.states import check_truth
 
-            truth_arr = _check_truth(p, design.n_doses)
+            truth_arr = check_truth(p, design.n_doses)
             if sims >= 20_000 and not (as_json or as_csv):
                 from rich.progress import Progress
 

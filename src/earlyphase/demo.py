@@ -127,8 +127,10 @@ def ips_design_summary() -> IpsDesignSummary:
             "experimental Beta(1.225, 3.775) (ESS 5); efficacy if "
             "Pr(theta_E > theta_S | data) >= 0.95; n = 6 to 20"
         ),
-        table=design.decision_table()[["n", "upper_stop_if_ge"]],
-        operating_characteristics=design.operating_characteristics([0.245, 0.35, 0.45, 0.60]),
+        table=design.boundary_table()[["n", "upper_stop_if_ge"]],
+        operating_characteristics=design.operating_characteristics(
+            [0.245, 0.35, 0.45, 0.60]
+        ).table(),
     )
 
 

@@ -16,9 +16,10 @@ given) and counts as a responder when its value is in ``responders`` (default CR
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
+from earlyphase.designs.contract import Decision
 from earlyphase.designs.single_arm import SingleArmDesign
 from earlyphase.designs.spec import build_design, build_phase2
 
@@ -26,24 +27,12 @@ SINGLE_ARM = ("thall-simon", "simon", "predictive", "tox-monitor")
 RESPONSES = ("CR", "PR", "SD", "PD", "NR", "NE")
 
 
-@dataclass(frozen=True)
-class ProtocolDecision:
-    """What the service stores after a look (the dose-finding decisions have the same fields)."""
-
-    dose: int | None
-    stop: bool
-    selected: int | None
-    reason: str
-
-    def __str__(self) -> str:
-        return self.reason
-
-
 class SingleArmProtocol:
     """A single-arm boundary design run as a one-dose trial with looks as cohorts."""
 
     n_doses = 1
     start_dose = 0
+    table_by_paths = False
 
     def __init__(
         self,
@@ -64,17 +53,18 @@ class SingleArmProtocol:
         """Patients in cohort ``number`` (1-based): those up to the next look."""
         return self.cohort_sizes[min(number, len(self.cohort_sizes)) - 1]
 
-    def decide(self, outcomes: str) -> ProtocolDecision:
-        """Decide from the outcome string: ``N`` no event, any other letter an event."""
-        letters = "".join(tok[1:] for tok in outcomes.split())
-        x = sum(ch != "N" for ch in letters)
-        d = self.design.decide(x, len(letters))
-        return ProtocolDecision(
-            dose=None if d.stop else 1, stop=d.stop, selected=None, reason=d.message
-        )
+    def decide(self, outcomes: str) -> Decision:
+        """Decide from the outcome string: ``N`` no event, any other letter an event. The
+        reason recorded is the design's sentence with the counts (e.g. "5/12 responses reaches
+        the upper boundary (5): ..."), so the frozen decision reads on its own."""
+        d = self.design.decide(outcomes)
+        return replace(d, reason=d.message or d.reason)
 
     def decision_table(self) -> Any:
         return self.design.decision_table()
+
+    def protocol_table(self) -> Any:
+        return self.design.protocol_table()
 
 
 def build_protocol(name: str, spec: dict[str, Any]) -> Any:

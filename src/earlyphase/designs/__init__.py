@@ -1,7 +1,8 @@
 """Decision rules of early-phase designs: what to do after any outcome."""
 
-from earlyphase.designs.base import Decision, DoseFindingDesign
+from earlyphase.designs.base import DoseFindingDesign
 from earlyphase.designs.boin import BOIN
+from earlyphase.designs.contract import ACTIONS, DECISION_COLUMNS, PATH_COLUMNS, Decision, Design
 from earlyphase.designs.crm import CRM, CRMFit
 from earlyphase.designs.doses import DoseLevels
 from earlyphase.designs.efftox import EffTox
@@ -14,10 +15,14 @@ from earlyphase.designs.thall_simon import ThallSimon, beta_prior
 from earlyphase.designs.three_plus_three import ThreePlusThree
 
 __all__ = [
+    "ACTIONS",
     "BOIN",
     "CRM",
+    "DECISION_COLUMNS",
+    "PATH_COLUMNS",
     "CRMFit",
     "Decision",
+    "Design",
     "DoseFindingDesign",
     "DoseLevels",
     "EffTox",

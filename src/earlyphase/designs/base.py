@@ -1,13 +1,14 @@
 """The shared machinery of dose-finding designs.
 
-A design is written once, as a *batch* rule: given the data of many trials at once (patients
-``n`` and DLTs ``y`` per dose, the current dose, the last cohort), it says for each trial what
-happens next. The same rule then serves
+A design is written once, as a *batch* rule (:class:`earlyphase.engine.rule.BatchRule`):
+given the data of many trials at once (patients ``n`` and DLTs ``y`` per dose, the current
+dose, the last cohort), it says for each trial what happens next. The same rule then serves
 
 - ``decide(history)`` for the trial being run (a batch of one),
+- ``decision_table()``, by applying the rule to every count it can meet at a dose,
 - exact operating characteristics, by dynamic programming over the distinct trial states
-  (:mod:`earlyphase.simulate.exact`), and
-- vectorised Monte Carlo simulation of all trials together (:mod:`earlyphase.simulate.monte_carlo`),
+  (:mod:`earlyphase.engine.exact`), and
+- vectorised Monte Carlo simulation of all trials together (:mod:`earlyphase.engine.monte_carlo`),
 
 so the decisions a protocol prints, the ones the team follows and the ones simulated cannot
 drift apart. Behaviours (stop at N, don't skip doses, an expansion cohort, ...) wrap a design
@@ -18,127 +19,55 @@ and return a design, so they stack:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike, NDArray
 
+from earlyphase.designs.contract import Decision, Design, decision_frame
 from earlyphase.designs.doses import DoseLevels
 from earlyphase.designs.outcomes import History, as_history
-
-if TYPE_CHECKING:
-    from earlyphase.simulate.results import OperatingCharacteristics
-
-IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
-
-#: Reasons a decision is taken; stored as codes in batch decisions.
-REASONS: tuple[str, ...] = (
-    "escalate",
-    "stay",
-    "de-escalate",
-    "stop: maximum sample size reached",
-    "stop: lowest dose too toxic",
-    "stop: MTD determined",
-    "stop: enough patients at the recommended dose",
-    "stop: highest dose is safe",
-    "start",
-    "stop: expansion complete",
-    "stop: expansion stopped for toxicity",
-    "expand at the selected dose",
-    "continue the expansion cohort",
+from earlyphase.engine.exact import exact_oc
+from earlyphase.engine.monte_carlo import simulate_oc
+from earlyphase.engine.paths import dose_paths
+from earlyphase.engine.results import OperatingCharacteristics
+from earlyphase.engine.states import (
+    R_DEESCALATE,
+    R_ELIMINATE,
+    R_ESCALATE,
+    R_EXPAND,
+    R_EXPANSION_CONTINUE,
+    R_START,
+    R_STAY,
+    REASONS,
+    Decisions,
+    IntArray,
+    States,
+    check_truth,
 )
-R_ESCALATE, R_STAY, R_DEESCALATE, R_MAX_N, R_TOO_TOXIC, R_MTD, R_N_AT_DOSE, R_TOP_SAFE = range(8)
-R_START, R_EXPANSION_DONE, R_EXPANSION_TOXIC, R_EXPAND, R_EXPANSION_CONTINUE = range(8, 13)
+from earlyphase.engine.step import add_cohort, finish
+
+#: The action each reason code stands for (every other code stops the trial).
+_ACTION = {
+    R_ESCALATE: "escalate",
+    R_STAY: "stay",
+    R_DEESCALATE: "de-escalate",
+    R_ELIMINATE: "de-escalate",
+    R_START: "start",
+    R_EXPAND: "expand",
+    R_EXPANSION_CONTINUE: "continue",
+}
+
+History_ = str | History | Mapping[str, Sequence[int]] | None
 
 
-@dataclass
-class States:
-    """Many trials' data at once; row ``t`` is trial ``t``. Doses are 0-based here."""
-
-    n: IntArray  # (T, K) patients per dose
-    y: IntArray  # (T, K) DLTs per dose
-    current: IntArray  # (T,) dose of the last cohort (the start dose before any cohort)
-    last_n: IntArray  # (T,) size of the last cohort (0 before any)
-    last_y: IntArray  # (T,) DLTs in the last cohort
-    aux: IntArray  # (T, A) extra state kept by behaviours (e.g. expansion phase)
-
-    @property
-    def size(self) -> int:
-        return int(self.current.shape[0])
-
-    @property
-    def total(self) -> IntArray:
-        return np.asarray(self.n.sum(axis=1), dtype=np.int64)
-
-    def take(self, index: ArrayLike) -> States:
-        idx = np.asarray(index)
-        return States(
-            self.n[idx],
-            self.y[idx],
-            self.current[idx],
-            self.last_n[idx],
-            self.last_y[idx],
-            self.aux[idx],
-        )
-
-    def as_rows(self) -> IntArray:
-        """One integer row per trial (for merging identical states)."""
-        return np.column_stack(
-            (self.n, self.y, self.current, self.last_n, self.last_y, self.aux)
-        ).astype(np.int64)
-
-    @classmethod
-    def from_rows(cls, rows: IntArray, k: int) -> States:
-        return cls(
-            rows[:, :k],
-            rows[:, k : 2 * k],
-            rows[:, 2 * k],
-            rows[:, 2 * k + 1],
-            rows[:, 2 * k + 2],
-            rows[:, 2 * k + 3 :],
-        )
-
-
-@dataclass
-class Decisions:
-    """The design's answer for each trial of a :class:`States` batch."""
-
-    next_dose: IntArray  # (T,) 0-based dose for the next cohort (when not stopping)
-    stop: BoolArray  # (T,)
-    reason: IntArray  # (T,) index into REASONS
-    selected: IntArray  # (T,) 0-based dose recommended when stopping, -1 for none
-    aux: IntArray | None = None  # (T, A) new behaviour state, None when unchanged
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What to do next, for the trial being run.
-
-    ``dose`` is the 1-based dose level for the next cohort (None when the trial stops);
-    ``selected`` is the recommended dose (MTD / RP2D) when it stops, None if no dose is safe.
-    """
-
-    dose: int | None
-    stop: bool
-    reason: str
-    selected: int | None = None
-    dose_label: str | None = None
-
-    def __str__(self) -> str:
-        if self.stop:
-            sel = "no dose" if self.selected is None else f"dose {self.selected}"
-            return f"{self.reason}; recommend {sel}"
-        return f"{self.reason}: treat the next cohort at {self.dose_label or self.dose}"
-
-
-class DoseFindingDesign:
+class DoseFindingDesign(Design):
     """Base class of dose-finding designs and of the behaviours that wrap them.
 
-    Subclasses implement :meth:`_decide_batch` (and :meth:`_select_batch`); everything else
-    (``decide``, exact and simulated operating characteristics, dose paths) is shared.
+    Subclasses implement :meth:`decide_batch` and :meth:`select_batch` (and
+    :meth:`cohort_sizes` when cohorts differ in size), the extension points listed in
+    :class:`earlyphase.engine.rule.BatchRule`; everything else (``decide``, the decision
+    table, exact and simulated operating characteristics, dose paths) is shared.
     """
 
     n_doses: int
@@ -147,14 +76,15 @@ class DoseFindingDesign:
     start_dose: int  # 0-based
 
     # --- to implement -----------------------------------------------------------------------
-    def _decide_batch(self, st: States) -> Decisions:
+    def decide_batch(self, st: States) -> Decisions:
+        """The decision after each trial's latest cohort."""
         raise NotImplementedError
 
-    def _select_batch(self, st: States) -> IntArray:
+    def select_batch(self, st: States) -> IntArray:
         """Recommended dose (0-based, -1 for none) from the data, when the trial ends."""
         raise NotImplementedError
 
-    def _cohort_sizes(self, st: States) -> IntArray:
+    def cohort_sizes(self, st: States) -> IntArray:
         """Size of the next cohort for each trial."""
         return np.full(st.size, self.cohort_size, dtype=np.int64)
 
@@ -202,8 +132,6 @@ class DoseFindingDesign:
                 "history: this design keeps track of its phase; give the cohorts in order as an "
                 "outcome string, e.g. '1NNN 2NTN'"
             )
-        from earlyphase.simulate.engine import add_cohort
-
         st = self.initial_states(1)
         for i, cohort in enumerate(history.cohorts):
             st.current[0] = cohort.dose - 1
@@ -211,7 +139,7 @@ class DoseFindingDesign:
                 st, np.array([cohort.n], dtype=np.int64), np.array([cohort.n_dlt], dtype=np.int64)
             )
             if i < len(history.cohorts) - 1:
-                dec = self._decide_batch(st)
+                dec = self.decide_batch(st)
                 if dec.aux is not None:
                     st.aux = dec.aux
         return st
@@ -234,75 +162,185 @@ class DoseFindingDesign:
             st.last_y[0] = round(rate * self.cohort_size)
         return st
 
-    def decide(
-        self, history: str | History | Mapping[str, Sequence[int]] | None = None
-    ) -> Decision:
+    def decide(self, history: History_ = None) -> Decision:
         """What to do after ``history``: the next dose, or stop with the recommended dose.
 
         ``history`` is an outcome string (``"1NNN 2NTN"``), a :class:`History`, or counts
         ``{"n": [...], "y": [...], "current_dose": d}``; None means the trial has not started.
+        ``estimates`` holds the patients and DLTs per dose and what the design estimated
+        (:meth:`estimates`).
         """
         h = as_history(history, self.n_doses)
         if h.current_dose is None:
             d = self.start_dose + 1
             return Decision(
-                dose=d, stop=False, reason=REASONS[R_START], dose_label=self.doses.label(d)
+                dose=d,
+                stop=False,
+                reason=REASONS[R_START],
+                dose_label=self.doses.label(d),
+                action="start",
             )
         st = self.states_from_history(h)
-        dec = self._decide_batch(st)
+        dec = finish(self, st, self.decide_batch(st))
+        code = int(dec.reason[0])
+        estimates = {"n": h.n.tolist(), "dlt": h.y.tolist(), **self.estimates(h)}
         if bool(dec.stop[0]):
             sel = int(dec.selected[0])
             return Decision(
                 dose=None,
                 stop=True,
-                reason=REASONS[int(dec.reason[0])],
+                reason=REASONS[code],
                 selected=None if sel < 0 else sel + 1,
+                action="stop",
+                estimates=estimates,
             )
         nd = int(dec.next_dose[0]) + 1
         return Decision(
-            dose=nd, stop=False, reason=REASONS[int(dec.reason[0])], dose_label=self.doses.label(nd)
+            dose=nd,
+            stop=False,
+            reason=REASONS[code],
+            dose_label=self.doses.label(nd),
+            action=_ACTION[code],
+            estimates=estimates,
         )
+
+    def estimates(self, history: History) -> dict[str, Any]:
+        """What the design estimates from ``history`` (for :attr:`Decision.estimates`):
+        the observed DLT rate per dose here; model-based designs add their posterior."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = np.where(history.n > 0, history.y / np.maximum(history.n, 1), np.nan)
+        return {"observed_rate": [None if np.isnan(v) else float(v) for v in rate]}
+
+    @property
+    def table_by_paths(self) -> bool:
+        """Whether the rule is tabulated by outcome paths (model-based designs, whose decision
+        depends on every dose's data) rather than by the counts at the current dose."""
+        return False
+
+    def decision_table(self, n_cohorts: int = 2) -> pd.DataFrame:
+        """The rule as state -> action rows (:data:`~earlyphase.designs.contract.DECISION_COLUMNS`).
+
+        A count-based rule (3+3, BOIN) is tabulated at a dose for every number of patients
+        (cohort multiples) and DLTs there: each row applies :meth:`decide_batch` to the state
+        "``n`` patients with ``events`` DLTs at dose 2 (dose 1 when there is one dose), 3
+        patients without DLT at dose 1, no one above". A model-based rule (CRM,
+        :attr:`table_by_paths`) is tabulated as its dose-transition pathways over the first
+        ``n_cohorts`` cohorts (Yap et al. 2017, Clin Cancer Res 23:7440-7447), one row per
+        path with the patients and DLTs it holds in total.
+        """
+        if self.table_by_paths:
+            return self._paths_table(n_cohorts)
+        k = self.n_doses
+        d = 1 if k >= 3 else 0
+        pairs = self._table_pairs()
+        st = self.initial_states(len(pairs))
+        if d > 0:
+            st.n[:, :d] = 3
+        st.current[:] = d
+        st.n[:, d] = [m for m, _ in pairs]
+        st.y[:, d] = [j for _, j in pairs]
+        st.last_n[:] = np.minimum(self.cohort_size, st.n[:, d])
+        st.last_y[:] = np.minimum(st.y[:, d], st.last_n)
+        dec = self.decide_batch(st)
+        rows = []
+        for i, (m, j) in enumerate(pairs):
+            code = int(dec.reason[i])
+            stop = bool(dec.stop[i])
+            rows.append(
+                {
+                    "state": f"{m} at dose {d + 1}, {j} with DLT",
+                    "path": None,
+                    "n": m,
+                    "events": j,
+                    "endpoint": "DLT",
+                    "action": "stop" if stop else _ACTION[code],
+                    "next_dose": None if stop else int(dec.next_dose[i]) + 1,
+                    "reason": REASONS[code],
+                }
+            )
+        return decision_frame(rows)
+
+    def _paths_table(self, n_cohorts: int) -> pd.DataFrame:
+        paths = self.dose_paths(n_cohorts)
+        rows = []
+        for _, r in paths.iterrows():
+            tokens = str(r["path"]).split()
+            n = sum(len(t.lstrip("0123456789")) for t in tokens)
+            events = sum(t.count("T") for t in tokens)
+            stop = pd.isna(r["next"])
+            nxt = None if stop else int(r["next"])
+            dose = int(r["dose"])
+            if stop:
+                action = "stop"
+            elif r["decision"] in ("escalate", "stay", "de-escalate"):
+                action = str(r["decision"])
+            else:
+                action = (
+                    "escalate"
+                    if nxt and nxt > dose
+                    else "de-escalate"
+                    if nxt and nxt < dose
+                    else "stay"
+                )
+            rows.append(
+                {
+                    "state": f"after {r['path']}",
+                    "path": r["path"],
+                    "n": n,
+                    "events": events,
+                    "endpoint": "DLT",
+                    "action": action,
+                    "next_dose": nxt,
+                    "reason": r["decision"],
+                }
+            )
+        return decision_frame(rows)
+
+    def _table_pairs(self) -> list[tuple[int, int]]:
+        """(patients at the dose, DLTs) pairs :meth:`decision_table` shows: every count after
+        each of up to 10 cohorts."""
+        top = min(self.max_patients, 10 * self.cohort_size)
+        sizes = range(self.cohort_size, top + 1, self.cohort_size)
+        return [(m, j) for m in sizes for j in range(m + 1)]
 
     def select_mtd(self, history: str | History | Mapping[str, Sequence[int]]) -> int | None:
         """The dose (1-based) the design recommends from the data so far; None if none is safe."""
         st = self.states_from_history(as_history(history, self.n_doses))
-        sel = int(self._select_batch(st)[0])
+        sel = int(self.select_batch(st)[0])
         return None if sel < 0 else sel + 1
 
     def operating_characteristics(
         self,
-        true_tox: Sequence[float],
+        truth: Sequence[float],
         method: str = "exact",
         n_sims: int = 10_000,
         seed: int | None = None,
     ) -> OperatingCharacteristics:
-        """Selection probabilities, patients and DLTs per dose, early stopping, sample size.
+        """Selection probabilities, patients and DLTs per dose, early stopping, sample size,
+        under true DLT probabilities ``truth`` (one per dose).
 
         ``method="exact"`` enumerates every trial path (merging identical states) and gives the
         exact probabilities; ``method="simulate"`` runs ``n_sims`` vectorised trials with
         patient-level random numbers from ``seed`` (the same seed gives the same patients to
         any design: common random numbers).
         """
-        from earlyphase.simulate import exact_oc, simulate_oc
-
-        p = _check_truth(true_tox, self.n_doses)
+        self._check_method(method)
+        p = check_truth(truth, self.n_doses)
         if method == "exact":
             return exact_oc(self, p)
-        if method == "simulate":
-            return simulate_oc(self, p, n_sims=n_sims, seed=seed)
-        raise ValueError(f"method: must be 'exact' or 'simulate', got {method!r}")
+        return simulate_oc(self, p, n_sims=n_sims, seed=seed)
 
     def dose_paths(
         self,
         n_cohorts: int,
-        history: str | History | Mapping[str, Sequence[int]] | None = None,
-        true_tox: Sequence[float] | None = None,
+        history: History_ = None,
+        truth: Sequence[float] | None = None,
     ) -> pd.DataFrame:
-        """Every path of the next ``n_cohorts`` cohorts, with its probability under ``true_tox``."""
-        from earlyphase.simulate.paths import dose_paths
-
-        p = None if true_tox is None else _check_truth(true_tox, self.n_doses)
-        return dose_paths(self, n_cohorts, as_history(history, self.n_doses), p)
+        """Every path of the next ``n_cohorts`` cohorts, with its probability under ``truth``."""
+        p = None if truth is None else check_truth(truth, self.n_doses)
+        h = as_history(history, self.n_doses)
+        start = None if h.current_dose is None else self.states_from_history(h)
+        return dose_paths(self, n_cohorts, start, p)
 
     # --- behaviours ---------------------------------------------------------------------------
     def stop_at_n(self, n: int) -> DoseFindingDesign:
@@ -355,19 +393,3 @@ class DoseFindingDesign:
 
     def describe(self) -> str:
         return type(self).__name__
-
-
-def _check_truth(true_tox: Sequence[float], n_doses: int) -> NDArray[np.float64]:
-    try:
-        p = np.asarray(true_tox, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError("true_tox: must be a list of probabilities, one per dose") from None
-    if p.ndim != 1 or len(p) != n_doses:
-        raise ValueError(f"true_tox: needs {n_doses} probabilities (one per dose), got {p.size}")
-    if not np.all((p >= 0) & (p <= 1)):
-        raise ValueError(f"true_tox: probabilities must lie in [0, 1], got {p.tolist()}")
-    return p
-
-
-def clip_dose(d: IntArray, k: int) -> IntArray:
-    return np.clip(d, 0, k - 1).astype(np.int64)

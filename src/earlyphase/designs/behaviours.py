@@ -8,10 +8,12 @@ design's decisions in one way; the order of wrapping is the order of application
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from scipy.stats import beta as beta_dist
 
-from earlyphase.designs.base import (
+from earlyphase.designs.base import DoseFindingDesign
+from earlyphase.engine.states import (
     R_DEESCALATE,
     R_ESCALATE,
     R_EXPAND,
@@ -23,7 +25,6 @@ from earlyphase.designs.base import (
     R_STAY,
     R_TOO_TOXIC,
     Decisions,
-    DoseFindingDesign,
     IntArray,
     States,
 )
@@ -60,25 +61,34 @@ class Behaviour(DoseFindingDesign):
     def uses_last_cohort(self) -> bool:
         return self.parent.uses_last_cohort
 
+    @property
+    def table_by_paths(self) -> bool:
+        return self.parent.table_by_paths
+
+    def protocol_table(self) -> pd.DataFrame:
+        """The wrapped design's protocol table: a behaviour adds a rule, stated by
+        :meth:`describe`, on top of it."""
+        return self.parent.protocol_table()
+
     def _parent_states(self, st: States) -> States:
         w = self.parent.aux_width
         return States(st.n, st.y, st.current, st.last_n, st.last_y, st.aux[:, :w])
 
     def _parent_decide(self, st: States) -> Decisions:
-        dec = self.parent._decide_batch(self._parent_states(st))
+        dec = self.parent.decide_batch(self._parent_states(st))
         own = st.aux[:, self.parent.aux_width :]
         if dec.aux is not None:
             dec.aux = np.column_stack((dec.aux, own)).astype(np.int64)
         return dec
 
-    def _decide_batch(self, st: States) -> Decisions:
+    def decide_batch(self, st: States) -> Decisions:
         return self._parent_decide(st)
 
-    def _select_batch(self, st: States) -> IntArray:
-        return self.parent._select_batch(self._parent_states(st))
+    def select_batch(self, st: States) -> IntArray:
+        return self.parent.select_batch(self._parent_states(st))
 
-    def _cohort_sizes(self, st: States) -> IntArray:
-        return self.parent._cohort_sizes(self._parent_states(st))
+    def cohort_sizes(self, st: States) -> IntArray:
+        return self.parent.cohort_sizes(self._parent_states(st))
 
     def describe(self) -> str:
         return f"{self.parent.describe()} + {type(self).__name__}"
@@ -95,16 +105,16 @@ class StopAtN(Behaviour):
     def max_patients(self) -> int:
         return min(self.parent.max_patients, self.n)
 
-    def _cohort_sizes(self, st: States) -> IntArray:
-        return np.minimum(super()._cohort_sizes(st), np.maximum(self.n - st.total, 0))
+    def cohort_sizes(self, st: States) -> IntArray:
+        return np.minimum(super().cohort_sizes(st), np.maximum(self.n - st.total, 0))
 
-    def _decide_batch(self, st: States) -> Decisions:
+    def decide_batch(self, st: States) -> Decisions:
         dec = self._parent_decide(st)
         hit = (~dec.stop) & (st.total >= self.n)
         if hit.any():
             dec.stop = dec.stop | hit
             dec.reason = np.where(hit, R_MAX_N, dec.reason)
-            dec.selected = np.where(hit, self._select_batch(st), dec.selected)
+            dec.selected = np.where(hit, self.select_batch(st), dec.selected)
         return dec
 
     def describe(self) -> str:
@@ -129,7 +139,7 @@ class StopWhenNAtDose(Behaviour):
                 raise ValueError(f"dose: level {level} is outside 1..{self.n_doses}")
         self.dose = dose
 
-    def _decide_batch(self, st: States) -> Decisions:
+    def decide_batch(self, st: States) -> Decisions:
         dec = self._parent_decide(st)
         rows = np.arange(st.size)
         if self.dose == "recommended":
@@ -137,11 +147,11 @@ class StopWhenNAtDose(Behaviour):
             chosen = dec.next_dose
         elif self.dose == "any":
             hit = np.asarray((st.n >= self.n).any(axis=1))
-            chosen = self._select_batch(st)
+            chosen = self.select_batch(st)
         else:
             d = int(self.dose) - 1
             hit = np.asarray(st.n[:, d] >= self.n)
-            chosen = self._select_batch(st)
+            chosen = self.select_batch(st)
         hit &= ~dec.stop
         if hit.any():
             dec.stop = dec.stop | hit
@@ -150,7 +160,10 @@ class StopWhenNAtDose(Behaviour):
         return dec
 
     def describe(self) -> str:
-        return f"{self.parent.describe()}, stop when {self.n} at {self.dose} dose"
+        where = f"dose {self.dose}" if isinstance(self.dose, int) else f"the {self.dose} dose"
+        if self.dose == "any":
+            where = "any dose"
+        return f"{self.parent.describe()}, stop when {self.n} patients are at {where}"
 
 
 class DontSkipDoses(Behaviour):
@@ -166,7 +179,7 @@ class DontSkipDoses(Behaviour):
         self.when_escalating = bool(when_escalating)
         self.when_deescalating = bool(when_deescalating)
 
-    def _decide_batch(self, st: States) -> Decisions:
+    def decide_batch(self, st: States) -> Decisions:
         dec = self._parent_decide(st)
         nd = dec.next_dose
         if self.when_escalating:
@@ -183,7 +196,15 @@ class DontSkipDoses(Behaviour):
         return dec
 
     def describe(self) -> str:
-        return f"{self.parent.describe()}, no dose skipping"
+        when = [
+            w
+            for w, on in (
+                ("escalating", self.when_escalating),
+                ("de-escalating", self.when_deescalating),
+            )
+            if on
+        ]
+        return f"{self.parent.describe()}, no dose skipping when {' or '.join(when) or 'never'}"
 
 
 class StopWhenTooToxic(Behaviour):
@@ -202,7 +223,7 @@ class StopWhenTooToxic(Behaviour):
         self.confidence = check_level(confidence, "confidence")
         self.prior = (check_positive(prior[0], "prior[0]"), check_positive(prior[1], "prior[1]"))
 
-    def _decide_batch(self, st: States) -> Decisions:
+    def decide_batch(self, st: States) -> Decisions:
         dec = self._parent_decide(st)
         n0, y0 = st.n[:, 0], st.y[:, 0]
         prob = beta_dist.sf(self.threshold, self.prior[0] + y0, self.prior[1] + n0 - y0)
@@ -216,6 +237,7 @@ class StopWhenTooToxic(Behaviour):
     def describe(self) -> str:
         return (
             f"{self.parent.describe()}, stop if Pr(p1 > {self.threshold:g}) > {self.confidence:g}"
+            f" under a Beta{self.prior} prior"
         )
 
 
@@ -249,16 +271,16 @@ class Expansion(Behaviour):
         w = self.parent.aux_width
         return st.aux[:, w], st.aux[:, w + 1], st.aux[:, w + 2]
 
-    def _cohort_sizes(self, st: States) -> IntArray:
+    def cohort_sizes(self, st: States) -> IntArray:
         phase, dose, start = self._own(st)
         rows = np.arange(st.size)
         left = self.n - (st.n[rows, dose] - start)
         expanding = np.minimum(self.expansion_cohort, np.maximum(left, 0))
-        return np.where(phase == 1, expanding, super()._cohort_sizes(st))
+        return np.where(phase == 1, expanding, super().cohort_sizes(st))
 
-    def _select_batch(self, st: States) -> IntArray:
+    def select_batch(self, st: States) -> IntArray:
         phase, dose, _ = self._own(st)
-        return np.where(phase == 1, dose, super()._select_batch(st))
+        return np.where(phase == 1, dose, super().select_batch(st))
 
     def unsafe(self, n: IntArray, y: IntArray) -> NDArray[np.bool_]:
         """True where the expansion's safety rule stops: Pr(p > limit | n, y) > cutoff."""
@@ -267,7 +289,7 @@ class Expansion(Behaviour):
         prob = beta_dist.sf(self.tox_limit, self.prior[0] + y, self.prior[1] + n - y)
         return np.asarray(prob > self.cutoff)
 
-    def _decide_batch(self, st: States) -> Decisions:
+    def decide_batch(self, st: States) -> Decisions:
         dec = self._parent_decide(st)
         phase, dose, start = self._own(st)
         w = self.parent.aux_width
@@ -305,6 +327,9 @@ class Expansion(Behaviour):
         rule = (
             ""
             if self.tox_limit is None
-            else (f", stop if Pr(p > {self.tox_limit:g}) > {self.cutoff:g}")
+            else (
+                f", stop if Pr(p > {self.tox_limit:g}) > {self.cutoff:g} under a "
+                f"Beta{self.prior} prior"
+            )
         )
         return f"{self.parent.describe()}, then expand with {self.n} at the RP2D{rule}"

@@ -32,19 +32,20 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.stats import beta as beta_dist
 
-from earlyphase.designs.base import (
+from earlyphase.designs.base import DoseFindingDesign
+from earlyphase.designs.doses import DoseLevels, start_index
+from earlyphase.engine.states import (
     R_DEESCALATE,
+    R_ELIMINATE,
     R_ESCALATE,
     R_MAX_N,
     R_N_AT_DOSE,
     R_STAY,
     R_TOO_TOXIC,
     Decisions,
-    DoseFindingDesign,
     IntArray,
     States,
 )
-from earlyphase.designs.doses import DoseLevels, start_index
 from earlyphase.stats._checks import check_count, check_level
 
 NO_BOUND = 10**6  # "not applicable" entry of an integer boundary
@@ -191,10 +192,24 @@ class BOIN(DoseFindingDesign):
         return self.max_n
 
     def describe(self) -> str:
-        return (
-            f"BOIN (target {self._target:g}), {self.n_doses} doses, {self.n_cohorts} cohorts "
-            f"of {self.cohort_size}"
-        )
+        parts = [
+            f"BOIN (target {self._target:g}, phi1 {self.phi1:g}, phi2 {self.phi2:g}: "
+            f"escalate if the DLT rate at the dose <= {self.lambda_e:.4f}, de-escalate if "
+            f"> {self.lambda_d:.4f}), {self.n_doses} doses from dose {self.start_dose + 1}, "
+            f"{self.n_cohorts} cohorts of {self.cohort_size}",
+            f"eliminate a dose if Pr(DLT rate > {self._target:g}) > {self.cutoff_eli:g}",
+        ]
+        if self.extra_safe:
+            parts.append(
+                f"stop if Pr(DLT rate at dose 1 > {self._target:g}) > "
+                f"{self.cutoff_eli - self.offset:g}"
+                + (" (as BOIN::get.oc applies it)" if self.get_oc_compatible else "")
+            )
+        if self.n_earlystop is not None:
+            parts.append(f"stop when {self.n_earlystop} patients are at the dose to be given")
+        if self.bound_mtd:
+            parts.append(f"the MTD's isotonic estimate must be <= {self.lambda_d:.4f}")
+        return "; ".join(parts)
 
     def _boundaries(self, n_max: int) -> tuple[IntArray, IntArray, IntArray, IntArray]:
         """Integer boundaries indexed by n = 0..n_max (``get.boundary``)."""
@@ -250,7 +265,11 @@ class BOIN(DoseFindingDesign):
             frame["stop_trial_if_dose1_dlt_ge"] = [opt(self._safe_stop[m]) for m in ns]
         return frame
 
-    def decision_table(self, full: bool = False) -> pd.DataFrame:
+    def protocol_table(self, full: bool = False) -> pd.DataFrame:
+        """The boundary table a BOIN protocol prints (:meth:`boundary_table`)."""
+        return self.boundary_table(full=full)
+
+    def decision_grid(self, full: bool = False) -> pd.DataFrame:
         """The decision for every (patients at dose, DLTs) pair: E, S, D or DU (eliminate).
 
         Rows are numbers of DLTs, columns numbers of patients at the current dose (cohort
@@ -288,7 +307,7 @@ class BOIN(DoseFindingDesign):
         elim_hit = (st.n >= 3) & (st.y >= self._elim[ncap])
         return np.where(elim_hit.any(axis=1), elim_hit.argmax(axis=1), k).astype(np.int64)
 
-    def _decide_batch(self, st: States) -> Decisions:
+    def decide_batch(self, st: States) -> Decisions:
         k = self.n_doses
         t = st.size
         rows = np.arange(t)
@@ -321,14 +340,17 @@ class BOIN(DoseFindingDesign):
         # the next dose is eliminated); only otherwise is de-escalation considered.
         down = ~(esc_rule & ~top) & deesc_rule & (d > 0)
         next_dose = np.where(up, d + 1, np.where(down, d - 1, d))
-        reason = np.where(up, R_ESCALATE, np.where(down, R_DEESCALATE, R_STAY))
+        eliminated = down & (nd >= 3) & (yd >= self._elim[nd])
+        reason = np.where(
+            up, R_ESCALATE, np.where(eliminated, R_ELIMINATE, np.where(down, R_DEESCALATE, R_STAY))
+        )
 
         reached = st.total >= self.max_n
         stop = reached | toxic_stop | early
         selected = np.full(t, -1, dtype=np.int64)
         choose = stop & ~(toxic_stop & ~reached)
         if choose.any():
-            selected[choose] = self._select_batch(st.take(np.flatnonzero(choose)))
+            selected[choose] = self.select_batch(st.take(np.flatnonzero(choose)))
         reason = np.where(
             reached,
             R_MAX_N,
@@ -338,7 +360,7 @@ class BOIN(DoseFindingDesign):
             next_dose=next_dose.astype(np.int64), stop=stop, reason=reason, selected=selected
         )
 
-    def _select_batch(self, st: States) -> IntArray:
+    def select_batch(self, st: States) -> IntArray:
         """MTD by isotonic regression, as ``BOIN::select.mtd`` (-1 when no dose qualifies)."""
         k = self.n_doses
         n = st.n.astype(np.float64)

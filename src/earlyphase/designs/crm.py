@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,18 +36,18 @@ from numpy.typing import NDArray
 from scipy.special import expit
 from scipy.stats import norm
 
-from earlyphase.designs.base import (
+from earlyphase.designs.base import DoseFindingDesign
+from earlyphase.designs.doses import DoseLevels, start_index
+from earlyphase.designs.outcomes import History, as_history
+from earlyphase.engine.states import (
     R_DEESCALATE,
     R_ESCALATE,
     R_MAX_N,
     R_STAY,
     Decisions,
-    DoseFindingDesign,
     IntArray,
     States,
 )
-from earlyphase.designs.doses import DoseLevels, start_index
-from earlyphase.designs.outcomes import History, as_history
 from earlyphase.stats._checks import check_count, check_level, check_positive
 
 FloatArray = NDArray[np.float64]
@@ -182,9 +183,25 @@ class CRM(DoseFindingDesign):
         return self.coherence
 
     def describe(self) -> str:
+        skel = ", ".join(f"{v:g}" for v in self.skeleton)
+        model = (
+            "empiric p_d = skeleton_d^exp(beta)"
+            if self.model == "empiric"
+            else f"logistic with intercept {self.intercept:g}"
+        )
+        rules = [
+            r
+            for r, on in (
+                ("no skipping of untried doses", self.no_skipping),
+                ("no escalation right after a cohort at or above the target rate", self.coherence),
+            )
+            if on
+        ]
+        restrictions = "; ".join(rules) if rules else "no restrictions"
         return (
-            f"CRM ({self.model}, target {self._target:g}), {self.n_doses} doses, "
-            f"N = {self.n_patients}, cohorts of {self.cohort_size}"
+            f"CRM ({model}, target {self._target:g}, skeleton {skel}, beta ~ N(0, "
+            f"{self.prior_sd**2:.4g})), {self.n_doses} doses from dose {self.start_dose + 1}, "
+            f"N = {self.n_patients} in cohorts of {self.cohort_size}; {restrictions}"
         )
 
     def dose_tox(self, beta: FloatArray) -> FloatArray:
@@ -223,13 +240,13 @@ class CRM(DoseFindingDesign):
             np.int64
         )
 
-    def _select_batch(self, st: States) -> IntArray:
+    def select_batch(self, st: States) -> IntArray:
         est, _ = self.posterior_moments(st.n, st.y)
         return self._recommend(est)
 
-    def _decide_batch(self, st: States) -> Decisions:
+    def decide_batch(self, st: States) -> Decisions:
         t = st.size
-        rec = self._select_batch(st)
+        rec = self.select_batch(st)
         nd = rec.copy()
         if self.coherence:
             hit_target = st.last_y >= self._target * np.maximum(st.last_n, 1)
@@ -253,7 +270,7 @@ class CRM(DoseFindingDesign):
             else Decisions(nd, stop, reason, rec)
         )
 
-    def _cohort_sizes(self, st: States) -> IntArray:
+    def cohort_sizes(self, st: States) -> IntArray:
         return np.minimum(self.cohort_size, np.maximum(self.n_patients - st.total, 0)).astype(
             np.int64
         )
@@ -279,7 +296,17 @@ class CRM(DoseFindingDesign):
             conf_level=self.conf_level,
         )
 
-    def decision_table(self, n_cohorts: int = 2) -> pd.DataFrame:
-        """Dose-transition pathways of the first ``n_cohorts`` cohorts: the table a protocol
-        prints for a model-based design (Yap et al. 2017)."""
-        return self.dose_paths(n_cohorts)
+    @property
+    def table_by_paths(self) -> bool:
+        return True
+
+    def estimates(self, history: History) -> dict[str, Any]:
+        """Observed rates and the posterior: beta's mean and variance, DLT rates per dose."""
+        f = self.fit(history)
+        return {
+            **super().estimates(history),
+            "beta": f.estimate,
+            "beta_variance": f.post_var,
+            "posterior_dlt_rate": [float(v) for v in f.ptox],
+            "model_mtd": f.mtd,
+        }

@@ -44,7 +44,9 @@ from scipy import optimize
 from scipy.special import expit, gammaln
 from scipy.stats import qmc
 
+from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
 from earlyphase.designs.doses import start_index
+from earlyphase.engine.results import OperatingCharacteristics
 from earlyphase.stats._checks import check_count, check_level, check_probability
 
 FloatArray = NDArray[np.float64]
@@ -118,7 +120,7 @@ def parse_outcomes(text: str, n_doses: int) -> NDArray[np.int64]:
     return counts
 
 
-class EffTox:
+class EffTox(Design):
     """EffTox design.
 
     Parameters
@@ -139,6 +141,9 @@ class EffTox:
         long MCMC runs of trialr for every history in ``tests/fixtures/trialr_efftox.json``;
         4096 points missed five of them, and a knife-edge decision ("1NNN 2TTT") with them.
     """
+
+    name = "efftox"
+    oc_methods = ("simulate",)
 
     def __init__(
         self,
@@ -339,25 +344,64 @@ class EffTox:
             effective_sample_size=float(s["ess"][0]),
         )
 
-    def decide(self, outcomes: str = "") -> str:
-        """The next dose (or stop) after ``outcomes``, as a sentence."""
+    def decide(self, history: str | None = "") -> Decision:
+        """The next dose (or stop) after ``history`` ("1NNE 2EEB"); ``str()`` of the result
+        is the sentence a team reads, ``estimates`` the posterior summaries per dose."""
+        outcomes = history or ""
         if not outcomes.strip():
-            return f"start: treat the first cohort at dose {self.start_dose + 1}"
+            d = self.start_dose + 1
+            return Decision(
+                dose=d,
+                stop=False,
+                reason="start",
+                action="start",
+                message=f"start: treat the first cohort at dose {d}",
+            )
         counts = parse_outcomes(outcomes, self.n_doses)
         n = int(counts.sum())
         f = self.fit(outcomes)
+        estimates = {
+            "prob_eff": f.prob_eff.tolist(),
+            "prob_tox": f.prob_tox.tolist(),
+            "utility": f.utility.tolist(),
+            "prob_acc_eff": f.prob_acc_eff.tolist(),
+            "prob_acc_tox": f.prob_acc_tox.tolist(),
+            "acceptable": [int(i) + 1 for i in np.flatnonzero(f.acceptable)],
+        }
         if f.recommended is None:
-            return "stop: no dose is acceptable"
+            return Decision(
+                dose=None,
+                stop=True,
+                reason="stop: no dose is acceptable",
+                action="stop",
+                estimates=estimates,
+            )
         if n >= self.n_patients:
-            return f"stop: maximum sample size reached; recommend dose {f.recommended}"
-        return f"treat the next cohort at dose {f.recommended}"
+            return Decision(
+                dose=None,
+                stop=True,
+                reason="stop: maximum sample size reached",
+                selected=f.recommended,
+                action="stop",
+                estimates=estimates,
+            )
+        current = _last_dose(outcomes)
+        nxt = f.recommended
+        action = "escalate" if nxt > current else "de-escalate" if nxt < current else "stay"
+        return Decision(
+            dose=nxt,
+            stop=False,
+            reason=action,
+            action=action,
+            estimates=estimates,
+            message=f"treat the next cohort at dose {nxt}",
+        )
 
-    def decision_table(self) -> pd.DataFrame:
-        """Posterior summaries and acceptability after each possible first cohort."""
+    def first_cohort_table(self) -> pd.DataFrame:
+        """Next dose and acceptable doses after each possible first cohort (the table an
+        EffTox protocol prints)."""
         rows = []
-        size = self.cohort_size
-        combos = _cohort_outcomes(size)
-        for combo in combos:
+        for combo in _cohort_outcomes(self.cohort_size):
             text = f"{self.start_dose + 1}{combo}"
             f = self.fit(text)
             rows.append(
@@ -369,35 +413,170 @@ class EffTox:
             )
         return pd.DataFrame(rows)
 
-    def operating_characteristics(
-        self,
-        true_eff: Sequence[float],
-        true_tox: Sequence[float],
-        n_sims: int = 1000,
-        seed: int | None = None,
-        psi: float = 0.0,
-        n_points: int = 1024,
-    ) -> pd.DataFrame:
-        """Simulated OCs: P(select each dose / none), mean patients, efficacies and toxicities.
+    def protocol_table(self) -> pd.DataFrame:
+        """:meth:`first_cohort_table`."""
+        return self.first_cohort_table()
 
-        True outcomes are drawn with marginal rates ``true_eff``, ``true_tox`` joined by a
-        Gumbel copula with association ``psi`` (0: independent). All trials advance together.
-        Each update uses the first ``n_points`` quadrature points (1024: posterior means
-        within about 0.003 of the 16384-point values, far below the simulation error).
-        """
-        pe = np.asarray(true_eff, dtype=np.float64)
-        pt = np.asarray(true_tox, dtype=np.float64)
-        for name, arr in (("true_eff", pe), ("true_tox", pt)):
-            if arr.shape != (self.n_doses,) or np.any((arr < 0) | (arr > 1)):
+    def decision_table(self, n_cohorts: int = 1) -> pd.DataFrame:
+        """The decision after every outcome path of the first ``n_cohorts`` cohorts
+        (:data:`DECISION_COLUMNS`; ``events`` counts toxicities, the path shows responses).
+        Each path needs a posterior fit (about 0.06 s with the default quadrature)."""
+        paths = self.dose_paths(n_cohorts)
+        rows = []
+        for _, r in paths.iterrows():
+            letters = "".join(t.lstrip("0123456789") for t in str(r["path"]).split())
+            stop = pd.isna(r["next"])
+            rows.append(
+                {
+                    "state": f"after {r['path']}",
+                    "path": r["path"],
+                    "n": len(letters),
+                    "events": sum(ch in "TB" for ch in letters),
+                    "endpoint": "toxicity",
+                    "action": "stop" if stop else r["decision"],
+                    "next_dose": None if stop else int(r["next"]),
+                    "reason": r["decision"],
+                }
+            )
+        return decision_frame(rows)
+
+    def dose_paths(
+        self,
+        n_cohorts: int,
+        history: str | None = None,
+        truth: tuple[Sequence[float], Sequence[float]]
+        | Mapping[str, Sequence[float]]
+        | None = None,
+    ) -> pd.DataFrame:
+        """Every outcome of the next ``n_cohorts`` cohorts (unordered N/E/T/B letters), with
+        its probability under ``truth`` = (true efficacy, true toxicity) rates, independent
+        outcomes (:data:`PATH_COLUMNS`; ``n_dlt`` counts toxicities)."""
+        n_cohorts = check_count(n_cohorts, "n_cohorts", minimum=1)
+        cat_p = None if truth is None else self._category_probs(*self._truth(truth), 0.0)
+        start = (history or "").strip()
+        if start:
+            first = self.decide(start)
+            if first.stop:
+                return pd.DataFrame(columns=list(PATH_COLUMNS))
+            nodes = [
+                (start, int(first.dose or 1), 1.0, int(parse_outcomes(start, self.n_doses).sum()))
+            ]
+        else:
+            nodes = [("", self.start_dose + 1, 1.0, 0)]
+        rows: list[dict[str, object]] = []
+        for c in range(1, n_cohorts + 1):
+            grown = []
+            for path, dose, prob, n_done in nodes:
+                size = min(self.cohort_size, self.n_patients - n_done)
+                if size <= 0:
+                    continue
+                for combo in _cohort_outcomes(size):
+                    token = f"{dose}{combo}"
+                    full = (path + " " + token).strip()
+                    pr = (
+                        prob * _multiset_prob(combo, cat_p[dose - 1])
+                        if cat_p is not None
+                        else float("nan")
+                    )
+                    d = self.decide(full)
+                    rows.append(
+                        {
+                            "cohort": c,
+                            "path": full[len(start) :].strip() if start else full,
+                            "dose": dose,
+                            "n_dlt": sum(ch in "TB" for ch in combo),
+                            "next": d.dose,
+                            "decision": d.reason,
+                            "selected": d.selected,
+                            "probability": pr,
+                        }
+                    )
+                    if not d.stop and d.dose is not None:
+                        grown.append((full, d.dose, pr, n_done + size))
+            nodes = grown
+        frame = pd.DataFrame(rows, columns=list(PATH_COLUMNS))
+        for col in ("next", "selected"):
+            frame[col] = frame[col].astype("Int64")
+        return frame
+
+    def describe(self) -> str:
+        doses = ", ".join(f"{v:g}" for v in self.doses)
+        priors = ", ".join(
+            f"{k} ~ N({m:g}, {s:g}^2)"
+            for k, m, s in zip(PARAMS, self.prior_mean, self.prior_sd, strict=True)
+        )
+        e0, t1, es, ts = self.hinge
+        return (
+            f"EffTox (doses {doses}; acceptable if Pr(pi_E > {self.eff_hurdle:g}) > {self.p_e:g} "
+            f"and Pr(pi_T < {self.tox_hurdle:g}) > {self.p_t:g}; utility contour through "
+            f"({e0:g}, 0), (1, {t1:g}), ({es:g}, {ts:g}), p = {self.p:.4f}; priors {priors}), "
+            f"N = {self.n_patients} in cohorts of {self.cohort_size} from dose "
+            f"{self.start_dose + 1}"
+            + ("; no skipping of untried doses" if self.no_skipping else "")
+        )
+
+    def _truth(
+        self, truth: tuple[Sequence[float], Sequence[float]] | Mapping[str, Sequence[float]]
+    ) -> tuple[FloatArray, FloatArray]:
+        if isinstance(truth, Mapping):
+            missing = [k for k in ("eff", "tox") if k not in truth]
+            if missing:
+                raise ValueError(
+                    f"truth: missing {missing[0]!r} (true efficacy and toxicity rates)"
+                )
+            pair = (truth["eff"], truth["tox"])
+        else:
+            try:
+                eff, tox = truth
+            except (TypeError, ValueError):
+                raise ValueError(
+                    "truth: give (true efficacy rates, true toxicity rates), one per dose each"
+                ) from None
+            pair = (eff, tox)
+        out = []
+        for name, vals in zip(("true_eff", "true_tox"), pair, strict=True):
+            arr = np.asarray(vals, dtype=np.float64)
+            if (
+                arr.shape != (self.n_doses,)
+                or np.any(np.isnan(arr))
+                or np.any((arr < 0) | (arr > 1))
+            ):
                 raise ValueError(f"{name}: needs {self.n_doses} probabilities in [0, 1]")
-        n_sims = check_count(n_sims, "n_sims", minimum=1)
+            out.append(arr)
+        return out[0], out[1]
+
+    def _category_probs(self, pe: FloatArray, pt: FloatArray, psi: float) -> FloatArray:
+        """P(N), P(E), P(T), P(B) per dose under the Gumbel copula with association ``psi``."""
         c = pe * (1 - pe) * pt * (1 - pt) * math.tanh(psi / 2)
         cat_p = np.stack(
             [(1 - pe) * (1 - pt) + c, pe * (1 - pt) - c, (1 - pe) * pt - c, pe * pt + c], axis=1
         )
         if np.any(cat_p < -1e-12):
             raise ValueError("psi: too strong an association for these marginal rates")
-        cum = np.cumsum(np.clip(cat_p, 0, None), axis=1)
+        return np.asarray(np.clip(cat_p, 0, None), dtype=np.float64)
+
+    def operating_characteristics(
+        self,
+        truth: tuple[Sequence[float], Sequence[float]] | Mapping[str, Sequence[float]],
+        method: str = "simulate",
+        n_sims: int = 1000,
+        seed: int | None = None,
+        psi: float = 0.0,
+        n_points: int = 1024,
+    ) -> OperatingCharacteristics:
+        """Simulated OCs: P(select each dose / none), mean patients, responses and toxicities.
+
+        ``truth`` is (true efficacy rates, true toxicity rates) per dose, or a mapping with
+        keys ``eff`` and ``tox``. True outcomes are drawn with these marginal rates joined by
+        a Gumbel copula with association ``psi`` (0: independent). All trials advance
+        together. Each update uses the first ``n_points`` quadrature points (1024: posterior
+        means within about 0.003 of the 16384-point values, far below the simulation error).
+        Only ``method="simulate"``: the posterior has no finite state space to enumerate.
+        """
+        self._check_method(method)
+        pe, pt = self._truth(truth)
+        n_sims = check_count(n_sims, "n_sims", minimum=1)
+        cum = np.cumsum(self._category_probs(pe, pt, psi), axis=1)
         cum /= cum[:, -1:]
         rng = np.random.default_rng(seed)
         u = rng.random((n_sims, self.n_patients))
@@ -429,18 +608,41 @@ class EffTox:
                 current[idx[~stop]] = choice[~stop]
         k = self.n_doses
         sel = np.bincount(np.where(selected < 0, k, selected), minlength=k + 1) / n_sims
-        n_per = counts.sum(axis=2).mean(axis=0)
-        return pd.DataFrame(
-            {
-                "dose": [*(str(i + 1) for i in range(k)), "none"],
-                "true_eff": [*pe.tolist(), np.nan],
-                "true_tox": [*pt.tolist(), np.nan],
-                "prob_selected": sel,
-                "mean_patients": [*n_per.tolist(), np.nan],
-                "mean_eff": [*(counts[:, :, 1] + counts[:, :, 3]).mean(axis=0).tolist(), np.nan],
-                "mean_tox": [*(counts[:, :, 2] + counts[:, :, 3]).mean(axis=0).tolist(), np.nan],
-            }
+        per_trial_n = counts.sum(axis=(1, 2)).astype(np.int64)
+        ns, freq = np.unique(per_trial_n, return_counts=True)
+        return OperatingCharacteristics(
+            true_tox=pt,
+            dose_labels=tuple(str(i + 1) for i in range(self.n_doses)),
+            selection=sel,
+            mean_n=counts.sum(axis=2).mean(axis=0),
+            mean_dlt=(counts[:, :, 2] + counts[:, :, 3]).mean(axis=0),
+            n_distribution={int(a): float(b) / n_sims for a, b in zip(ns, freq, strict=True)},
+            prob_overdose_60=None,
+            prob_overdose_80=None,
+            mean_n_above_target=None,
+            method="simulate",
+            n_sims=n_sims,
+            mc_se=np.sqrt(sel * (1 - sel) / n_sims),
+            design=self.describe(),
+            extra={
+                "true_eff": pe,
+                "mean_eff": (counts[:, :, 1] + counts[:, :, 3]).mean(axis=0),
+            },
         )
+
+
+def _last_dose(outcomes: str) -> int:
+    m = _TOKEN.match(outcomes.split()[-1])
+    return int(m.group(1)) if m else 0
+
+
+def _multiset_prob(combo: str, cat_p: FloatArray) -> float:
+    """Probability of the unordered outcomes ``combo`` (N/E/T/B letters): multinomial."""
+    counts = [combo.count(ch) for ch in "NETB"]
+    coef = math.factorial(len(combo))
+    for c in counts:
+        coef //= math.factorial(c)
+    return float(coef * np.prod([cat_p[i] ** c for i, c in enumerate(counts)]))
 
 
 def _cohort_outcomes(size: int) -> list[str]:

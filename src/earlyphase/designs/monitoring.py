@@ -181,7 +181,7 @@ def toxbdry(
 class ToxicityMonitor(SingleArmDesign):
     """Continuous toxicity monitoring: stop when toxicities reach the boundary at a look.
 
-    Build with :meth:`bayesian` or :meth:`ivanova`; ``decide(x, n)``, ``decision_table()``
+    Build with :meth:`bayesian` or :meth:`ivanova`; ``decide(x, n)``, ``boundary_table()``
     and exact ``operating_characteristics(p)`` (P(stop), E[N]) come from
     :class:`SingleArmDesign`.
     """

@@ -16,17 +16,23 @@ Thall PF, Simon RM, Estey EH (1995). Bayesian sequential monitoring designs for 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
 from earlyphase.designs.thall_simon import ThallSimon
+from earlyphase.engine.results import ScenarioCharacteristics
 from earlyphase.stats._checks import check_count, check_level, check_probability
 
 FloatArray = NDArray[np.float64]
+_MORE_TOXIC = "stop: probably more toxic than standard therapy"
+_LESS_EFFECTIVE = "stop: probably less effective than standard therapy"
 
 
-class MultiOutcomeMonitor:
+class MultiOutcomeMonitor(Design):
     """Stop for low efficacy or high toxicity (Thall, Simon & Estey 1995).
 
     Examples
@@ -34,11 +40,14 @@ class MultiOutcomeMonitor:
     >>> m = MultiOutcomeMonitor(eff_standard_prior=(15, 35), tox_standard_prior=(10, 40),
     ...                         eff_experimental_prior=(0.6, 1.4),
     ...                         tox_experimental_prior=(0.4, 1.6), n_min=5, n_max=30)
-    >>> m.decide(3, 5, 10)
+    >>> m.decide(3, 5, 10).reason
     'stop: probably more toxic than standard therapy'
-    >>> m.decide(0, 1, 10)
+    >>> m.decide(0, 1, 10).reason
     'stop: probably less effective than standard therapy'
     """
+
+    name = "multi-outcome"
+    oc_methods = ("exact",)
 
     def __init__(
         self,
@@ -82,7 +91,7 @@ class MultiOutcomeMonitor:
         self.tox_upper = self._tox.upper  # stop if toxicities >= this
         self.n_max = check_count(n_max, "n_max", minimum=1)
 
-    def decision_table(self) -> pd.DataFrame:
+    def boundary_table(self) -> pd.DataFrame:
         """Per look: stop if responses <= ``eff_stop_if_le`` or toxicities >= ``tox_stop_if_ge``."""
         frame = pd.DataFrame(
             {
@@ -98,31 +107,184 @@ class MultiOutcomeMonitor:
             frame[col] = frame[col].astype("Int64")
         return frame
 
-    def decide(self, x_eff: int, x_tox: int, n: int) -> str:
-        """Decision after ``x_eff`` responses and ``x_tox`` toxicities in ``n`` patients."""
-        n = check_count(n, "n")
-        x_eff = check_count(x_eff, "x_eff")
-        x_tox = check_count(x_tox, "x_tox")
-        if x_eff > n or x_tox > n:
-            raise ValueError(f"x_eff, x_tox: counts cannot exceed n = {n}")
-        if n > self.n_max:
-            raise ValueError(f"n: {n} exceeds n_max = {self.n_max}")
-        hit = np.flatnonzero(self.looks == n)
+    def protocol_table(self) -> pd.DataFrame:
+        """The boundaries per look (:meth:`boundary_table`)."""
+        return self.boundary_table()
+
+    def decision_table(self) -> pd.DataFrame:
+        """Each endpoint's rule at every look (:data:`DECISION_COLUMNS`): one row per look,
+        endpoint ("response" or "toxicity") and count. The two rules act separately: the
+        trial stops when either count crosses its boundary."""
+        rows = []
+        for k, n in enumerate(int(v) for v in self.looks):
+            for x in range(n + 1):
+                eff_stop = x <= self.eff_lower[k]
+                tox_stop = x >= self.tox_upper[k]
+                for endpoint, hit, why in (
+                    ("response", eff_stop, _LESS_EFFECTIVE),
+                    ("toxicity", tox_stop, _MORE_TOXIC),
+                ):
+                    last = n == self.n_max
+                    rows.append(
+                        {
+                            "state": f"{x} {endpoint}{'s' if endpoint == 'response' else ''} "
+                            f"in {n}",
+                            "path": None,
+                            "n": n,
+                            "events": x,
+                            "endpoint": endpoint,
+                            "action": "stop" if hit or last else "continue",
+                            "next_dose": None if hit or last else 1,
+                            "reason": why
+                            if hit
+                            else "stop: maximum sample size reached"
+                            if last
+                            else "continue",
+                        }
+                    )
+        return decision_frame(rows)
+
+    def _counts(
+        self, history: object, x_tox: int | None, n: int | None
+    ) -> tuple[int, int, int] | None:
+        if isinstance(history, str):
+            if x_tox is not None or n is not None:
+                raise ValueError("history: give an outcome string or x_eff, x_tox and n")
+            letters = "".join(t.lstrip("0123456789") for t in history.split()).upper()
+            bad = sorted(set(letters) - set("NETB"))
+            if bad:
+                raise ValueError(f"outcomes: letters must be N, E, T or B, got {bad[0]!r}")
+            if not letters:
+                return None
+            return (
+                sum(ch in "EB" for ch in letters),
+                sum(ch in "TB" for ch in letters),
+                len(letters),
+            )
+        if isinstance(history, Mapping):
+            missing = [k for k in ("x_eff", "x_tox", "n") if k not in history]
+            if missing:
+                raise ValueError(f"history: missing {', '.join(missing)}")
+            return int(history["x_eff"]), int(history["x_tox"]), int(history["n"])
+        if history is None and x_tox is None and n is None:
+            return None
+        if history is None or x_tox is None or n is None:
+            raise ValueError("x_eff, x_tox, n: give all three counts")
+        return int(history), x_tox, n  # type: ignore[call-overload]
+
+    def decide(
+        self, history: object = None, x_tox: int | None = None, n: int | None = None
+    ) -> Decision:
+        """Decision after ``x_eff`` responses and ``x_tox`` toxicities in ``n`` patients:
+        ``decide(x_eff, x_tox, n)``, ``decide({"x_eff": .., "x_tox": .., "n": ..})`` or an
+        outcome string of N/E/T/B letters (``decide("1NETN")``)."""
+        counts = self._counts(history, x_tox, n)
+        if counts is None:
+            return Decision(dose=1, stop=False, reason="start", action="start")
+        x_eff = check_count(counts[0], "x_eff")
+        x_t = check_count(counts[1], "x_tox")
+        n_ = check_count(counts[2], "n")
+        if x_eff > n_ or x_t > n_:
+            raise ValueError(f"x_eff, x_tox: counts cannot exceed n = {n_}")
+        if n_ > self.n_max:
+            raise ValueError(f"n: {n_} exceeds n_max = {self.n_max}")
+        est = {"x_eff": x_eff, "x_tox": x_t, "n": n_}
+        hit = np.flatnonzero(self.looks == n_)
         if hit.size:
             k = int(hit[0])
-            if x_tox >= self.tox_upper[k]:
-                return "stop: probably more toxic than standard therapy"
+            if x_t >= self.tox_upper[k]:
+                return Decision(
+                    None, True, _MORE_TOXIC, action="stop", crossed="upper", estimates=est
+                )
             if x_eff <= self.eff_lower[k]:
-                return "stop: probably less effective than standard therapy"
-        return "end of trial" if n == self.n_max else "continue"
+                return Decision(
+                    None, True, _LESS_EFFECTIVE, action="stop", crossed="lower", estimates=est
+                )
+        if n_ == self.n_max:
+            return Decision(
+                None, True, "stop: maximum sample size reached", action="stop", estimates=est
+            )
+        return Decision(1, False, "continue", action="continue", estimates=est)
 
     def operating_characteristics(
-        self, p_eff: float, p_tox: float, p_both: float | None = None
-    ) -> dict[str, float]:
+        self,
+        truth: Sequence[float] | Sequence[Sequence[float]],
+        method: str = "exact",
+        n_sims: int = 10_000,
+        seed: int | None = None,
+    ) -> ScenarioCharacteristics:
         """Exact P(stop for toxicity), P(stop for low efficacy), P(no stop) and E[N].
 
-        ``p_both`` is P(response and toxicity) for one patient (independence by default).
+        ``truth`` is one scenario ``(p_eff, p_tox)`` or ``(p_eff, p_tox, p_both)``, or a list
+        of them; ``p_both`` is P(response and toxicity) for one patient (independence by
+        default). Only ``method="exact"``: the state space is small enough to enumerate.
         """
+        self._check_method(method)
+        grid = np.atleast_2d(np.asarray(truth, dtype=np.float64))
+        rows = []
+        for sc in grid:
+            vals = [float(v) for v in sc]
+            if len(vals) not in (2, 3):
+                raise ValueError(
+                    f"truth: each scenario is (p_eff, p_tox) or (p_eff, p_tox, p_both), got {vals}"
+                )
+            rows.append({"p_eff": vals[0], "p_tox": vals[1], **self._exact(*vals)})
+        return ScenarioCharacteristics(pd.DataFrame(rows), self.describe(), "exact")
+
+    def dose_paths(
+        self, n_cohorts: int, history: object = None, truth: Sequence[float] | None = None
+    ) -> pd.DataFrame:
+        """Every outcome (N, E, T, B) of the next ``n_cohorts`` patients, with its probability
+        under ``truth`` = (p_eff, p_tox[, p_both]) (:data:`PATH_COLUMNS`; ``n_dlt`` counts
+        toxicities)."""
+        n_cohorts = check_count(n_cohorts, "n_cohorts", minimum=1)
+        cat = None
+        if truth is not None:
+            v = [float(x) for x in truth]
+            p11 = v[0] * v[1] if len(v) == 2 else v[2]
+            cat = {"N": 1 - v[0] - v[1] + p11, "E": v[0] - p11, "T": v[1] - p11, "B": p11}
+        start = history if isinstance(history, str) else ""
+        c0 = self._counts(start, None, None) if start.strip() else None
+        if c0 is not None and self.decide(start).stop:
+            return pd.DataFrame(columns=list(PATH_COLUMNS))
+        nodes = [("", c0 or (0, 0, 0), 1.0)]
+        rows: list[dict[str, object]] = []
+        for c in range(1, n_cohorts + 1):
+            grown = []
+            for path, (xe, xt, n), prob in nodes:
+                for ch in "NETB":
+                    counts = (xe + (ch in "EB"), xt + (ch in "TB"), n + 1)
+                    d = self.decide(*counts)
+                    pr = prob * cat[ch] if cat is not None else float("nan")
+                    new = (path + " 1" + ch).strip()
+                    rows.append(
+                        {
+                            "cohort": c,
+                            "path": new,
+                            "dose": 1,
+                            "n_dlt": int(ch in "TB"),
+                            "next": d.dose,
+                            "decision": d.reason,
+                            "selected": None,
+                            "probability": pr,
+                        }
+                    )
+                    if not d.stop:
+                        grown.append((new, counts, pr))
+            nodes = grown
+        frame = pd.DataFrame(rows, columns=list(PATH_COLUMNS))
+        for col in ("next", "selected"):
+            frame[col] = frame[col].astype("Int64")
+        return frame
+
+    def describe(self) -> str:
+        return (
+            f"Thall-Simon-Estey monitoring of efficacy and toxicity, n = {int(self.looks[0])} to "
+            f"{self.n_max}: stop if Pr(theta_E < theta_S,E + {self.delta_eff:g}) > "
+            f"{self.p_eff:g} or Pr(theta_T > theta_S,T + {self.delta_tox:g}) > {self.p_tox:g}"
+        )
+
+    def _exact(self, p_eff: float, p_tox: float, p_both: float | None = None) -> dict[str, float]:
         pe = check_probability(p_eff, "p_eff")
         pt = check_probability(p_tox, "p_tox")
         p11 = pe * pt if p_both is None else check_probability(p_both, "p_both")

@@ -7,53 +7,28 @@ A single-arm design monitors a count ``x`` (responders, survivors, toxicities) o
 Ivanova-Qaqish-Schell monitoring all reduce to such boundaries, and share:
 
 - ``decide(x, n)``: the decision after ``x`` events in ``n`` patients;
-- ``decision_table()``: the boundaries per look, as a protocol prints them;
-- ``operating_characteristics(p)``: exact probabilities of crossing each boundary and the
-  expected sample size, by dynamic programming over the number of events (no simulation).
+- ``boundary_table()``: the boundaries per look, as a protocol prints them, and
+  ``decision_table()``, every (look, events) state with its action;
+- ``operating_characteristics(truth)``: exact probabilities of crossing each boundary and the
+  expected sample size, by dynamic programming over the number of events (or simulated).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
+from earlyphase.engine.results import ScenarioCharacteristics
 from earlyphase.stats._checks import check_count
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 NONE_LOWER = -1  # "no futility stop at this look"
-
-
-@dataclass(frozen=True)
-class MonitorDecision:
-    """Decision after ``x`` events in ``n`` patients."""
-
-    x: int
-    n: int
-    action: str  # "continue", "stop: upper boundary", "stop: lower boundary", "end of trial"
-    crossed: str | None  # "upper", "lower" or None
-    message: str
-
-    @property
-    def stop(self) -> bool:
-        return self.crossed is not None or self.action == "end of trial"
-
-    def __str__(self) -> str:
-        return self.message
-
-
-@dataclass(frozen=True)
-class BoundaryOC:
-    """Exact operating characteristics of a boundary design at one or more true rates."""
-
-    table: pd.DataFrame  # one row per true rate
-
-    def __getitem__(self, key: str) -> FloatArray:
-        return np.asarray(self.table[key], dtype=np.float64)
 
 
 def boundary_crossing(
@@ -118,8 +93,14 @@ def boundary_crossing(
     )
 
 
-class SingleArmDesign:
-    """Base of single-arm boundary designs; subclasses fill ``looks``, ``lower``, ``upper``."""
+class SingleArmDesign(Design):
+    """Base of single-arm boundary designs; subclasses fill ``looks``, ``lower``, ``upper``.
+
+    The design follows :class:`earlyphase.designs.contract.Design` with one dose level: a
+    history is ``x`` events in ``n`` evaluated patients (or an outcome string, ``N`` for no
+    event and any other letter for an event), a "cohort" is the stretch of patients up to the
+    next look, and ``truth`` is the true event rate (or several).
+    """
 
     looks: IntArray
     lower: IntArray  # stop (lower) if x <= lower; -1 = no lower stop
@@ -127,50 +108,93 @@ class SingleArmDesign:
     upper_meaning: str = "declare the treatment promising"
     lower_meaning: str = "stop for futility"
     event_name: str = "responses"
+    endpoint: str = "response"
 
     def _look_index(self, n: int) -> int | None:
         hit = np.flatnonzero(self.looks == n)
         return int(hit[0]) if hit.size else None
 
-    def decide(self, x: int, n: int) -> MonitorDecision:
-        """What to do after ``x`` events among ``n`` evaluated patients."""
-        n = check_count(n, "n", minimum=0)
-        x = check_count(x, "x", minimum=0)
+    def _counts(self, history: object, n: int | None) -> tuple[int, int] | None:
+        """(x, n) from any accepted history; None before the first patient."""
+        if history is None and n is None:
+            return None
+        if isinstance(history, str):
+            if n is not None:
+                raise ValueError("n: give either an outcome string or x and n, not both")
+            letters = "".join(tok.lstrip("0123456789") for tok in history.split())
+            if not letters:
+                return None
+            if not letters.isalpha():
+                raise ValueError(f"outcomes: letters only after each look's dose, got {history!r}")
+            return sum(ch.upper() != "N" for ch in letters), len(letters)
+        if isinstance(history, Mapping):
+            missing = [key for key in ("x", "n") if key not in history]
+            if missing:
+                raise ValueError(f"history: missing {', '.join(missing)} (events x, patients n)")
+            return int(history["x"]), int(history["n"])
+        if n is None:
+            raise ValueError("n: the number of evaluated patients is required with x")
+        return int(history) if history is not None else 0, n  # type: ignore[call-overload]
+
+    def decide(self, history: object = None, n: int | None = None) -> Decision:
+        """What to do after ``x`` events among ``n`` evaluated patients: ``decide(x, n)``,
+        ``decide({"x": x, "n": n})`` or ``decide("1NRNN")``."""
+        counts = self._counts(history, n)
+        if counts is None:
+            return Decision(dose=1, stop=False, reason="start", action="start", message="start")
+        x = check_count(counts[0], "x", minimum=0)
+        n = check_count(counts[1], "n", minimum=0)
         if x > n:
             raise ValueError(f"x: {x} {self.event_name} cannot exceed n = {n} patients")
         n_max = int(self.looks[-1])
         if n > n_max:
             raise ValueError(f"n: {n} exceeds the maximum sample size {n_max}")
         k = self._look_index(n)
+        estimates: dict[str, object] = {"x": x, "n": n, "observed_rate": x / n if n else None}
+        if k is not None:
+            estimates["lower_stop_if_le"] = None if self.lower[k] < 0 else int(self.lower[k])
+            estimates["upper_stop_if_ge"] = None if self.upper[k] > n else int(self.upper[k])
         if k is not None and x >= self.upper[k]:
-            return MonitorDecision(
-                x,
-                n,
-                "stop: upper boundary",
-                "upper",
-                f"{x}/{n} {self.event_name} reaches the upper boundary "
+            return Decision(
+                dose=None,
+                stop=True,
+                reason=f"stop: upper boundary ({self.upper_meaning})",
+                action="stop",
+                crossed="upper",
+                estimates=estimates,
+                message=f"{x}/{n} {self.event_name} reaches the upper boundary "
                 f"({int(self.upper[k])}): {self.upper_meaning}",
             )
         if k is not None and x <= self.lower[k]:
-            return MonitorDecision(
-                x,
-                n,
-                "stop: lower boundary",
-                "lower",
-                f"{x}/{n} {self.event_name} is at or below the lower boundary "
+            return Decision(
+                dose=None,
+                stop=True,
+                reason=f"stop: lower boundary ({self.lower_meaning})",
+                action="stop",
+                crossed="lower",
+                estimates=estimates,
+                message=f"{x}/{n} {self.event_name} is at or below the lower boundary "
                 f"({int(self.lower[k])}): {self.lower_meaning}",
             )
         if n == n_max:
-            return MonitorDecision(
-                x,
-                n,
-                "end of trial",
-                None,
-                f"{x}/{n}: maximum sample size reached without crossing a boundary",
+            return Decision(
+                dose=None,
+                stop=True,
+                reason="stop: maximum sample size reached",
+                action="stop",
+                estimates=estimates,
+                message=f"{x}/{n}: maximum sample size reached without crossing a boundary",
             )
-        return MonitorDecision(x, n, "continue", None, f"{x}/{n}: continue enrolling")
+        return Decision(
+            dose=1,
+            stop=False,
+            reason="continue",
+            action="continue",
+            estimates=estimates,
+            message=f"{x}/{n}: continue enrolling",
+        )
 
-    def decision_table(self) -> pd.DataFrame:
+    def boundary_table(self) -> pd.DataFrame:
         """Boundaries per look: stop low if events <= ``lower``, stop high if >= ``upper``.
 
         Values that cannot occur (no boundary at that look) are shown as missing.
@@ -184,9 +208,171 @@ class SingleArmDesign:
             frame[col] = frame[col].astype("Int64")
         return frame
 
-    def operating_characteristics(self, p: float | Sequence[float]) -> pd.DataFrame:
-        """Exact P(crossing each boundary), P(no crossing) and E[N] for true rate(s) ``p``."""
-        ps = np.atleast_1d(np.asarray(p, dtype=np.float64))
-        if ps.ndim != 1 or np.any((ps < 0) | (ps > 1)) or np.any(np.isnan(ps)):
-            raise ValueError(f"p: true rates must lie in [0, 1], got {ps.tolist()}")
-        return boundary_crossing(self.looks, self.lower, self.upper, ps)
+    def protocol_table(self) -> pd.DataFrame:
+        """The boundaries per look (:meth:`boundary_table`)."""
+        return self.boundary_table()
+
+    def decision_table(self) -> pd.DataFrame:
+        """Every (look, events) state with its action (:data:`DECISION_COLUMNS`)."""
+        rows = []
+        for n in (int(v) for v in self.looks):
+            for x in range(n + 1):
+                d = self.decide(x, n)
+                rows.append(
+                    {
+                        "state": f"{x} {self.event_name} in {n}",
+                        "path": None,
+                        "n": n,
+                        "events": x,
+                        "endpoint": self.endpoint,
+                        "action": d.action,
+                        "next_dose": d.dose,
+                        "reason": d.reason,
+                    }
+                )
+        return decision_frame(rows)
+
+    def _truth(self, truth: float | Sequence[float]) -> FloatArray:
+        ps = np.atleast_1d(np.asarray(truth, dtype=np.float64))
+        if ps.ndim != 1 or ps.size == 0 or np.any(np.isnan(ps)) or np.any((ps < 0) | (ps > 1)):
+            raise ValueError(f"truth: true rates must lie in [0, 1], got {ps.tolist()}")
+        return ps
+
+    def operating_characteristics(
+        self,
+        truth: float | Sequence[float],
+        method: str = "exact",
+        n_sims: int = 10_000,
+        seed: int | None = None,
+    ) -> ScenarioCharacteristics:
+        """P(crossing each boundary), P(no crossing) and E[N] for true rate(s) ``truth``.
+
+        ``method="exact"`` sums the binomial probabilities look by look (the same
+        recursion as R ``clinfun::bdrycross.prob``); ``method="simulate"`` runs ``n_sims``
+        trials per rate as arrays, with Monte Carlo standard errors of the crossing
+        probabilities (``mc_se_upper``, ``mc_se_lower``).
+        """
+        self._check_method(method)
+        ps = self._truth(truth)
+        if method == "exact":
+            rows = boundary_crossing(self.looks, self.lower, self.upper, ps)
+            return ScenarioCharacteristics(rows, self.describe(), "exact")
+        n_sims = check_count(n_sims, "n_sims", minimum=1)
+        rows = simulate_boundary_crossing(self.looks, self.lower, self.upper, ps, n_sims, seed)
+        return ScenarioCharacteristics(rows, self.describe(), "simulate", n_sims)
+
+    def dose_paths(
+        self, n_cohorts: int, history: object = None, truth: float | None = None
+    ) -> pd.DataFrame:
+        """Every way the next ``n_cohorts`` stretches between looks can go: one row per number
+        of events in the stretch (``n_dlt``), with its binomial probability under ``truth``."""
+        n_cohorts = check_count(n_cohorts, "n_cohorts", minimum=1)
+        p = None if truth is None else float(self._truth(truth)[0])
+        counts = self._counts(history, None) if history is not None else None
+        x0, n0 = counts if counts is not None else (0, 0)
+        if n0 and self.decide(x0, n0).stop:
+            return pd.DataFrame(columns=list(PATH_COLUMNS))
+        looks = [int(v) for v in self.looks if v > n0]
+        nodes = [("", x0, n0, 1.0)]
+        rows: list[dict[str, object]] = []
+        for c, look in enumerate(looks[:n_cohorts], start=1):
+            grown = []
+            for path, x, n, prob in nodes:
+                m = look - n
+                for k in range(m + 1):
+                    pr = prob * float(binom_pmf(k, m, p)) if p is not None else float("nan")
+                    token = "1" + "N" * (m - k) + "E" * k
+                    new_path = (path + " " + token).strip()
+                    d = self.decide(x + k, look)
+                    rows.append(
+                        {
+                            "cohort": c,
+                            "path": new_path,
+                            "dose": 1,
+                            "n_dlt": k,
+                            "next": d.dose,
+                            "decision": d.reason,
+                            "selected": None,
+                            "probability": pr,
+                        }
+                    )
+                    if not d.stop:
+                        grown.append((new_path, x + k, look, pr))
+            nodes = grown
+            if not nodes:
+                break
+        frame = pd.DataFrame(rows, columns=list(PATH_COLUMNS))
+        for col in ("next", "selected"):
+            frame[col] = frame[col].astype("Int64")
+        return frame
+
+    def describe(self) -> str:
+        """The boundaries in words."""
+        tab = self.boundary_table()
+        up = [
+            f"{u} of {n}"
+            for n, u in zip(tab["n"], tab["upper_stop_if_ge"], strict=True)
+            if pd.notna(u)
+        ]
+        lo = [
+            f"{v} of {n}"
+            for n, v in zip(tab["n"], tab["lower_stop_if_le"], strict=True)
+            if pd.notna(v)
+        ]
+        parts = [f"{type(self).__name__}: looks at n = {', '.join(str(v) for v in tab['n'])}"]
+        if up:
+            parts.append(f"{self.upper_meaning} at >= {'; '.join(up)} {self.event_name}")
+        if lo:
+            parts.append(f"{self.lower_meaning} at <= {'; '.join(lo)} {self.event_name}")
+        return "; ".join(parts)
+
+
+def binom_pmf(k: int, m: int, p: float) -> float:
+    """Binomial probability of ``k`` events in ``m`` patients (exact, no SciPy needed)."""
+    return math.comb(m, k) * p**k * (1 - p) ** (m - k)
+
+
+def simulate_boundary_crossing(
+    looks: ArrayLike,
+    lower: ArrayLike,
+    upper: ArrayLike,
+    p: FloatArray,
+    n_sims: int,
+    seed: int | None,
+) -> pd.DataFrame:
+    """Monte Carlo version of :func:`boundary_crossing`: ``n_sims`` trials per rate, drawn as
+    one array of cumulative event counts per rate (patient-level uniforms from ``seed``, the
+    same for every rate: common random numbers)."""
+    n_arr = np.asarray(looks, dtype=np.int64)
+    lo = np.asarray(lower, dtype=np.int64)
+    up = np.asarray(upper, dtype=np.int64)
+    u = np.random.default_rng(seed).random((n_sims, int(n_arr[-1])), dtype=np.float64)
+    out = []
+    for pv in p:
+        x = np.cumsum(u < pv, axis=1)[:, n_arr - 1]  # (n_sims, looks): events at each look
+        hit_up = x >= up[None, :]
+        hit_lo = (x <= lo[None, :]) & ~hit_up
+        hit = hit_up | hit_lo
+        first = np.where(hit.any(axis=1), hit.argmax(axis=1), len(n_arr))
+        rows = np.arange(n_sims)
+        crossed = first < len(n_arr)
+        at = np.minimum(first, len(n_arr) - 1)
+        upper_hit = crossed & hit_up[rows, at]
+        lower_hit = crossed & hit_lo[rows, at]
+        before = first < len(n_arr) - 1
+        n_used = np.where(crossed, n_arr[at], n_arr[-1])
+        pu, pl = upper_hit.mean(), lower_hit.mean()
+        out.append(
+            {
+                "p": float(pv),
+                "prob_upper": pu,
+                "prob_lower": pl,
+                "prob_upper_before_final": (upper_hit & before).mean(),
+                "prob_lower_before_final": (lower_hit & before).mean(),
+                "prob_no_crossing": (~crossed).mean(),
+                "expected_n": n_used.mean(),
+                "mc_se_upper": math.sqrt(pu * (1 - pu) / n_sims),
+                "mc_se_lower": math.sqrt(pl * (1 - pl) / n_sims),
+            }
+        )
+    return pd.DataFrame(out)

@@ -115,14 +115,14 @@ def decision_rules(design: Any, *, depth: int = 2, full: bool = False) -> pd.Dat
     model-based designs such as CRM, whose rules have no closed table, the dose paths of the
     next ``depth`` cohorts. Behaviours added on top (``stop_at_n`` ...) are looked through to
     the underlying rule for the tables, and kept for the dose paths."""
+    if design.table_by_paths:
+        return design.dose_paths(depth)  # type: ignore[no-any-return]
     base = design
     while hasattr(base, "parent"):
         base = base.parent
-    if hasattr(base, "boundary_table"):
-        return base.boundary_table(full=full)  # type: ignore[no-any-return]
-    if hasattr(base, "decision_table") and not hasattr(base, "skeleton"):
-        return base.decision_table()  # type: ignore[no-any-return]
-    return design.dose_paths(depth)  # type: ignore[no-any-return]
+    if full and hasattr(base, "boundary_table"):
+        return base.boundary_table(full=True)  # type: ignore[no-any-return]
+    return design.protocol_table()  # type: ignore[no-any-return]
 
 
 PHASE2_DESIGNS = ("thall-simon", "simon", "predictive", "tox-monitor", "efftox")

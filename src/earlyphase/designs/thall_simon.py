@@ -91,7 +91,7 @@ class ThallSimon(SingleArmDesign):
     --------
     >>> ts = ThallSimon(beta_prior(0.245, 126), beta_prior(0.245, 5), p_upper=0.95,
     ...                 p_lower=None, n_min=6, n_max=20)
-    >>> ts.decision_table()["upper_stop_if_ge"].tolist()
+    >>> ts.boundary_table()["upper_stop_if_ge"].tolist()
     [5, 5, 5, 6, 6, 6, 7, 7, 8, 8, 8, 9, 9, 9, 10]
     """
 
@@ -223,5 +223,5 @@ class ThallSimon(SingleArmDesign):
 
     def summary(self) -> pd.DataFrame:
         """Boundaries with the posterior probabilities at them."""
-        tab = self.decision_table()
+        tab = self.boundary_table()
         return tab

@@ -24,7 +24,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from earlyphase.designs.base import (
+from earlyphase.designs.base import DoseFindingDesign
+from earlyphase.designs.doses import DoseLevels, start_index
+from earlyphase.engine.states import (
     R_DEESCALATE,
     R_ESCALATE,
     R_MTD,
@@ -32,11 +34,9 @@ from earlyphase.designs.base import (
     R_TOO_TOXIC,
     R_TOP_SAFE,
     Decisions,
-    DoseFindingDesign,
     IntArray,
     States,
 )
-from earlyphase.designs.doses import DoseLevels, start_index
 from earlyphase.stats._checks import check_count
 
 
@@ -82,10 +82,16 @@ class ThreePlusThree(DoseFindingDesign):
         return 6 * self.n_doses
 
     def describe(self) -> str:
-        variant = "with de-escalation" if self.deescalation else "escalation only"
-        return f"3+3 ({variant}), {self.n_doses} doses"
+        variant = (
+            "with de-escalation: a dose with >= 2 DLTs sends the next cohort back to the dose "
+            "below unless 6 were treated there"
+            if self.deescalation
+            else "escalation only: >= 2 DLTs at a dose make the dose below the MTD"
+        )
+        start = f", starting at dose {self.start_dose + 1}" if self.start_dose else ""
+        return f"3+3 ({variant}), {self.n_doses} doses{start}"
 
-    def _decide_batch(self, st: States) -> Decisions:
+    def decide_batch(self, st: States) -> Decisions:
         t = st.size
         k = self.n_doses
         rows = np.arange(t)
@@ -144,7 +150,7 @@ class ThreePlusThree(DoseFindingDesign):
         idx = np.where(ok, np.arange(k)[None, :], -1)
         return np.asarray(idx.max(axis=1), dtype=np.int64)
 
-    def _select_batch(self, st: States) -> IntArray:
+    def select_batch(self, st: States) -> IntArray:
         """MTD from counts: the highest dose cleared (0/3 or <= 1/6) below the lowest dose with
         >= 2 DLTs."""
         k = st.n.shape[1]
@@ -155,8 +161,16 @@ class ThreePlusThree(DoseFindingDesign):
         ok = cleared & (idx < cap[:, None])
         return np.asarray(np.where(ok, idx, -1).max(axis=1), dtype=np.int64)
 
-    def decision_table(self) -> pd.DataFrame:
-        """The rules as a protocol prints them: DLTs among patients at the current dose."""
+    def _table_pairs(self) -> list[tuple[int, int]]:
+        # 6 at a dose means 1/3 before the second cohort: 1 to 4 DLTs among 6
+        return [(3, j) for j in range(4)] + [(6, j) for j in range(1, 5)]
+
+    def protocol_table(self) -> pd.DataFrame:
+        """The rules in words (:meth:`rules_table`)."""
+        return self.rules_table()
+
+    def rules_table(self) -> pd.DataFrame:
+        """The rules as a protocol prints them, in words: DLTs among patients at the dose."""
         below = (
             "go back to the dose below if it has fewer than 6 patients; otherwise stop: MTD = "
             "highest dose with 6 patients and <= 1 DLT"

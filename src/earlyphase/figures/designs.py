@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from earlyphase.simulate.results import OperatingCharacteristics
+from earlyphase.engine.results import OperatingCharacteristics
 
 
 def _oc_axes(ax_sel: Axes, ax_n: Axes, oc: OperatingCharacteristics) -> None:

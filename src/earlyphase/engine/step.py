@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from earlyphase.designs.base import Decisions, DoseFindingDesign, IntArray, States
+from earlyphase.engine.rule import BatchRule
+from earlyphase.engine.states import R_MAX_N, Decisions, IntArray, States
 
 
 def add_cohort(st: States, sizes: IntArray, dlts: IntArray) -> States:
@@ -27,16 +28,14 @@ def apply_decisions(st: States, dec: Decisions) -> States:
     return States(st.n, st.y, current, st.last_n, st.last_y, aux)
 
 
-def finish(design: DoseFindingDesign, st: States, dec: Decisions) -> Decisions:
+def finish(design: BatchRule, st: States, dec: Decisions) -> Decisions:
     """Trials that cannot treat another patient (cohort size 0) stop with the design's choice."""
-    sizes = design._cohort_sizes(apply_decisions(st, dec))
+    sizes = design.cohort_sizes(apply_decisions(st, dec))
     stuck = (~dec.stop) & (sizes <= 0)
     if stuck.any():
-        from earlyphase.designs.base import R_MAX_N
-
         dec.stop = dec.stop | stuck
         dec.reason = np.where(stuck, R_MAX_N, dec.reason)
-        dec.selected = np.where(stuck, design._select_batch(st), dec.selected)
+        dec.selected = np.where(stuck, design.select_batch(st), dec.selected)
     return dec
 
 

@@ -10,16 +10,16 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from earlyphase.designs.base import REASONS, DoseFindingDesign
-from earlyphase.designs.outcomes import History
-from earlyphase.simulate.engine import add_cohort, apply_decisions, finish, take_decisions
+from earlyphase.engine.rule import BatchRule
+from earlyphase.engine.states import REASONS, States
+from earlyphase.engine.step import add_cohort, apply_decisions, finish, take_decisions
 from earlyphase.stats._checks import check_count
 
 
 def dose_paths(
-    design: DoseFindingDesign,
+    design: BatchRule,
     n_cohorts: int,
-    history: History,
+    start: States | None,
     p: NDArray[np.float64] | None,
 ) -> pd.DataFrame:
     """One row per node of the tree of the next ``n_cohorts`` cohorts.
@@ -27,16 +27,17 @@ def dose_paths(
     Columns: ``cohort`` (1 = the next cohort), ``path`` (outcome string from the start of the
     tree, e.g. ``"1NNN 2NNT"``), ``dose`` and ``n_dlt`` of that cohort, ``next`` (next dose
     level, or None when the trial stops), ``decision`` (reason), ``selected`` (the recommended
-    dose if it stops) and ``probability`` (of reaching this node, when ``true_tox`` is given).
+    dose if it stops) and ``probability`` (of reaching this node, when ``p`` is given).
+    ``start`` is the state the tree grows from (None: before the first cohort).
     """
     from scipy.stats import binom
 
     n_cohorts = check_count(n_cohorts, "n_cohorts", minimum=1)
-    if history.current_dose is None:
+    if start is None:
         st = design.initial_states(1)
     else:
-        st = design.states_from_history(history)
-        dec0 = finish(design, st, design._decide_batch(st))
+        st = start
+        dec0 = finish(design, st, design.decide_batch(st))
         if bool(dec0.stop[0]):
             return pd.DataFrame(
                 columns=[
@@ -57,7 +58,7 @@ def dose_paths(
     for c in range(1, n_cohorts + 1):
         if st.size == 0:
             break
-        sizes = design._cohort_sizes(st)
+        sizes = design.cohort_sizes(st)
         new_paths: list[str] = []
         rep_list: list[int] = []
         k_list: list[int] = []
@@ -74,7 +75,7 @@ def dose_paths(
             pr = probs[rep] * binom.pmf(kk, sizes[rep], p[st.current[rep]])
         else:
             pr = np.full(len(rep), np.nan)
-        dec = finish(design, new, design._decide_batch(new))
+        dec = finish(design, new, design.decide_batch(new))
         for j in range(len(rep)):
             stop = bool(dec.stop[j])
             sel = int(dec.selected[j])

@@ -15,24 +15,25 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import binom
 
-from earlyphase.designs.base import DoseFindingDesign, States
-from earlyphase.simulate.engine import (
+from earlyphase.engine.results import OperatingCharacteristics
+from earlyphase.engine.rule import BatchRule
+from earlyphase.engine.states import States
+from earlyphase.engine.step import (
     add_cohort,
     apply_decisions,
     finish,
     overdose_summaries,
     take_decisions,
 )
-from earlyphase.simulate.results import OperatingCharacteristics
 
 FloatArray = NDArray[np.float64]
 
 
 def expand_outcomes(
-    design: DoseFindingDesign, st: States, p: FloatArray
+    design: BatchRule, st: States, p: FloatArray
 ) -> tuple[States, NDArray[np.int64], FloatArray]:
     """Every (state, number of DLTs in the next cohort) pair with its probability."""
-    sizes = design._cohort_sizes(st)
+    sizes = design.cohort_sizes(st)
     smax = int(sizes.max())
     ks = np.arange(smax + 1)
     pk = binom.pmf(ks[None, :], sizes[:, None], p[st.current][:, None])
@@ -43,7 +44,7 @@ def expand_outcomes(
     return new, rep, pk[rep, kk]
 
 
-def exact_oc(design: DoseFindingDesign, p: FloatArray) -> OperatingCharacteristics:
+def exact_oc(design: BatchRule, p: FloatArray) -> OperatingCharacteristics:
     """Exact operating characteristics of ``design`` under true DLT probabilities ``p``."""
     k = design.n_doses
     st = design.initial_states(1)
@@ -62,7 +63,7 @@ def exact_oc(design: DoseFindingDesign, p: FloatArray) -> OperatingCharacteristi
             raise RuntimeError("design: trial paths do not terminate")
         new, rep, pk = expand_outcomes(design, st, p)
         w = prob[rep] * pk
-        dec = finish(design, new, design._decide_batch(new))
+        dec = finish(design, new, design.decide_batch(new))
         stop = dec.stop
         if stop.any():
             ws = w[stop]

@@ -1,8 +1,16 @@
-"""Operating characteristics as one result object with tidy tables."""
+"""Operating characteristics: one result type, with tidy tables, for every design.
+
+Every design's ``operating_characteristics`` returns an :class:`OCResult`: ``table()`` (one
+row per dose, or per true scenario for a single-arm design), ``summary()`` (scalars) and
+``to_dict()`` (both, for JSON). Dose-finding designs return :class:`OperatingCharacteristics`;
+single-arm and monitoring designs, one row per true scenario, :class:`ScenarioCharacteristics`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -12,14 +20,66 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float64]
 
 
+class OCResult(ABC):
+    """What a design does under a true scenario."""
+
+    design: str
+    method: str
+    n_sims: int | None
+
+    @abstractmethod
+    def table(self) -> pd.DataFrame:
+        """The per-dose (or per-scenario) table."""
+
+    @abstractmethod
+    def summary(self) -> dict[str, Any]:
+        """Scalar summaries, for printing or JSON."""
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = self.table()
+        return {
+            **self.summary(),
+            "rows": rows.astype(object).where(rows.notna(), None).to_dict(orient="records"),
+        }
+
+
 @dataclass(frozen=True)
-class OperatingCharacteristics:
+class ScenarioCharacteristics(OCResult):
+    """Exact or simulated operating characteristics, one row per true scenario (e.g. true
+    response rate): probabilities of each stopping outcome and the expected sample size."""
+
+    rows: pd.DataFrame
+    design: str
+    method: str
+    n_sims: int | None = None
+
+    def table(self) -> pd.DataFrame:
+        return self.rows.copy()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "design": self.design,
+            "method": self.method,
+            "n_sims": self.n_sims,
+            "n_scenarios": len(self.rows),
+        }
+
+    def __getitem__(self, column: str) -> pd.Series:
+        return self.rows[column]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True)
+class OperatingCharacteristics(OCResult):
     """What a design does under a true dose-toxicity curve.
 
     ``selection`` has one entry per dose (1..K) and a last entry for "no dose selected";
     ``mean_n`` and ``mean_dlt`` are expected patients and DLTs per dose; ``n_distribution``
     maps total sample size to its probability. With ``method="simulate"``, ``mc_se`` holds
-    the Monte Carlo standard errors of ``selection``.
+    the Monte Carlo standard errors of ``selection``. ``extra`` holds further per-dose
+    columns of a design with a second endpoint (e.g. ``true_eff`` and ``mean_eff``).
     """
 
     true_tox: FloatArray
@@ -36,6 +96,7 @@ class OperatingCharacteristics:
     mc_se: FloatArray | None
     design: str
     n_terminal_states: int | None = None
+    extra: Mapping[str, FloatArray] = field(default_factory=dict)
 
     @property
     def prob_no_selection(self) -> float:
@@ -62,6 +123,8 @@ class OperatingCharacteristics:
                 "mean_dlt": [*self.mean_dlt.tolist(), np.nan],
             }
         )
+        for name, values in self.extra.items():
+            frame[name] = [*np.asarray(values, dtype=np.float64).tolist(), np.nan]
         if self.mc_se is not None:
             frame["mc_se"] = self.mc_se
         assert len(frame) == k + 1
