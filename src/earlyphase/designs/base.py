@@ -19,10 +19,9 @@ and return a design, so they stack:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from earlyphase.designs.contract import Decision, Design, decision_frame
 from earlyphase.designs.doses import DoseLevels
@@ -46,6 +45,9 @@ from earlyphase.engine.states import (
     check_truth,
 )
 from earlyphase.engine.step import add_cohort, finish
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The action each reason code stands for (every other code stops the trial).
 _ACTION = {
@@ -261,6 +263,8 @@ class DoseFindingDesign(Design):
         return decision_frame(rows)
 
     def _paths_table(self, n_cohorts: int) -> pd.DataFrame:
+        import pandas as pd
+
         paths = self.dose_paths(n_cohorts)
         rows = []
         for _, r in paths.iterrows():

@@ -7,10 +7,10 @@ design's decisions in one way; the order of wrapping is the order of application
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
-from scipy.stats import beta as beta_dist
 
 from earlyphase.designs.base import DoseFindingDesign
 from earlyphase.engine.states import (
@@ -29,6 +29,9 @@ from earlyphase.engine.states import (
     States,
 )
 from earlyphase.stats._checks import check_count, check_level, check_positive, check_probability
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Behaviour(DoseFindingDesign):
@@ -224,6 +227,8 @@ class StopWhenTooToxic(Behaviour):
         self.prior = (check_positive(prior[0], "prior[0]"), check_positive(prior[1], "prior[1]"))
 
     def decide_batch(self, st: States) -> Decisions:
+        from scipy.stats import beta as beta_dist
+
         dec = self._parent_decide(st)
         n0, y0 = st.n[:, 0], st.y[:, 0]
         prob = beta_dist.sf(self.threshold, self.prior[0] + y0, self.prior[1] + n0 - y0)
@@ -284,6 +289,8 @@ class Expansion(Behaviour):
 
     def unsafe(self, n: IntArray, y: IntArray) -> NDArray[np.bool_]:
         """True where the expansion's safety rule stops: Pr(p > limit | n, y) > cutoff."""
+        from scipy.stats import beta as beta_dist
+
         if self.tox_limit is None:
             return np.zeros(np.shape(n), dtype=bool)
         prob = beta_dist.sf(self.tox_limit, self.prior[0] + y, self.prior[1] + n - y)

@@ -30,9 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import pandas as pd
-
 if TYPE_CHECKING:
+    import pandas as pd
+
     from earlyphase.engine.results import OCResult
 
 #: What a decision tells the team to do.
@@ -122,6 +122,8 @@ class Decision:
 
 def decision_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows in the :data:`DECISION_COLUMNS` layout, with nullable integer columns."""
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=list(DECISION_COLUMNS))
     for col in ("n", "events", "next_dose"):
         frame[col] = frame[col].astype("Int64")

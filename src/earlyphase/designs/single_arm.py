@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
 from earlyphase.engine.results import ScenarioCharacteristics
 from earlyphase.stats._checks import check_count
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -42,6 +45,8 @@ def boundary_crossing(
     look, P(reach the end without crossing), and E[N]. With only an upper boundary this is
     R ``clinfun::bdrycross.prob`` (stop if x > r_k, i.e. upper_k = r_k + 1).
     """
+    import pandas as pd
+
     n_arr = np.asarray(looks, dtype=np.int64)
     lo = np.asarray(lower, dtype=np.int64)
     up = np.asarray(upper, dtype=np.int64)
@@ -199,6 +204,8 @@ class SingleArmDesign(Design):
 
         Values that cannot occur (no boundary at that look) are shown as missing.
         """
+        import pandas as pd
+
         lower = [None if v < 0 else int(v) for v in self.lower]
         upper = [None if u > n else int(u) for u, n in zip(self.upper, self.looks, strict=True)]
         frame = pd.DataFrame(
@@ -266,6 +273,8 @@ class SingleArmDesign(Design):
     ) -> pd.DataFrame:
         """Every way the next ``n_cohorts`` stretches between looks can go: one row per number
         of events in the stretch (``n_dlt``), with its binomial probability under ``truth``."""
+        import pandas as pd
+
         n_cohorts = check_count(n_cohorts, "n_cohorts", minimum=1)
         p = None if truth is None else float(self._truth(truth)[0])
         counts = self._counts(history, None) if history is not None else None
@@ -308,6 +317,8 @@ class SingleArmDesign(Design):
 
     def describe(self) -> str:
         """The boundaries in words."""
+        import pandas as pd
+
         tab = self.boundary_table()
         up = [
             f"{u} of {n}"
@@ -343,6 +354,8 @@ def simulate_boundary_crossing(
     """Monte Carlo version of :func:`boundary_crossing`: ``n_sims`` trials per rate, drawn as
     one array of cumulative event counts per rate (patient-level uniforms from ``seed``, the
     same for every rate: common random numbers)."""
+    import pandas as pd
+
     n_arr = np.asarray(looks, dtype=np.int64)
     lo = np.asarray(lower, dtype=np.int64)
     up = np.asarray(upper, dtype=np.int64)

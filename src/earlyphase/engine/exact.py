@@ -10,10 +10,10 @@ is exact, and state merging keeps it small: a BOIN trial of 10 cohorts of 3 over
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import binom
 
 from earlyphase.engine.results import OperatingCharacteristics
 from earlyphase.engine.rule import BatchRule
@@ -26,6 +26,9 @@ from earlyphase.engine.step import (
     take_decisions,
 )
 
+if TYPE_CHECKING:
+    pass
+
 FloatArray = NDArray[np.float64]
 
 
@@ -33,6 +36,8 @@ def expand_outcomes(
     design: BatchRule, st: States, p: FloatArray
 ) -> tuple[States, NDArray[np.int64], FloatArray]:
     """Every (state, number of DLTs in the next cohort) pair with its probability."""
+    from scipy.stats import binom
+
     sizes = design.cohort_sizes(st)
     smax = int(sizes.max())
     ks = np.arange(smax + 1)

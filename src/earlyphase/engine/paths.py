@@ -6,14 +6,18 @@ probability of each path under a true dose-toxicity curve when one is given.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from earlyphase.engine.rule import BatchRule
 from earlyphase.engine.states import REASONS, States
 from earlyphase.engine.step import add_cohort, apply_decisions, finish, take_decisions
 from earlyphase.stats._checks import check_count
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def dose_paths(
@@ -30,6 +34,7 @@ def dose_paths(
     dose if it stops) and ``probability`` (of reaching this node, when ``p`` is given).
     ``start`` is the state the tree grows from (None: before the first cohort).
     """
+    import pandas as pd
     from scipy.stats import binom
 
     n_cohorts = check_count(n_cohorts, "n_cohorts", minimum=1)

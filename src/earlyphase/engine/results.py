@@ -11,11 +11,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FloatArray = NDArray[np.float64]
 
@@ -113,6 +115,8 @@ class OperatingCharacteristics(OCResult):
 
     def table(self) -> pd.DataFrame:
         """One row per dose and a final "none" row: true rate, P(selected), E[patients], E[DLTs]."""
+        import pandas as pd
+
         k = len(self.true_tox)
         frame = pd.DataFrame(
             {
