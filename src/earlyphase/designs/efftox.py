@@ -51,8 +51,6 @@ from earlyphase.stats._checks import check_count, check_level, check_probability
 
 FloatArray = NDArray[np.float64]
 PARAMS = ("alpha", "beta", "gamma", "zeta", "eta", "psi")
-#: Outcome letters: (efficacy, toxicity).
-OUTCOMES = {"N": (0, 0), "E": (1, 0), "T": (0, 1), "B": (1, 1)}
 _TOKEN = re.compile(r"^(\d+)([NETBnetb]+)$")
 
 

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-NONE_LOWER = -1  # "no futility stop at this look"
 
 
 def boundary_crossing(

@@ -98,10 +98,6 @@ class Decisions:
     aux: IntArray | None = None  # (T, A) new behaviour state, None when unchanged
 
 
-def clip_dose(d: IntArray, k: int) -> IntArray:
-    return np.clip(d, 0, k - 1).astype(np.int64)
-
-
 def check_truth(true_tox: Sequence[float], n_doses: int) -> NDArray[np.float64]:
     """True DLT probabilities, one per dose, each in [0, 1] (errors name ``true_tox``)."""
     try:
