@@ -374,10 +374,9 @@ def test_flowcharts_show_each_design_and_behaviour() -> None:
     assert "n = 10 and 29" in simon and "upper boundary" in simon
     # a behaviour's rule is the part of describe() it adds, innermost first
     stacked = ThreePlusThree(3).dont_skip_doses().with_expansion(6)
-    assert behaviour_rules(stacked) == [
-        "no dose skipping when escalating",
-        "then expand with 6 at the RP2D",
-    ]
+    rules = behaviour_rules(stacked)
+    assert len(rules) == 2 and rules[0] == "no dose skipping when escalating"
+    assert rules[1].startswith("then expand with 6 at the RP2D")
 
 
 # --- single-arm designs ----------------------------------------------------------------------
