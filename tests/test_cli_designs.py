@@ -1,10 +1,16 @@
-"""The design and simulate commands: tables, machine output, figures and clear errors."""
+"""The design, simulate and decide commands: every design, tables, machine output, figures,
+scenario comparisons, clear errors, and the README's commands."""
 
 from __future__ import annotations
 
 import json
+import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from earlyphase.cli import app
@@ -101,6 +107,8 @@ def test_bad_input_exits_2_without_traceback() -> None:
         (["decide", "3+3", "--doses", "3", "--outcomes", "1NNN 5NNN"], "outcomes"),
         (["design", "fibonacci", "--doses", "3"], "design"),
         (["simulate", "3+3", "--truth", "0.1,x"], "truth"),
+        (["simulate", "3+3", "--truth", "0.1,0.2", "--seed", "1"], "seed"),
+        (["design", "boin", "--target", "0.3", "--doses", "5", "--offset", "0.1"], "offset"),
     ]
     for args, field in cases:
         r = runner.invoke(app, args)
@@ -245,3 +253,292 @@ def test_phase2_bad_input() -> None:
         r = runner.invoke(app, args)
         assert r.exit_code == 2, (args, r.output)
         assert f"{field}:" in r.output and "Traceback" not in r.output
+
+
+# --- every design through every command ----------------------------------------------------
+
+SETTINGS_OF = {
+    "3+3": ["--doses", "3"],
+    "boin": ["--target", "0.3", "--doses", "3", "--cohorts", "4"],
+    "crm": ["--skeleton", "0.05,0.15,0.3", "--target", "0.25", "--n-patients", "9"],
+    "thall-simon": ["--standard-rate", "0.245", "--standard-n", "126", "--n-max", "10"],
+    "simon": ["--p0", "0.1", "--p1", "0.3", "--alpha", "0.05", "--beta", "0.2"],
+    "predictive": ["--p0", "0.3", "--theta-t", "0.85", "--n-max", "10"],
+    "tox-monitor": ["--limit", "0.3", "--n-max", "10"],
+    "efftox": ["--n-patients", "6", "--n-points", "256"],
+    "multi-outcome": [
+        "--eff-standard-prior",
+        "15,35",
+        "--tox-standard-prior",
+        "10,40",
+        "--eff-experimental-prior",
+        "0.6,1.4",
+        "--tox-experimental-prior",
+        "0.4,1.6",
+        "--n-max",
+        "10",
+    ],
+}
+TRUTH_OF = {
+    "3+3": ["--truth", "0.05,0.1,0.3"],
+    "boin": ["--truth", "0.05,0.1,0.3"],
+    "crm": ["--truth", "0.05,0.1,0.3"],
+    "efftox": ["--truth", "0.05,0.1,0.15,0.3,0.5", "--truth-eff", "0.1,0.2,0.4,0.6,0.7"],
+    "multi-outcome": ["--truth", "0.1,0.4", "--truth-eff", "0.4,0.3"],
+}
+OUTCOMES_OF = {
+    "3+3": "1NNN 2NTN",
+    "boin": "1NNN 2NTN",
+    "crm": "1NNN 2NTN",
+    "thall-simon": "1NRNN",
+    "simon": "3/10",
+    "predictive": "1RRN",
+    "tox-monitor": "1NTN",
+    "efftox": "1NNE 2EBN",
+    "multi-outcome": "1NETN",
+}
+
+
+@pytest.mark.parametrize("design", list(SETTINGS_OF))
+def test_every_design_has_design_simulate_and_decide(design: str) -> None:
+    """Each command works for each design, with --json (and --csv where tables are printed)."""
+    args = SETTINGS_OF[design]
+    r = runner.invoke(app, ["design", design, *args, "--json"])
+    assert r.exit_code == 0, r.output
+    assert isinstance(json.loads(r.output), list)
+    r = runner.invoke(app, ["design", design, *args, "--csv"])
+    assert r.exit_code == 0 and "," in r.output.splitlines()[0], r.output
+    truth = TRUTH_OF.get(design, ["--truth", "0.1,0.3"])
+    sims = ["--sims", "20", "--seed", "1"] if design == "efftox" else []
+    r = runner.invoke(app, ["simulate", design, *args, *truth, *sims, "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)
+    r = runner.invoke(app, ["simulate", design, *args, *truth, *sims, "--csv"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["simulate", design, *args, *truth, *sims])
+    assert r.exit_code == 0 and "Design:" in r.output, r.output
+    r = runner.invoke(app, ["decide", design, *args, "--outcomes", OUTCOMES_OF[design], "--json"])
+    assert r.exit_code == 0, r.output
+    decision = json.loads(r.output)
+    assert {"dose", "stop", "action", "reason", "message"} <= set(decision)
+    r = runner.invoke(app, ["decide", design, *args, "--outcomes", OUTCOMES_OF[design], "--csv"])
+    assert r.exit_code == 0 and r.output.startswith("dose,dose_label,stop,action"), r.output
+    r = runner.invoke(app, ["decide", design, *args, "--outcomes", OUTCOMES_OF[design]])
+    assert r.exit_code == 0 and decision["message"] in " ".join(r.output.split()), r.output
+
+
+def test_simulate_help_lists_every_design() -> None:
+    """efftox (and every other design) is a simulate command."""
+    r = runner.invoke(app, ["simulate", "--help"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0
+    for design in SETTINGS_OF:
+        assert re.search(rf"\b{re.escape(design)}\b", r.output), design
+
+
+def test_simon_admissible_designs() -> None:
+    """--kind admissible lists the minimax, admissible and optimal designs (clinfun
+    twostage.admissible for 0.1 / 0.3 / 0.05 / 0.2), --q picks the one it favours."""
+    base = ["--p0", "0.1", "--p1", "0.3", "--alpha", "0.05", "--beta", "0.2"]
+    r = runner.invoke(app, ["design", "simon", *base, "--kind", "admissible", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    assert [row["design"] for row in rows][0::3] == ["Minimax", "Optimal"][: len(rows[0::3])]
+    assert (rows[0]["n"], rows[-1]["n"]) == (25, 29)  # minimax n = 25, optimal n = 29
+    r = runner.invoke(app, ["design", "simon", *base, "--kind", "admissible", "--q", "1", "--json"])
+    assert [row["n"] for row in json.loads(r.output)] == [15, 25]  # the minimax design
+    r = runner.invoke(app, ["simulate", "simon", *base, "--kind", "admissible", "--truth", "0.1"])
+    assert r.exit_code == 0 and "Minimax" in r.output and "Optimal" in r.output
+    r = runner.invoke(app, ["decide", "simon", *base, "--kind", "admissible", "--outcomes", "1/10"])
+    assert r.exit_code == 2 and "q:" in r.output
+    r = runner.invoke(app, ["design", "simon", *base, "--q", "0.5"])
+    assert r.exit_code == 2 and "q: applies only with kind = admissible" in r.output
+
+
+def test_bayesian_toxicity_monitor_uses_the_looks() -> None:
+    base = ["design", "tox-monitor", "--limit", "0.3", "--cutoff", "0.9"]
+    r = runner.invoke(app, [*base, "--looks", "10,20,30", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    assert [row["n"] for row in rows] == [10, 20, 30]
+    # stop at the first x with Pr(p > 0.3 | x of n) > 0.9 under Beta(1, 1): 1 - pbeta(.3, x+1,
+    # n-x+1) > .9 first at x = 5 of 10 (0.9527), 9 of 20, 13 of 30
+    assert [row["upper_stop_if_ge"] for row in rows] == [5, 9, 13]
+    r = runner.invoke(app, [*base, "--looks", "10,20,30", "--n-max", "30"])
+    assert r.exit_code == 2 and "n_max: give the looks or n_min and n_max" in r.output
+    r = runner.invoke(app, [*base, "--p0", "0.2"])
+    assert r.exit_code == 2 and "p0: applies only with method = ivanova" in r.output
+
+
+def test_thall_simon_futility_rule_is_explicit() -> None:
+    """The futility rule is on by default (p_lower 0.05), --delta moves it, --p-lower 0
+    turns it off, and --delta without a futility rule is refused."""
+    base = ["design", "thall-simon", "--standard-rate", "0.245", "--standard-n", "126"]
+    base += ["--experimental-ess", "5", "--n-min", "6", "--n-max", "20", "--json"]
+
+    def lower(*extra: str) -> list[int | None]:
+        r = runner.invoke(app, [*base, *extra])
+        assert r.exit_code == 0, r.output
+        return [row["lower_stop_if_le"] for row in json.loads(r.output)]
+
+    default = lower()
+    assert any(v is not None for v in default)
+    assert lower("--p-lower", "0") == [None] * 15
+    moved = lower("--delta", "0.2")
+    assert moved != default and all(
+        (a or -1) >= (b or -1) for a, b in zip(moved, default, strict=True)
+    )
+    r = runner.invoke(app, [*base, "--delta", "0.2", "--p-lower", "0"])
+    assert r.exit_code == 2 and "delta:" in r.output and "futility rule is off" in r.output
+    r = runner.invoke(app, [*base[:-1]])
+    assert "futility: Pr(theta_E > theta_S + 0) <= 0.05" in " ".join(r.output.split())
+
+
+def test_crm_stops_when_too_toxic_from_the_cli() -> None:
+    crm = ["decide", "crm", "--skeleton", "0.05,0.15,0.3", "--target", "0.25", "--json"]
+    r = runner.invoke(app, [*crm, "--outcomes", "1TTT"])
+    assert json.loads(r.output)["action"] != "stop"  # plain CRM stays at dose 1
+    r = runner.invoke(
+        app, [*crm, "--outcomes", "1TTT", "--stop-when-too-toxic", "0.35", "--confidence", "0.9"]
+    )
+    out = json.loads(r.output)
+    # Pr(p1 > 0.35 | 3/3, Beta(1, 1)) = 1 - 0.35^4 = 0.985 > 0.9: stop, no dose
+    assert out["stop"] and out["selected"] is None
+    r = runner.invoke(app, [*crm, "--outcomes", "1TTT", "--confidence", "0.9"])
+    assert r.exit_code == 2 and "confidence: applies only together with" in r.output
+
+
+def test_design_describes_every_behaviour_option() -> None:
+    r = runner.invoke(
+        app,
+        [
+            "design",
+            "boin",
+            "--target",
+            "0.3",
+            "--doses",
+            "5",
+            "--dont-skip-doses",
+            "--dont-skip-when-deescalating",
+            "--stop-when-n-at-dose",
+            "9",
+            "--at-dose",
+            "any",
+            "--stop-at-n",
+            "27",
+            "--stop-when-too-toxic",
+            "0.45",
+            "--confidence",
+            "0.85",
+            "--too-toxic-prior",
+            "0.5,0.5",
+            "--expansion",
+            "7",
+            "--expansion-cohort-size",
+            "2",
+            "--expansion-tox-limit",
+            "0.35",
+            "--expansion-cutoff",
+            "0.8",
+            "--expansion-prior",
+            "0.4,1.6",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    for shown in (
+        "no dose skipping when escalating or de-escalating",
+        "stop when 9 patients are at any dose",
+        "stop at n = 27",
+        "Pr(p1 > 0.45) > 0.85 under a Beta(0.5, 0.5) prior",
+        "expand with 7 at the RP2D in cohorts of 2",
+        "Pr(p > 0.35) > 0.8 under a Beta(0.4, 1.6) prior",
+    ):
+        assert shown in text, shown
+
+
+def test_scenarios_compare_designs(tmp_path: Path) -> None:
+    scenarios = tmp_path / "scenarios.csv"
+    scenarios.write_text("scenario,dose1,dose2,dose3\nsafe,0.05,0.1,0.15\nMTD at 2,0.1,0.3,0.5\n")
+    designs = ["--design", "boin target=0.3 n_cohorts=4 label=BOIN-12", "--design", "3+3"]
+    png = tmp_path / "cmp.png"
+    r = runner.invoke(
+        app, ["simulate", "--scenarios", str(scenarios), *designs, "--plot", str(png)]
+    )
+    assert r.exit_code == 0, r.output
+    assert "MTD at 2" in r.output and "BOIN-12" in r.output and "true DLT rate" in r.output
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    r = runner.invoke(app, ["simulate", "--scenarios", str(scenarios), *designs, "--json"])
+    out = json.loads(r.output)
+    assert out["method"] == "exact" and len(out["rows"]) == 4
+    # the same as one design under one scenario (exact): consistency of the two commands
+    one = runner.invoke(app, ["simulate", "3+3", "--truth", "0.1,0.3,0.5", "--exact", "--json"])
+    row = next(r for r in out["rows"] if r["design"] == "3+3" and r["scenario"] == "MTD at 2")
+    assert row["mean_n"] == pytest.approx(json.loads(one.output)["mean_total_n"], abs=1e-12)
+    r = runner.invoke(
+        app, ["simulate", "--scenarios", str(scenarios), *designs, "--sims", "200", "--csv"]
+    )
+    assert r.output.splitlines()[0] == "scenario,design,dose1,dose2,dose3,none,mean_n,mean_dlt"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("scenario,dose1,dose2\nx,0.1,1.4\n")
+    r = runner.invoke(app, ["simulate", "--scenarios", str(bad), "--design", "3+3"])
+    assert r.exit_code == 2 and "scenarios: row 1 (x), dose2" in r.output
+    r = runner.invoke(app, ["simulate", "--scenarios", str(scenarios), "--design", "simon"])
+    assert r.exit_code == 2 and "design:" in r.output
+    r = runner.invoke(
+        app, ["simulate", "--scenarios", str(scenarios), "--design", "boin targt=0.3"]
+    )
+    assert r.exit_code == 2 and "targt: not a setting of the boin design" in r.output
+
+
+def test_importing_the_cli_loads_no_heavy_library() -> None:
+    """``earlyphase decide`` starts fast because the CLI module imports neither pandas, SciPy
+    nor Matplotlib (timings: benchmarks/bench_cli_start.py, never a unit test)."""
+    code = (
+        "import sys, earlyphase.cli; "
+        "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'numba') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_decide_dose_finding_needs_no_heavy_library() -> None:
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from earlyphase.cli import app\n"
+        "args = ['decide', 'boin', '--target', '0.3', '--n-doses', '5',\n"
+        "        '--outcomes', '1NNN 2NTN']\n"
+        "r = CliRunner().invoke(app, args)\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'numba') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def _readme_commands() -> list[list[str]]:
+    """The ``earlyphase design|simulate|decide`` commands of README.md's shell blocks."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+        joined = re.sub(r"\\\n\s*", " ", block)
+        for line in joined.splitlines():
+            line = line.split("  #")[0].strip()
+            words = shlex.split(line)
+            if words[:1] == ["earlyphase"] and words[1:2] in (["design"], ["simulate"], ["decide"]):
+                commands.append(words[1:])
+    return commands
+
+
+def test_readme_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    commands = _readme_commands()
+    assert len(commands) >= 12
+    assert {c[0] for c in commands} == {"design", "simulate", "decide"}
+    monkeypatch.chdir(tmp_path)  # figures the commands write land here
+    (tmp_path / "examples").mkdir()
+    src = Path(__file__).resolve().parents[1] / "examples" / "scenarios.csv"
+    (tmp_path / "examples" / "scenarios.csv").write_text(src.read_text())
+    for args in commands:
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0, (args, r.output)
+        assert "Traceback" not in r.output

@@ -288,18 +288,32 @@ def test_create_trials_through_the_api(client: TestClient) -> None:
 
 
 def test_create_any_design_from_the_page(client: TestClient) -> None:
+    """The form asks each design's settings by name (``crm.target``...), typed by the settings
+    registry; blank fields keep their defaults and the JSON box adds to them."""
     client.post("/login", data={"username": "stat", "password": "stat-demo-pass"})
     page = client.get("/").text
     assert "Simon two-stage" in page and "Thall-Simon" in page
+    assert "name='crm.target'" in page and "name='boin.cutoff_eli'" in page
     csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
-    form = {"csrf": csrf, "name": "CRM page", "design": "crm", "doses": "1,2,3", "target": "0.25"}
+    form = {"csrf": csrf, "name": "CRM page", "design": "crm", "doses": "1,2,3"}
+    form["crm.target"] = "0.25"
     r = client.post("/trials", data={**form, "settings": "{skeleton: 1}"})
     assert "settings: not valid JSON" in r.text
     r = client.post("/trials", data={**form, "settings": "[1, 2]"})
     assert "settings: a JSON object" in r.text
-    settings = '{"skeleton": [0.05, 0.15, 0.3], "n_patients": 12, "cohort_size": 3}'
-    r = client.post("/trials", data={**form, "settings": settings})
-    assert "trial created" in r.text and "<h1>CRM page</h1>" in r.text
-    simon = {**form, "name": "Simon page", "design": "simon", "doses": "1", "target": ""}
-    r = client.post("/trials", data={**simon, "settings": '{"p0": 0.1, "p1": 0.3}'})
+    r = client.post(
+        "/trials",
+        data={**form, "crm.skeleton": "0.05,0.15,0.3", "crm.n_patients": "12.5"},
+    )
+    assert "n_patients: must be a whole number" in r.text  # named by the registry
+    fields = {"crm.skeleton": "0.05,0.15,0.3", "crm.n_patients": "12", "crm.cohort_size": "3"}
+    r = client.post("/trials", data={**form, **fields, "boin.target": "0.9"})
+    assert "trial created" in r.text and "<h1>CRM page</h1>" in r.text  # other designs' ignored
+    simon = {"csrf": csrf, "name": "Simon page", "design": "simon", "doses": "1"}
+    r = client.post("/trials", data={**simon, "simon.p0": "0.1", "simon.p1": "0.3"})
     assert "alpha: required" in r.text
+    r = client.post(
+        "/trials",
+        data={**simon, "settings": '{"p0": 0.1, "p1": 0.3, "alpha": 0.05, "beta": 0.2}'},
+    )
+    assert "trial created" in r.text

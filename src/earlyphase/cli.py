@@ -1,17 +1,42 @@
-"""Command-line interface: ``earlyphase demo`` and friends."""
+"""Command-line interface: ``earlyphase design|simulate|decide DESIGN``, ``demo``, ``report``,
+``serve`` and ``audit``.
+
+The design commands are generated from the settings registry
+(:mod:`earlyphase.designs.settings`): one command per design, one option per setting, with its
+default, bounds and source in ``--help``. Only Typer, Rich and the registry are imported at
+start; NumPy, SciPy, pandas and Matplotlib are imported inside the commands that need them,
+so that ``earlyphase decide`` answers in a fraction of a second
+(``benchmarks/bench_cli_start.py``).
+"""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
 
 from earlyphase import __version__
+from earlyphase.designs.settings import (
+    DESIGNS,
+    DOSE_FINDING,
+    SINGLE_ARM,
+    TITLES,
+    Setting,
+    describe_setting,
+    design_key,
+    format_value,
+    settings_for,
+)
 
 app = typer.Typer(
     help="earlyphase: design, conduct and report small early-phase clinical trials.",
@@ -175,7 +200,130 @@ def _demo_gvhd(console: Console) -> None:
         )
 
 
-# --- designs -------------------------------------------------------------------------------
+# --- designs: output --------------------------------------------------------------------------
+
+#: Readable headings and formats of the columns the design commands print (the column's own
+#: name, which --csv and --json use, is shown under its heading).
+_COLUMNS: dict[str, tuple[str, str]] = {
+    "dose": ("Dose", "text"),
+    "true_tox": ("True DLT rate", "rate"),
+    "true_eff": ("True efficacy rate", "rate"),
+    "prob_selected": ("P(selected)", "pct"),
+    "mean_patients": ("Mean patients", "mean"),
+    "mean_dlt": ("Mean DLTs", "mean"),
+    "mean_eff": ("Mean responses", "mean"),
+    "mc_se": ("Monte Carlo SE", "pct2"),
+    "p": ("True rate", "rate"),
+    "p_eff": ("True response rate", "rate"),
+    "p_tox": ("True toxicity rate", "rate"),
+    "prob_upper": ("P(upper boundary)", "pct"),
+    "prob_lower": ("P(lower boundary)", "pct"),
+    "prob_upper_before_final": ("P(upper, early)", "pct"),
+    "prob_lower_before_final": ("P(lower, early)", "pct"),
+    "prob_no_crossing": ("P(no boundary)", "pct"),
+    "mc_se_upper": ("MC SE upper", "pct2"),
+    "mc_se_lower": ("MC SE lower", "pct2"),
+    "prob_stop_toxicity": ("P(stop: toxicity)", "pct"),
+    "prob_stop_efficacy": ("P(stop: efficacy)", "pct"),
+    "prob_no_stop": ("P(no stop)", "pct"),
+    "expected_n": ("E[N]", "mean"),
+    "probability": ("Probability", "pct"),
+    "n": ("Patients", "text"),
+    "lower_stop_if_le": ("Stop low if events <=", "text"),
+    "upper_stop_if_ge": ("Stop high if events >=", "text"),
+    "escalate_if_dlt_le": ("Escalate if DLTs <=", "text"),
+    "deescalate_if_dlt_ge": ("De-escalate if DLTs >=", "text"),
+    "eliminate_if_dlt_ge": ("Eliminate if DLTs >=", "text"),
+    "stop_trial_if_dose1_dlt_ge": ("Stop trial if dose-1 DLTs >=", "text"),
+    "eff_stop_if_le": ("Stop if responses <=", "text"),
+    "tox_stop_if_ge": ("Stop if toxicities >=", "text"),
+    "EN0": ("E[N | p0]", "mean"),
+    "PET0": ("P(early stop | p0)", "pct"),
+}
+
+
+def _missing(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(v != v)  # NaN
+    except TypeError:  # pandas' NA refuses to be a truth value
+        return True
+
+
+def _cell(column: str, v: Any) -> str:
+    if _missing(v):
+        return ""
+    style = _COLUMNS.get(column, ("", "auto"))[1]
+    if isinstance(v, str) or style == "text":
+        return str(v)
+    if style == "pct":
+        return _pct(float(v))
+    if style == "pct2":
+        return _pct(float(v), 2)
+    if style == "rate":
+        return f"{float(v):.3g}"
+    if style == "mean":
+        return f"{float(v):.2f}"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _print_frame(frame: Any, title: str, caption: str = "") -> None:
+    """A table with readable headings (the column's name underneath) and percentages."""
+    table = Table(title=title, caption=caption or None, title_justify="left")
+    for col in frame.columns:
+        heading = _COLUMNS.get(str(col), (str(col), ""))[0]
+        label = heading if heading == str(col) else f"{heading}\n[dim]{col}[/dim]"
+        table.add_column(
+            label,
+            justify="left"
+            if str(col) in ("dose", "design", "path", "state", "decision")
+            else "right",
+        )
+    for row in frame.itertuples(index=False):
+        table.add_row(*[_cell(str(c), v) for c, v in zip(frame.columns, row, strict=True)])
+    Console(width=160).print(table)
+
+
+def _emit(frame: Any, title: str, as_json: bool, as_csv: bool, caption: str = "") -> None:
+    """The frame as JSON records, CSV, or a table."""
+    if as_json:
+        typer.echo(frame.to_json(orient="records"))
+    elif as_csv:
+        typer.echo(frame.to_csv(index=False), nl=False)
+    else:
+        _print_frame(frame, title, caption)
+
+
+def _say(text: str) -> None:
+    Console(width=160).print(text, highlight=False, markup=False)
+
+
+@contextmanager
+def _progress(label: str, total: float | None, quiet: bool) -> Iterator[Callable[[float], None]]:
+    """A Rich progress bar on stderr (a spinner when ``total`` is None), only for a person at
+    a terminal: never in --json or --csv output, never in a pipe."""
+    err = Console(stderr=True)
+    if quiet or not err.is_terminal:
+        yield lambda _done: None
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+# --- designs: options from the settings registry ----------------------------------------------
 
 
 def _floats(text: str | None, field: str) -> list[float] | None:
@@ -187,418 +335,762 @@ def _floats(text: str | None, field: str) -> list[float] | None:
         raise ValueError(f"{field}: must be comma-separated numbers, got {text!r}") from None
 
 
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code=2)
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=code)
 
 
-def _print_frame(frame: Any, title: str, as_json: bool, as_csv: bool) -> None:
-    import pandas as pd
-
-    if as_json:
-        typer.echo(frame.to_json(orient="records"))
-        return
-    if as_csv:
-        typer.echo(frame.to_csv(index=False), nl=False)
-        return
-    table = Table(title=title)
-    for col in frame.columns:
-        table.add_column(str(col), justify="right")
-    for _, row in frame.iterrows():
-        cells = []
-        for v in row.tolist():
-            if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
-                cells.append("")
-            elif isinstance(v, float):
-                cells.append(f"{v:.4f}")
-            else:
-                cells.append(str(v))
-        table.add_row(*cells)
-    Console(width=140).print(table)
+_PY_TYPES: dict[str, Any] = {"float": float, "int": int, "bool": bool}
 
 
-def _phase2_options(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Phase II, monitoring and EffTox settings (``build_phase2`` keywords) from a command's
-    parameters (its ``locals()``), with the list-valued options parsed."""
-    return {
-        "p0": params["p0"],
-        "p1": params["p1"],
-        "alpha": params["alpha"],
-        "beta": params["beta"],
-        "kind": params["kind"],
-        "standard_rate": params["standard_rate"],
-        "standard_n": params["standard_n"],
-        "standard_prior": _floats(params["standard_prior"], "standard-prior"),
-        "experimental_prior": _floats(params["experimental_prior"], "experimental-prior"),
-        "experimental_ess": params["experimental_ess"],
-        "delta": params["delta"],
-        "p_upper": params["p_upper"],
-        "p_lower": params["p_lower"],
-        "n_min": params["n_min"],
-        "n_max": params["n_max"],
-        "prior": _floats(params["prior"], "prior"),
-        "theta_t": params["theta_t"],
-        "theta_lower": params["theta_lower"],
-        "limit": params["limit"],
-        "cutoff": params["cutoff"],
-        "method": params["method"],
-        "looks": None
-        if params["looks"] is None
-        else [int(v) for v in _floats(params["looks"], "looks") or []],
-        "eff_hurdle": params["eff_hurdle"],
-        "tox_hurdle": params["tox_hurdle"],
-        "efftox_priors": _floats(params["efftox_priors"], "efftox-priors"),
-        "dose_values": _floats(params["dose_values"], "dose-values"),
-        "cohort_size": params["cohort_size"],
-    }
+def _setting_parameter(s: Setting) -> inspect.Parameter:
+    """A Typer option for one setting: its spellings, type, default (shown in --help) and help
+    from the registry."""
+    dash = "--" + s.name.replace("_", "-")
+    flags = s.flags or (dash,)
+    py = _PY_TYPES.get(s.type, str)
+    default: Any
+    if s.type == "bool":
+        default = bool(s.default)
+        annotation: Any = bool
+    else:
+        default = (
+            None
+            if s.default is None
+            else (s.default if s.type in ("float", "int") else format_value(s.default))
+        )
+        annotation = py | None
+    help_text = describe_setting(s)
+    if s.choices and s.type == "choice":
+        help_text += f" One of: {', '.join(s.choices)}."
+    show: bool | str = True
+    if s.default_text:
+        show = s.default_text
+    elif s.default is None or s.default == "":
+        show = False
+    option = typer.Option(default, *flags, help=help_text, show_default=show)
+    return inspect.Parameter(
+        s.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation
+    )
 
 
-DESIGN_HELP = "Design: 3+3, boin, crm, thall-simon, simon, predictive or tox-monitor."
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the person typed the option (a default is left to the design)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
-def _design_from_options(name: str, opts: Mapping[str, Any]) -> Any:
-    from earlyphase.designs.spec import build_design
-
-    return build_design(name, opts)
-
-
-def _design_options(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Dose-finding settings (``build_design`` keywords) from a command's parameters (its
-    ``locals()``), with the list-valued options parsed."""
-    return {
-        "target": params["target"],
-        "n_doses": params["doses"],
-        "cohort_size": params["cohort_size"],
-        "n_cohorts": params["cohorts"],
-        "skeleton": _floats(params["skeleton"], "skeleton"),
-        "model": params["model"],
-        "n_patients": params["patients"],
-        "deescalation": params["deescalation"] or None,
-        "dose_values": _floats(params["dose_values"], "dose-values"),
-        "unit": params["unit"],
-        "start_dose": params["start_dose"],
-        "expansion": params["expansion"],
-        "expansion_tox_limit": params["expansion_tox_limit"],
-        "n_earlystop": params["n_earlystop"],
-    }
-
-
-_TARGET = typer.Option(None, "--target", help="Target DLT rate (BOIN, CRM).")
-_DOSES = typer.Option(None, "--doses", help="Number of dose levels.")
-_COHORT = typer.Option(None, "--cohort-size", help="Patients per cohort.")
-_COHORTS = typer.Option(None, "--cohorts", help="Maximum number of cohorts (BOIN).")
-_SKELETON = typer.Option(None, "--skeleton", help="CRM skeleton, e.g. 0.05,0.12,0.25,0.4.")
-_MODEL = typer.Option(None, "--model", help="CRM model: empiric or logistic.")
-_PATIENTS = typer.Option(None, "--patients", help="Sample size (CRM).")
-_DEESC = typer.Option(False, "--deescalation", help="3+3 with de-escalation (Korn et al.).")
-_DVALUES = typer.Option(None, "--dose-values", help="Dose amounts, e.g. 0.5,1,2.")
-_UNIT = typer.Option("", "--unit", help="Unit of the dose amounts, e.g. 'x 10^6 cells/kg'.")
-_START = typer.Option(None, "--start-dose", help="Starting dose level (1-based).")
-_EXPANSION = typer.Option(None, "--expansion", help="Expansion cohort size at the RP2D.")
-_EXP_TOX = typer.Option(
-    None, "--expansion-tox-limit", help="Stop the expansion if Pr(DLT rate > limit) > 0.9."
-)
-_EARLY = typer.Option(
-    None, "--n-earlystop", help="BOIN: stop when this many are at the current dose."
-)
-_P0 = typer.Option(
-    None,
-    "--p0",
-    help="Uninteresting response rate (Simon, predictive) or acceptable toxicity (Ivanova).",
-)
-_P1 = typer.Option(
-    None, "--p1", help="Desirable response rate (Simon) or unacceptable toxicity (Ivanova)."
-)
-_ALPHA = typer.Option(None, "--alpha", help="Type I error (Simon).")
-_BETA = typer.Option(None, "--beta", help="Type II error (Simon).")
-_KIND = typer.Option(None, "--kind", help="Simon: optimal or minimax.")
-_STD_RATE = typer.Option(
-    None, "--standard-rate", help="Thall-Simon: historical rate on standard therapy."
-)
-_STD_N = typer.Option(
-    None, "--standard-n", help="Thall-Simon: patients behind the historical rate."
-)
-_STD_PRIOR = typer.Option(
-    None, "--standard-prior", help="Thall-Simon: Beta prior a,b of the standard rate."
-)
-_EXP_PRIOR = typer.Option(
-    None, "--experimental-prior", help="Thall-Simon: Beta prior a,b of the experimental rate."
-)
-_EXP_ESS = typer.Option(
-    None, "--experimental-ess", help="Thall-Simon: effective sample size of the experimental prior."
-)
-_DELTA = typer.Option(None, "--delta", help="Thall-Simon: targeted improvement (futility rule).")
-_P_UPPER = typer.Option(
-    None, "--p-upper", help="Thall-Simon: posterior threshold to declare efficacy."
-)
-_P_LOWER = typer.Option(
-    None, "--p-lower", help="Thall-Simon: posterior threshold to stop for futility."
-)
-_N_MIN = typer.Option(None, "--n-min", help="First look (phase II / monitoring).")
-_N_MAX = typer.Option(None, "--n-max", help="Maximum sample size (phase II / monitoring).")
-_PRIOR = typer.Option(None, "--prior", help="Beta prior a,b (predictive, tox-monitor).")
-_THETA_T = typer.Option(None, "--theta-t", help="Predictive: end-of-trial posterior threshold.")
-_THETA_L = typer.Option(None, "--theta-lower", help="Predictive: futility threshold.")
-_LIMIT = typer.Option(None, "--limit", help="Tox-monitor: unacceptable toxicity rate.")
-_CUTOFF = typer.Option(
-    None, "--cutoff", help="Tox-monitor: posterior probability that stops the trial."
-)
-_METHOD = typer.Option(None, "--method", help="Tox-monitor: bayesian or ivanova.")
-_LOOKS = typer.Option(
-    None, "--looks", help="Tox-monitor (ivanova): sample sizes of the looks, e.g. 10,20,30."
-)
-_EFF_H = typer.Option(None, "--eff-hurdle", help="EffTox: minimum acceptable efficacy rate.")
-_TOX_H = typer.Option(None, "--tox-hurdle", help="EffTox: maximum acceptable toxicity rate.")
-_EFF_PRIORS = typer.Option(
-    None,
-    "--efftox-priors",
-    help="EffTox: 12 numbers, mean and sd of alpha, beta, gamma, zeta, eta, psi "
-    "(default: Thall et al. 2014).",
-)
-_TRUTH_EFF = typer.Option(None, "--truth-eff", help="EffTox: true efficacy rates per dose.")
-_PLOT = typer.Option(None, "--plot", help="Write the OC and dose-path figure (PNG).")
 _JSON = typer.Option(False, "--json", help="Machine-readable JSON output.")
 _CSV = typer.Option(False, "--csv", help="CSV output.")
 
 
-@app.command("design")
-def design_cmd(
-    name: str = typer.Argument(..., help=DESIGN_HELP),
-    target: float | None = _TARGET,
-    doses: int | None = _DOSES,
-    cohort_size: int | None = _COHORT,
-    cohorts: int | None = _COHORTS,
-    skeleton: str | None = _SKELETON,
-    model: str | None = _MODEL,
-    patients: int | None = _PATIENTS,
-    deescalation: bool = _DEESC,
-    dose_values: str | None = _DVALUES,
-    unit: str = _UNIT,
-    start_dose: int | None = _START,
-    expansion: int | None = _EXPANSION,
-    expansion_tox_limit: float | None = _EXP_TOX,
-    n_earlystop: int | None = _EARLY,
-    full: bool = typer.Option(False, "--full", help="BOIN: every n, not only cohort multiples."),
-    p0: float | None = _P0,
-    p1: float | None = _P1,
-    alpha: float | None = _ALPHA,
-    beta: float | None = _BETA,
-    kind: str | None = _KIND,
-    standard_rate: float | None = _STD_RATE,
-    standard_n: float | None = _STD_N,
-    standard_prior: str | None = _STD_PRIOR,
-    experimental_prior: str | None = _EXP_PRIOR,
-    experimental_ess: float | None = _EXP_ESS,
-    delta: float | None = _DELTA,
-    p_upper: float | None = _P_UPPER,
-    p_lower: float | None = _P_LOWER,
-    n_min: int | None = _N_MIN,
-    n_max: int | None = _N_MAX,
-    prior: str | None = _PRIOR,
-    theta_t: float | None = _THETA_T,
-    theta_lower: float | None = _THETA_L,
-    limit: float | None = _LIMIT,
-    cutoff: float | None = _CUTOFF,
-    method: str | None = _METHOD,
-    looks: str | None = _LOOKS,
-    eff_hurdle: float | None = _EFF_H,
-    tox_hurdle: float | None = _TOX_H,
-    efftox_priors: str | None = _EFF_PRIORS,
-    as_json: bool = _JSON,
-    as_csv: bool = _CSV,
+def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
+    """The options of a command besides the design's settings: (name, type, Option)."""
+    out: list[tuple[str, Any, Any]] = []
+    if kind == "design":
+        if design == "boin":
+            out.append(
+                (
+                    "full",
+                    bool,
+                    typer.Option(False, "--full", help="Every n, not only cohort multiples."),
+                )
+            )
+        if design == "crm":  # the one design tabulated by its dose paths
+            out.append(
+                (
+                    "depth",
+                    int,
+                    typer.Option(
+                        2,
+                        "--depth",
+                        help="Cohorts of dose paths shown (CRM's rule has no closed table).",
+                        min=1,
+                        max=6,
+                    ),
+                )
+            )
+    elif kind == "simulate":
+        truth_help = {
+            "efftox": "True toxicity rates per dose, e.g. 0.05,0.1,0.15,0.3,0.5.",
+            "multi-outcome": "True toxicity rate of each scenario, e.g. 0.1,0.3 "
+            "(with --truth-eff).",
+        }.get(
+            design,
+            "True DLT rates per dose, e.g. 0.05,0.1,0.2,0.3,0.5."
+            if design in DOSE_FINDING
+            else "True event rates, one scenario each, e.g. 0.1,0.3.",
+        )
+        out.append(("truth", str, typer.Option(..., "--truth", help=truth_help)))
+        if design in ("efftox", "multi-outcome"):
+            out.append(
+                (
+                    "truth_eff",
+                    str | None,
+                    typer.Option(
+                        None,
+                        "--truth-eff",
+                        help="True efficacy (response) rates, paired with --truth.",
+                    ),
+                )
+            )
+        if design == "efftox":
+            out.append(
+                (
+                    "psi",
+                    float,
+                    typer.Option(
+                        0.0,
+                        "--psi",
+                        help="Association of efficacy and toxicity (Gumbel copula; 0 independent).",
+                    ),
+                )
+            )
+        if design != "efftox":
+            out.append(
+                (
+                    "exact",
+                    bool,
+                    typer.Option(
+                        False, "--exact", help="Exact operating characteristics (the default)."
+                    ),
+                )
+            )
+        sims_default = 1000 if design == "efftox" else None
+        out.append(
+            (
+                "sims",
+                int | None,
+                typer.Option(
+                    sims_default, "--sims", help="Simulate this many trials instead.", min=1
+                ),
+            )
+        )
+        out.append(
+            (
+                "seed",
+                int | None,
+                typer.Option(
+                    None, "--seed", help="Random seed (the same patients for every design)."
+                ),
+            )
+        )
+        if design != "efftox" and design != "multi-outcome":
+            out.append(
+                ("plot", Path | None, typer.Option(None, "--plot", help="Write a figure (PNG)."))
+            )
+    else:  # decide
+        hint = {
+            "efftox": "Outcomes so far: dose then N/E/T/B per patient, e.g. '1NNE 2EBN'.",
+            "multi-outcome": "Outcomes so far as N/E/T/B letters ('1NETN'), or counts "
+            "'x_eff,x_tox/n'.",
+        }.get(
+            design,
+            "Outcomes so far, e.g. '1NNN 2NTN' (T = DLT)."
+            if design in DOSE_FINDING
+            else "Outcomes so far as letters (N = no event), e.g. '1NRNN', or 'x/n'.",
+        )
+        out.append(("outcomes", str, typer.Option("", "--outcomes", help=hint)))
+    out.append(("as_json", bool, _JSON))
+    out.append(("as_csv", bool, _CSV))
+    return out
+
+
+def _make_command(kind: str, design: str) -> Callable[..., None]:
+    """The ``earlyphase KIND DESIGN`` command, its options generated from the registry."""
+    settings = [s for s in settings_for(design)]
+    common = _common(kind, design)
+
+    def command(ctx: typer.Context, **kw: Any) -> None:
+        spec = {s.name: kw[s.name] for s in settings if _given(ctx, s.name)}
+        opts = {name: kw[name] for name, _, _ in common}
+        try:
+            _HANDLERS[kind](design, spec, opts)
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+
+    params = [
+        inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+    ]
+    params += [_setting_parameter(s) for s in settings]
+    params += [
+        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=o, annotation=t)
+        for n, t, o in common
+    ]
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
+    command.__name__ = f"{kind}_{design}".replace("+", "p").replace("-", "_")
+    command.__doc__ = f"{TITLES[design]}.\n\n{_KIND_HELP[kind]}"
+    return command
+
+
+_KIND_HELP = {
+    "design": "Prints the design in words and the table its protocol prints.",
+    "simulate": "Prints the operating characteristics under --truth (exact, or simulated with "
+    "--sims).",
+    "decide": "Prints what to do after the outcomes so far.",
+}
+
+
+# --- designs: the three commands ---------------------------------------------------------------
+
+_TABLE_TITLES = {
+    "3+3": "3+3 rules",
+    "boin": "BOIN boundaries (DLTs among patients at the current dose)",
+    "crm": "CRM dose paths",
+}
+
+
+def _design_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -> None:
+    from earlyphase.designs.spec import build, decision_rules, simon_admissible
+
+    as_json, as_csv = opts["as_json"], opts["as_csv"]
+    quiet = as_json or as_csv
+    if design == "simon" and spec.get("kind") == "admissible" and "q" not in spec:
+        frame = simon_admissible(spec)
+        caption = (
+            "Each design minimises q n + (1 - q) E[N | p0] for qLo <= q <= qHi "
+            "(Jung et al. 2004); pick one with --q."
+        )
+        _emit(
+            frame,
+            "Simon two-stage: minimax, admissible and optimal designs",
+            as_json,
+            as_csv,
+            caption,
+        )
+        return
+    d = build(design, spec)
+    with _progress("computing the decision table", None, quiet):
+        if design in DOSE_FINDING:
+            frame = decision_rules(d, depth=opts.get("depth", 2), full=opts.get("full", False))
+        else:
+            frame = d.protocol_table()
+    if not quiet:
+        _say(f"Design: {_description(d)}.")
+    title = _TABLE_TITLES.get(design, "Stopping boundaries per look")
+    if design == "crm":
+        title = f"CRM dose paths of the next {opts.get('depth', 2)} cohorts"
+    _emit(frame, title, as_json, as_csv)
+
+
+def _description(d: Any) -> str:
+    """The design in words (a toxicity monitor's rule first, as its boundaries follow)."""
+    rule = getattr(d, "description", "")
+    return f"{rule}; {d.describe()}" if isinstance(rule, str) and rule else str(d.describe())
+
+
+def _simulate_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -> None:
+    truth = _floats(opts["truth"], "truth") or []
+    if not truth:
+        raise ValueError("truth: give the true rates, e.g. --truth 0.05,0.1,0.2")
+    if opts.get("exact") and opts.get("sims") is not None:
+        raise ValueError("sims: choose --exact or --sims N, not both")
+    if opts.get("seed") is not None and opts.get("sims") is None and design != "efftox":
+        raise ValueError("seed: applies only to simulations (--sims N); exact results have none")
+    if design in DOSE_FINDING:
+        _simulate_dose_finding(design, spec, opts, truth)
+    elif design in ("efftox", "multi-outcome"):
+        _simulate_two_outcomes(design, spec, opts, truth)
+    else:
+        _simulate_single_arm(design, spec, opts, truth)
+
+
+def _simulate_dose_finding(
+    design: str, spec: dict[str, Any], opts: dict[str, Any], truth: list[float]
 ) -> None:
-    """Print a design's decision table: what to do after any outcome.
-
-    Dose finding: 3+3, boin, crm. Phase II and monitoring: thall-simon, simon, predictive,
-    tox-monitor (boundaries per look).
-    """
-    params = dict(locals())  # the options, by name, for the settings builders
-    from earlyphase.designs.spec import PHASE2_DESIGNS, build_phase2, decision_rules
-
-    try:
-        p2 = _phase2_options(params)
-        if name.lower() in PHASE2_DESIGNS:
-            d2 = build_phase2(name, p2)
-            _print_frame(d2.protocol_table(), f"{name} boundaries", as_json, as_csv)
-            return
-        design = _design_from_options(name, _design_options(params))
-        frame = decision_rules(design, depth=2, full=full)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
-    _print_frame(frame, design.describe(), as_json, as_csv)
-
-
-@app.command("simulate")
-def simulate_cmd(
-    name: str = typer.Argument(..., help=DESIGN_HELP),
-    truth: str = typer.Option(..., "--truth", help="True DLT rates, e.g. 0.05,0.1,0.2,0.3,0.5."),
-    exact: bool = typer.Option(False, "--exact", help="Exact operating characteristics."),
-    sims: int | None = typer.Option(None, "--sims", help="Number of simulated trials."),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed (common random numbers)."),
-    plot: Path | None = _PLOT,
-    target: float | None = _TARGET,
-    doses: int | None = _DOSES,
-    cohort_size: int | None = _COHORT,
-    cohorts: int | None = _COHORTS,
-    skeleton: str | None = _SKELETON,
-    model: str | None = _MODEL,
-    patients: int | None = _PATIENTS,
-    deescalation: bool = _DEESC,
-    dose_values: str | None = _DVALUES,
-    unit: str = _UNIT,
-    start_dose: int | None = _START,
-    expansion: int | None = _EXPANSION,
-    expansion_tox_limit: float | None = _EXP_TOX,
-    n_earlystop: int | None = _EARLY,
-    p0: float | None = _P0,
-    p1: float | None = _P1,
-    alpha: float | None = _ALPHA,
-    beta: float | None = _BETA,
-    kind: str | None = _KIND,
-    standard_rate: float | None = _STD_RATE,
-    standard_n: float | None = _STD_N,
-    standard_prior: str | None = _STD_PRIOR,
-    experimental_prior: str | None = _EXP_PRIOR,
-    experimental_ess: float | None = _EXP_ESS,
-    delta: float | None = _DELTA,
-    p_upper: float | None = _P_UPPER,
-    p_lower: float | None = _P_LOWER,
-    n_min: int | None = _N_MIN,
-    n_max: int | None = _N_MAX,
-    prior: str | None = _PRIOR,
-    theta_t: float | None = _THETA_T,
-    theta_lower: float | None = _THETA_L,
-    limit: float | None = _LIMIT,
-    cutoff: float | None = _CUTOFF,
-    method: str | None = _METHOD,
-    looks: str | None = _LOOKS,
-    eff_hurdle: float | None = _EFF_H,
-    tox_hurdle: float | None = _TOX_H,
-    efftox_priors: str | None = _EFF_PRIORS,
-    truth_eff: str | None = _TRUTH_EFF,
-    as_json: bool = _JSON,
-    as_csv: bool = _CSV,
-) -> None:
-    """Operating characteristics under a true dose-toxicity curve (exact or simulated).
-
-    For phase II and monitoring designs, --truth lists true rates; the exact probabilities of
-    crossing each boundary and the expected sample size are printed.
-    """
-    params = dict(locals())  # the options, by name, for the settings builders
     import json
 
-    from earlyphase.designs.spec import PHASE2_DESIGNS, build_phase2
-    from earlyphase.simulate import simulate_oc
+    from earlyphase.designs.spec import build_design
 
-    try:
-        p = _floats(truth, "truth") or []
-        p2 = _phase2_options(params)
-        if name.lower() == "efftox":
-            d2 = build_phase2(name, p2)
-            eff = _floats(truth_eff, "truth-eff")
-            if eff is None:
-                raise ValueError("truth-eff: EffTox needs the true efficacy rates too")
-            frame = d2.operating_characteristics((eff, p), n_sims=sims or 1000, seed=seed).table()
-            _print_frame(frame, "EffTox: simulated operating characteristics", as_json, as_csv)
-            return
-        if name.lower() in PHASE2_DESIGNS:
-            d2 = build_phase2(name, p2)
-            frame = d2.operating_characteristics(p).table()
-            if plot is not None:
-                from earlyphase.figures.boundaries import plot_boundaries
+    as_json, as_csv, sims, seed = opts["as_json"], opts["as_csv"], opts["sims"], opts["seed"]
+    quiet = as_json or as_csv
+    if "n_doses" not in spec and "dose_values" not in spec and design != "crm":
+        spec["n_doses"] = len(truth)  # one true rate per dose
+    d = build_design(design, spec)
+    if sims is None:
+        with _progress("exact operating characteristics", None, quiet):
+            oc = d.operating_characteristics(truth, method="exact")
+    else:
+        from earlyphase.engine.monte_carlo import simulate_oc
+        from earlyphase.engine.states import check_truth
 
-                plot_boundaries(d2, plot, title=name)
-            _print_frame(frame, f"{name}: exact operating characteristics", as_json, as_csv)
-            if plot is not None and not (as_json or as_csv):
-                Console().print(f"figure written to {plot}")
-            return
-        opts = _design_options(params)
-        if opts["n_doses"] is None and name.lower() != "crm" and opts["dose_values"] is None:
-            opts["n_doses"] = len(p)
-        design = _design_from_options(name, opts)
-        if exact and sims is not None:
-            raise ValueError("sims: choose --exact or --sims N, not both")
-        if exact or sims is None:
-            oc = design.operating_characteristics(p, method="exact")
-        else:
-            from earlyphase.engine.states import check_truth
+        p = check_truth(truth, d.n_doses)
+        with _progress(f"simulating {sims:,} trials", sims, quiet) as tick:
+            oc = simulate_oc(d, p, n_sims=sims, seed=seed, progress=lambda done, _n: tick(done))
+    if opts["plot"] is not None:
+        from earlyphase.figures import plot_design_summary
 
-            truth_arr = check_truth(p, design.n_doses)
-            if sims >= 20_000 and not (as_json or as_csv):
-                from rich.progress import Progress
-
-                with Progress(transient=True, console=Console(stderr=True)) as bar:
-                    task = bar.add_task("simulating", total=sims)
-                    oc = simulate_oc(
-                        design,
-                        truth_arr,
-                        n_sims=sims,
-                        seed=seed,
-                        progress=lambda done, _n: bar.update(task, completed=done),
-                    )
-            else:
-                oc = simulate_oc(design, truth_arr, n_sims=sims, seed=seed)
-        if plot is not None:
-            from earlyphase.figures import plot_design_summary
-
-            plot_design_summary(oc, design.dose_paths(3 if design.cohort_size > 1 else 4), plot)
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
+        plot_design_summary(oc, d.dose_paths(3 if d.cohort_size > 1 else 4), opts["plot"])
     if as_json:
         typer.echo(json.dumps(oc.to_dict(), indent=2))
         return
     if as_csv:
         typer.echo(oc.table().to_csv(index=False), nl=False)
         return
-    _print_frame(
-        oc.table(),
-        f"{oc.design} ({oc.method}" + (f", {oc.n_sims} trials)" if oc.n_sims else ")"),
-        False,
-        False,
-    )
+    _say(f"Design: {d.describe()}.")
+    how = "exact" if oc.method == "exact" else f"{oc.n_sims:,} simulated trials"
+    _print_frame(oc.table(), f"Operating characteristics ({how})")
     s = oc.summary()
-    console = Console(width=140)
-    console.print(
-        f"P(no dose selected) = {s['prob_no_selection']:.4f}; E[N] = {s['mean_total_n']:.2f} "
-        f"(SD {s['sd_total_n']:.2f}, range {s['min_total_n']}-{s['max_total_n']}); "
-        f"E[DLTs] = {s['mean_total_dlt']:.2f}"
-        + (
-            ""
-            if s["prob_overdose_60"] is None
-            else f"; P(>60% of patients above target) = {s['prob_overdose_60']:.4f}"
-        )
+    over = (
+        ""
+        if s["prob_overdose_60"] is None
+        else f"; P(>60% of patients above target) = {_pct(s['prob_overdose_60'])}"
     )
-    if plot is not None:
-        console.print(f"figure written to {plot}")
+    _say(
+        f"P(no dose selected) = {_pct(s['prob_no_selection'])}; E[N] = {s['mean_total_n']:.2f} "
+        f"(SD {s['sd_total_n']:.2f}, range {s['min_total_n']}-{s['max_total_n']}); "
+        f"E[DLTs] = {s['mean_total_dlt']:.2f}{over}"
+    )
+    if opts["plot"] is not None:
+        _say(f"figure written to {opts['plot']}")
 
 
-@app.command("decide")
-def decide_cmd(
-    name: str = typer.Argument(..., help=DESIGN_HELP),
-    outcomes: str = typer.Option("", "--outcomes", help="Outcomes so far, e.g. '1NNN 2NTN'."),
-    target: float | None = _TARGET,
-    doses: int | None = _DOSES,
-    cohort_size: int | None = _COHORT,
-    cohorts: int | None = _COHORTS,
-    skeleton: str | None = _SKELETON,
-    model: str | None = _MODEL,
-    patients: int | None = _PATIENTS,
-    deescalation: bool = _DEESC,
-    dose_values: str | None = _DVALUES,
-    unit: str = _UNIT,
-    start_dose: int | None = _START,
-    expansion: int | None = _EXPANSION,
-    expansion_tox_limit: float | None = _EXP_TOX,
-    n_earlystop: int | None = _EARLY,
+def _simulate_single_arm(
+    design: str, spec: dict[str, Any], opts: dict[str, Any], truth: list[float]
 ) -> None:
-    """What the next cohort gets after the outcomes so far."""
-    params = dict(locals())  # the options, by name, for the settings builders
+    from earlyphase.designs.spec import build_phase2
+
+    as_json, as_csv, sims, seed = opts["as_json"], opts["as_csv"], opts["sims"], opts["seed"]
+    quiet = as_json or as_csv
+    method = "exact" if sims is None else "simulate"
+    if design == "simon" and spec.get("kind") == "admissible" and "q" not in spec:
+        frame = _simon_admissible_oc(spec, truth, method, sims, seed, quiet)
+        _emit(frame, "Simon two-stage designs: operating characteristics", as_json, as_csv)
+        return
+    d = build_phase2(design, spec)
+    with _progress("operating characteristics", None, quiet):
+        oc = d.operating_characteristics(truth, method=method, n_sims=sims or 10_000, seed=seed)
+    if opts["plot"] is not None:
+        from earlyphase.figures.boundaries import plot_boundaries
+
+        plot_boundaries(d, opts["plot"], title=TITLES[design])
+    if not quiet:
+        _say(f"Design: {_description(d)}.")
+    how = "exact" if method == "exact" else f"{sims:,} simulated trials per rate"
+    _emit(oc.table(), f"Operating characteristics ({how})", as_json, as_csv)
+    if opts["plot"] is not None and not quiet:
+        _say(f"figure written to {opts['plot']}")
+
+
+def _simon_admissible_oc(
+    spec: dict[str, Any],
+    truth: list[float],
+    method: str,
+    sims: int | None,
+    seed: int | None,
+    quiet: bool,
+) -> Any:
+    """Operating characteristics of every admissible Simon design, one block per design."""
+    import pandas as pd
+
+    from earlyphase.designs.simon import SimonTwoStage
+    from earlyphase.designs.spec import simon_admissible
+
+    table = simon_admissible(spec)
+    frames = []
+    with _progress("admissible designs", len(table), quiet) as tick:
+        for i, r in enumerate(table.to_dict(orient="records")):
+            r1, n1, r_, n = (int(r[c]) for c in ("r1", "n1", "r", "n"))
+            d = SimonTwoStage(spec["p0"], spec["p1"], r1, n1, r_, n)
+            oc = d.operating_characteristics(truth, method=method, n_sims=sims or 10_000, seed=seed)
+            f = oc.table()
+            f.insert(0, "design", f"{r['design']} {r1}/{n1}, {r_}/{n}")
+            frames.append(f)
+            tick(i + 1)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _simulate_two_outcomes(
+    design: str, spec: dict[str, Any], opts: dict[str, Any], truth: list[float]
+) -> None:
+    from earlyphase.designs.spec import build_phase2
+
+    as_json, as_csv, sims, seed = opts["as_json"], opts["as_csv"], opts["sims"], opts["seed"]
+    quiet = as_json or as_csv
+    eff = _floats(opts["truth_eff"], "truth-eff")
+    name = "EffTox" if design == "efftox" else "the Thall-Simon-Estey monitor"
+    if eff is None:
+        raise ValueError(f"truth-eff: {name} needs the true efficacy rates too")
+    d = build_phase2(design, spec)
+    if design == "efftox":
+        with _progress(f"simulating {sims:,} EffTox trials", None, quiet):
+            oc = d.operating_characteristics((eff, truth), n_sims=sims, seed=seed, psi=opts["psi"])
+        title = "EffTox: simulated operating characteristics"
+    else:
+        if len(eff) != len(truth):
+            raise ValueError(
+                f"truth-eff: one efficacy rate per scenario ({len(truth)} toxicity rates), "
+                f"got {len(eff)}"
+            )
+        method = "exact" if sims is None else "simulate"
+        oc = d.operating_characteristics(
+            [(e, t) for e, t in zip(eff, truth, strict=True)],
+            method=method,
+            n_sims=sims or 10_000,
+            seed=seed,
+        )
+        title = "Thall-Simon-Estey monitoring: operating characteristics"
+    if not quiet:
+        _say(f"Design: {d.describe()}.")
+    _emit(oc.table(), title, as_json, as_csv)
+
+
+def _decide_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -> None:
+    import json
+    import re
+
+    from earlyphase.designs.spec import build
+
+    d: Any = build(design, spec)
+    text = opts["outcomes"].strip()
+    counts = re.fullmatch(r"(\d+)\s*/\s*(\d+)", text)
+    pair = re.fullmatch(r"(\d+)\s*,\s*(\d+)\s*/\s*(\d+)", text)
+    if counts and design in SINGLE_ARM:
+        decision = d.decide(int(counts.group(1)), int(counts.group(2)))
+    elif pair and design == "multi-outcome":
+        decision = d.decide(*(int(v) for v in pair.groups()))
+    else:
+        decision = d.decide(text or None)
+    record = decision.to_dict()
+    if opts["as_json"]:
+        typer.echo(json.dumps(record, indent=2, default=str))
+    elif opts["as_csv"]:
+        import csv
+        import io
+
+        # one row; the estimates (lists per dose) as JSON in their cell
+        record["estimates"] = json.dumps(record["estimates"], default=str)
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(record), lineterminator="\n")
+        writer.writeheader()
+        writer.writerow({k: "" if v is None else v for k, v in record.items()})
+        typer.echo(buf.getvalue(), nl=False)
+    else:
+        _say(str(decision))
+
+
+_HANDLERS: dict[str, Callable[[str, dict[str, Any], dict[str, Any]], None]] = {
+    "design": _design_handler,
+    "simulate": _simulate_handler,
+    "decide": _decide_handler,
+}
+
+
+class _DesignGroup(TyperGroup):
+    """A group of one command per design that also finds ``BOIN``, ``three_plus_three``...,
+    and answers an unknown design with the list of known ones (exit status 2)."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is not None:
+            return cmd
+        try:
+            return super().get_command(ctx, design_key(cmd_name))
+        except ValueError as exc:
+            message = str(exc)
+
+        def refuse() -> None:
+            raise _fail(message)
+
+        return TyperCommand(
+            name=cmd_name,
+            callback=refuse,
+            context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        )
+
+
+design_app = typer.Typer(
+    cls=_DesignGroup,
+    no_args_is_help=True,
+    help="Print a design's rules: what to do after any outcome. One command per design; "
+    "`earlyphase design DESIGN --help` lists its settings with their defaults.",
+)
+simulate_app = typer.Typer(
+    cls=_DesignGroup,
+    help="Operating characteristics of a design under true rates (--truth), exact or simulated; "
+    "or several dose-finding designs across scenarios (--scenarios FILE --design SPEC ...).",
+)
+decide_app = typer.Typer(
+    cls=_DesignGroup,
+    no_args_is_help=True,
+    help="What to do after the outcomes so far (--outcomes), for any design.",
+)
+app.add_typer(design_app, name="design")
+app.add_typer(simulate_app, name="simulate")
+app.add_typer(decide_app, name="decide")
+
+for _kind, _group in (("design", design_app), ("simulate", simulate_app), ("decide", decide_app)):
+    for _name in DESIGNS:
+        _group.command(_name, help=None)(_make_command(_kind, _name))
+
+
+# --- several designs across scenarios ----------------------------------------------------------
+
+
+def _read_scenarios(path: Path) -> dict[str, list[float]]:
+    """Scenarios from a CSV file (a ``scenario`` column and ``dose1``..``doseK``), or a YAML
+    file with the same content (a list of such records, or ``name: [rates]``)."""
+    if not path.exists():
+        raise ValueError(f"scenarios: no file {path}")
+    records: list[dict[str, Any]]
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            yaml: Any = importlib.import_module("yaml")  # optional: PyYAML, when installed
+        except ImportError:
+            raise ValueError(
+                "scenarios: reading YAML needs PyYAML (pip install pyyaml); give a CSV file"
+            ) from None
+        data = yaml.safe_load(path.read_text())
+        if isinstance(data, dict):
+            records = [
+                {"scenario": k, **{f"dose{i + 1}": v for i, v in enumerate(vals)}}
+                if isinstance(vals, list)
+                else {"scenario": k, **vals}
+                for k, vals in data.items()
+            ]
+        elif isinstance(data, list) and all(isinstance(r, dict) for r in data):
+            records = data
+        else:
+            raise ValueError(f"scenarios: {path} must hold a list of scenarios or name: [rates]")
+    else:
+        import csv
+
+        with path.open(newline="") as fh:
+            records = list(csv.DictReader(fh))
+    out: dict[str, list[float]] = {}
+    for i, rec in enumerate(records, start=1):
+        keys = {str(k).strip().lower(): v for k, v in rec.items() if k is not None}
+        if "scenario" not in keys:
+            raise ValueError(f"scenarios: row {i} has no 'scenario' column (and dose1..doseK)")
+        doses = sorted((int(m.group(1)), k) for k in keys if (m := re.fullmatch(r"dose(\d+)", k)))
+        if not doses or [n for n, _ in doses] != list(range(1, len(doses) + 1)):
+            raise ValueError(f"scenarios: row {i} needs the columns dose1..doseK")
+        name = str(keys["scenario"]).strip() or f"scenario {i}"
+        rates = []
+        for _, col in doses:
+            try:
+                v = float(keys[col])
+            except (TypeError, ValueError):
+                v = float("nan")
+            if not 0 <= v <= 1:
+                raise ValueError(
+                    f"scenarios: row {i} ({name}), {col}: must be a rate in [0, 1], "
+                    f"got {keys[col]!r}"
+                )
+            rates.append(v)
+        if name in out:
+            raise ValueError(f"scenarios: row {i}: scenario {name!r} appears twice")
+        out[name] = rates
+    if not out:
+        raise ValueError(f"scenarios: {path} holds no scenario")
+    if len({len(v) for v in out.values()}) != 1:
+        raise ValueError("scenarios: every scenario needs the same number of doses")
+    return out
+
+
+def _parse_design_spec(text: str) -> tuple[str, str, dict[str, Any]]:
+    """``"boin target=0.3 n_cohorts=10 label=BOIN-30"`` -> (label, design, settings)."""
+    import shlex
+
+    tokens = shlex.split(text)
+    if not tokens:
+        raise ValueError("design: an empty --design; e.g. --design 'boin target=0.3'")
+    key = design_key(tokens[0])
+    if key not in DOSE_FINDING:
+        raise ValueError(
+            f"design: scenario comparisons take the dose-finding designs "
+            f"({', '.join(DOSE_FINDING)}), not {tokens[0]!r}"
+        )
+    spec: dict[str, Any] = {}
+    label = ""
+    for tok in tokens[1:]:
+        if "=" not in tok:
+            raise ValueError(f"design: {tok!r} in {text!r} is not setting=value")
+        k, v = tok.split("=", 1)
+        k = k.strip().replace("-", "_")
+        if k == "label":
+            label = v
+        else:
+            spec[k] = v
+    return label or text.strip(), key, spec
+
+
+def _compare(
+    scenarios_file: Path,
+    specs: list[str],
+    sims: int | None,
+    seed: int | None,
+    plot: Path | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    import json
+
+    from earlyphase.designs.spec import build_design
+
+    if seed is not None and sims is None:
+        raise ValueError("seed: applies only to simulations (--sims N); exact results have none")
+    scenarios = _read_scenarios(scenarios_file)
+    k = len(next(iter(scenarios.values())))
+    if not specs:
+        raise ValueError("design: give one or more --design 'boin target=0.3 ...'")
+    designs = []
+    for text in specs:
+        label, key, spec = _parse_design_spec(text)
+        if "n_doses" not in spec and "dose_values" not in spec and key != "crm":
+            spec["n_doses"] = k
+        try:
+            d = build_design(key, spec)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (in --design {text!r})") from None
+        if d.n_doses != k:
+            raise ValueError(f"design: {label!r} has {d.n_doses} doses, the scenarios {k}")
+        designs.append((label, d))
+    quiet = as_json or as_csv
+    rows: list[dict[str, Any]] = []
+    total = len(scenarios) * len(designs)
+    with _progress("operating characteristics", total, quiet) as tick:
+        for name, truth in scenarios.items():
+            if sims is None:
+                ocs = [d.operating_characteristics(truth, method="exact") for _, d in designs]
+            else:
+                from earlyphase.engine.monte_carlo import patient_tolerances, simulate_oc
+                from earlyphase.engine.states import check_truth
+
+                p = check_truth(truth, k)
+                # the same simulated patients for every design: common random numbers
+                u = patient_tolerances(sims, max(d.max_patients for _, d in designs), seed)
+                ocs = [simulate_oc(d, p, n_sims=sims, tolerances=u) for _, d in designs]
+            for (label, _), oc in zip(designs, ocs, strict=True):
+                rows.append(
+                    {
+                        "scenario": name,
+                        "design": label,
+                        "selection": [float(v) for v in oc.selection[:-1]],
+                        "no_selection": float(oc.selection[-1]),
+                        "mean_n": oc.mean_total_n,
+                        "mean_dlt": oc.mean_total_dlt,
+                    }
+                )
+                tick(len(rows))
+    if plot is not None:
+        from earlyphase.figures.comparison import plot_scenario_comparison
+
+        targets = {d.target for _, d in designs}
+        target = targets.pop() if len(targets) == 1 else None
+        plot_scenario_comparison(rows, scenarios, plot, target=target)
+    method = "exact" if sims is None else f"{sims:,} simulated trials (common random numbers)"
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "method": "exact" if sims is None else "simulate",
+                    "n_sims": sims,
+                    "scenarios": scenarios,
+                    "rows": rows,
+                },
+                indent=2,
+            )
+        )
+        return
+    if as_csv:
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(
+            [
+                "scenario",
+                "design",
+                *(f"dose{i + 1}" for i in range(k)),
+                "none",
+                "mean_n",
+                "mean_dlt",
+            ]
+        )
+        for r in rows:
+            w.writerow(
+                [
+                    r["scenario"],
+                    r["design"],
+                    *r["selection"],
+                    r["no_selection"],
+                    r["mean_n"],
+                    r["mean_dlt"],
+                ]
+            )
+        typer.echo(buf.getvalue(), nl=False)
+        return
+    table = Table(
+        title=f"Selection per dose (% of trials), by scenario and design: {method}",
+        title_justify="left",
+    )
+    table.add_column("Scenario")
+    table.add_column("Design")
+    for i in range(k):
+        table.add_column(f"Dose {i + 1}", justify="right")
+    table.add_column("None", justify="right")
+    table.add_column("Mean N", justify="right")
+    for name, truth in scenarios.items():
+        table.add_row(
+            name, "[dim]true DLT rate[/dim]", *(f"[dim]{v:.2f}[/dim]" for v in truth), "", ""
+        )
+        for r in (r for r in rows if r["scenario"] == name):
+            table.add_row(
+                "",
+                r["design"],
+                *(_pct(v) for v in r["selection"]),
+                _pct(r["no_selection"]),
+                f"{r['mean_n']:.1f}",
+            )
+        table.add_section()
+    Console(width=160).print(table)
+    if plot is not None:
+        _say(f"figure written to {plot}")
+
+
+@simulate_app.callback(invoke_without_command=True)
+def simulate_main(
+    ctx: typer.Context,
+    scenarios: Path | None = typer.Option(
+        None,
+        "--scenarios",
+        help="CSV (or YAML) of true DLT rates: a 'scenario' column and dose1..doseK.",
+    ),
+    design: list[str] | None = typer.Option(
+        None,
+        "--design",
+        help="A design to compare, as 'boin target=0.3 n_cohorts=10' (settings as in "
+        "`earlyphase design DESIGN --help`, with _ for -; label=NAME names it); repeat it.",
+    ),
+    sims: int | None = typer.Option(
+        None, "--sims", help="Simulate this many trials per scenario (default: exact).", min=1
+    ),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Random seed (the same patients for every design)."
+    ),
+    plot: Path | None = typer.Option(None, "--plot", help="Write the comparison figure (PNG)."),
+    as_json: bool = _JSON,
+    as_csv: bool = _CSV,
+) -> None:
+    """Operating characteristics: `earlyphase simulate DESIGN --truth ...` for one design, or
+    `earlyphase simulate --scenarios FILE --design SPEC [--design SPEC ...]` to compare
+    dose-finding designs across scenarios in one protocol-style table."""
+    if ctx.invoked_subcommand is not None:
+        if scenarios is not None or design:
+            raise _fail("scenarios: --scenarios and --design go without a design command")
+        return
+    if scenarios is None:
+        if design:
+            raise _fail("scenarios: --design needs --scenarios FILE")
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
     try:
-        design = _design_from_options(name, _design_options(params))
-        decision = design.decide(outcomes or None)
+        _compare(scenarios, list(design or []), sims, seed, plot, as_json, as_csv)
     except ValueError as exc:
         raise _fail(str(exc)) from None
-    Console().print(str(decision))
 
 
 _SOURCE = typer.Argument(..., help="Folder of ADaM-style tables, or a trial database file / URL.")

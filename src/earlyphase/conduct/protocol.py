@@ -20,11 +20,16 @@ from dataclasses import replace
 from typing import Any
 
 from earlyphase.designs.contract import Decision
+from earlyphase.designs.settings import DOSE_FINDING, PROTOCOL, RESPONSES, coerce, design_key
+from earlyphase.designs.settings import SINGLE_ARM as _SINGLE_ARM
 from earlyphase.designs.single_arm import SingleArmDesign
 from earlyphase.designs.spec import build_design, build_phase2
 
-SINGLE_ARM = ("thall-simon", "simon", "predictive", "tox-monitor")
-RESPONSES = ("CR", "PR", "SD", "PD", "NR", "NE")
+#: Designs the conduct service runs as a one-dose trial with looks as cohorts.
+SINGLE_ARM = _SINGLE_ARM
+#: Every design the conduct service can run.
+CONDUCT_DESIGNS = (*DOSE_FINDING, *SINGLE_ARM)
+__all__ = ["CONDUCT_DESIGNS", "RESPONSES", "SINGLE_ARM", "SingleArmProtocol", "build_protocol"]
 
 
 class SingleArmProtocol:
@@ -69,33 +74,51 @@ class SingleArmProtocol:
 
 def build_protocol(name: str, spec: dict[str, Any]) -> Any:
     """The design named in the trial's protocol: a dose-finding design or a
-    :class:`SingleArmProtocol`. Raises ``ValueError`` naming the bad setting."""
-    key = name.lower()
+    :class:`SingleArmProtocol`.
+
+    The design's settings and the protocol's own (``responders``, ``endpoint_visit``: see
+    :data:`earlyphase.designs.settings.PROTOCOL`) are checked against the settings registry;
+    every bad setting is named in one ``ValueError`` ("name: why; other: why")."""
+    try:
+        key = design_key(name)
+    except ValueError:
+        key = name
+    if key in DOSE_FINDING:
+        return build_design(key, spec)
     if key not in SINGLE_ARM:
-        return build_design(name, spec)
-    opts = dict(spec)
-    raw = opts.pop("responders", None)
-    visit = opts.pop("endpoint_visit", None)
-    if key == "tox-monitor":
-        for setting, value in (("responders", raw), ("endpoint_visit", visit)):
-            if value is not None:
-                raise ValueError(
-                    f"{setting}: not a setting of the tox-monitor design "
-                    "(its endpoint is the DLT assessment)"
-                )
-        return SingleArmProtocol(build_phase2(key, opts), "toxicity")
-    if raw is None:
-        raw = ["CR", "PR"]
-    if isinstance(raw, str):
-        raw = [v.strip() for v in raw.split(",")]
-    if not isinstance(raw, list | tuple):
-        raise ValueError(f"responders: a list such as ['CR', 'PR'], got {raw!r}")
-    responders = tuple(str(v).upper() for v in raw)
-    bad = [v for v in responders if v not in RESPONSES]
-    if bad or not responders:
-        raise ValueError(f"responders: must be among {', '.join(RESPONSES)}, got {list(raw)}")
-    if visit is not None and (not isinstance(visit, str) or not visit.strip()):
         raise ValueError(
+            f"design: the conduct service runs {', '.join(CONDUCT_DESIGNS)}, not {name!r}"
+        )
+    opts = dict(spec)
+    given = {s.name: opts.pop(s.name) for s in PROTOCOL if opts.get(s.name) is not None}
+    problems: list[str] = []
+    if key == "tox-monitor":
+        problems += [
+            f"{k}: not a setting of the tox-monitor design (its endpoint is the DLT assessment)"
+            for k in given
+        ]
+        given = {}
+    values: dict[str, Any] = {}
+    for s in PROTOCOL:
+        if s.name not in given:
+            continue
+        try:
+            values[s.name] = coerce(s, given[s.name])
+        except ValueError as exc:
+            problems.append(str(exc))
+    visit = values.get("endpoint_visit")
+    if visit is not None and not visit.strip():
+        problems.append(
             f"endpoint_visit: the visit's name as recorded, e.g. 'Day 28', got {visit!r}"
         )
-    return SingleArmProtocol(build_phase2(key, opts), "response", responders, visit)
+    design: SingleArmDesign | None = None
+    try:
+        design = build_phase2(key, opts)
+    except ValueError as exc:  # the design's problems come after the protocol's, all together
+        problems.append(str(exc))
+    if problems or design is None:
+        raise ValueError("; ".join(problems))
+    if key == "tox-monitor":
+        return SingleArmProtocol(design, "toxicity")
+    responders = tuple(values.get("responders", PROTOCOL[0].default))
+    return SingleArmProtocol(design, "response", responders, visit)

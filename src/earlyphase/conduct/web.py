@@ -32,6 +32,14 @@ from earlyphase.conduct import audit
 from earlyphase.conduct.models import User
 from earlyphase.conduct.service import ConductError, PermissionDenied, TrialService
 from earlyphase.conduct.store import open_store
+from earlyphase.designs.settings import (
+    PROTOCOL,
+    SINGLE_ARM,
+    Setting,
+    coerce,
+    describe_setting,
+    settings_for,
+)
 from earlyphase.designs.spec import decision_rules
 
 SESSION_COOKIE = "earlyphase_session"
@@ -45,6 +53,78 @@ DESIGN_CHOICES = (
     ("predictive", "Predictive probability"),
     ("tox-monitor", "Toxicity monitoring"),
 )
+
+
+#: Settings the form does not ask per design: the dose levels are the form's own field.
+_FORM_SKIPS = ("n_doses", "dose_values", "unit")
+
+
+def _form_settings(design: str) -> list[Setting]:
+    """The settings the trial form asks for ``design``: the registry's, plus the protocol's
+    response endpoint for single-arm designs that count responses."""
+    own = [s for s in settings_for(design) if s.name not in _FORM_SKIPS]
+    if design in SINGLE_ARM and design != "tox-monitor":
+        own += list(PROTOCOL)
+    return own
+
+
+def _setting_input(design: str, s: Setting) -> str:
+    """One row of the trial form: the setting's field (blank = its default) and its help."""
+    esc = html.escape
+    name = f"{design}.{s.name}"
+    field_id = f"s-{design}-{s.name}".replace("+", "p")
+    default = s.default_display()
+    if s.type in ("bool", "choice"):
+        options = ("on", "off") if s.type == "bool" else s.choices
+        shown = f"default ({default})" if default else "default"
+        field = (
+            f"<select name='{esc(name)}' id='{esc(field_id)}'>"
+            f"<option value=''>{esc(shown)}</option>"
+            + "".join(f"<option value='{esc(o)}'>{esc(o)}</option>" for o in options)
+            + "</select>"
+        )
+    else:
+        hint = f"default: {default}" if default else ("required" if s.required else "none")
+        field = (
+            f"<input name='{esc(name)}' id='{esc(field_id)}' size='16' placeholder='{esc(hint)}'>"
+        )
+    return (
+        f"<tr><td><label for='{esc(field_id)}'>{esc(s.name)}</label></td><td>{field}</td>"
+        f"<td><small>{esc(describe_setting(s))}</small></td></tr>"
+    )
+
+
+def _settings_fieldsets() -> str:
+    """Every design's settings, each design folded under its name."""
+    return "".join(
+        f"<details id='settings-{key.replace('+', 'p')}'><summary>{html.escape(label)} settings"
+        "</summary><table>"
+        + "".join(_setting_input(key, s) for s in _form_settings(key))
+        + "</table></details>"
+        for key, label in DESIGN_CHOICES
+    )
+
+
+def _form_spec(design: str, form: Any) -> dict[str, Any]:
+    """The chosen design's settings from the form's fields, typed by the registry (blank
+    fields are left to the defaults); every bad field is named in one error."""
+    spec: dict[str, Any] = {}
+    problems = []
+    for s in _form_settings(design):
+        raw = str(form.get(f"{design}.{s.name}", "") or "").strip()
+        if not raw:
+            continue
+        try:
+            spec[s.name] = coerce(s, raw)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConductError("; ".join(problems))
+    return spec
+
+
+async def _form_data(request: Request) -> Any:
+    return await request.form()
 
 
 class EnrolIn(BaseModel):
@@ -97,7 +177,7 @@ class BiomarkerIn(BaseModel):
 
 class TrialIn(BaseModel):
     name: str
-    design: str = Field(description="3+3, boin or crm")
+    design: str = Field(description="3+3, boin, crm, thall-simon, simon, predictive or tox-monitor")
     dose_levels: list[float]
     dose_unit: str = "x 10^6 cells/kg"
     settings: dict[str, Any] = Field(
@@ -359,15 +439,17 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             create = (
                 "<h2>New trial</h2><form method='post' action='/trials'>"
                 f"<input type='hidden' name='csrf' value='{csrf}'>"
-                "<input name='name' placeholder='trial name' id='trial-name'> "
+                "<p><input name='name' placeholder='trial name' id='trial-name'> "
                 "<select name='design' id='trial-design'>"
                 + "".join(f"<option value='{k}'>{v}</option>" for k, v in DESIGN_CHOICES)
                 + "</select> "
-                "<input name='doses' placeholder='doses, e.g. 0.5,1,2' id='trial-doses'> "
-                "<input name='target' placeholder='target DLT rate (BOIN, CRM)' id='trial-target'> "
-                "<input name='settings' size='40' id='trial-settings' placeholder="
-                "'other settings as JSON, e.g. {\"skeleton\": [0.05, 0.15, 0.3]}'> "
-                "<button type='submit' id='create-trial'>Create</button></form>"
+                "<input name='doses' placeholder='doses, e.g. 0.5,1,2 (phase II: 1)' "
+                "id='trial-doses'></p>"
+                "<p>Settings of the chosen design (a blank field keeps its default):</p>"
+                + _settings_fieldsets()
+                + "<p><input name='settings' size='60' id='trial-settings' placeholder="
+                "'or settings as JSON, e.g. {\"skeleton\": [0.05, 0.15, 0.3]}'> "
+                "<button type='submit' id='create-trial'>Create</button></p></form>"
             )
         note = f"<p class='msg' id='msg'>{html.escape(msg)}</p>" if msg else ""
         return page(
@@ -383,8 +465,8 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         name: str = Form(""),
         design: str = Form("3+3"),
         doses: str = Form(""),
-        target: str = Form(""),
         settings_json: str = Form("", alias="settings"),
+        form: Any = Depends(_form_data),
     ) -> Response:
         from urllib.parse import quote
 
@@ -396,19 +478,15 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
                 raise ConductError("doses: comma-separated numbers, e.g. 0.5,1,2") from None
             if not levels:
                 raise ConductError("doses: give the dose levels, e.g. 0.5,1,2")
-            settings: dict[str, Any] = {}
+            settings = _form_spec(design, form)
             if settings_json.strip():
                 try:
-                    settings = json.loads(settings_json)
+                    extra = json.loads(settings_json)
                 except ValueError as exc:
                     raise ConductError(f"settings: not valid JSON ({exc})") from None
-                if not isinstance(settings, dict):
+                if not isinstance(extra, dict):
                     raise ConductError('settings: a JSON object, e.g. {"n_cohorts": 10}')
-            if target.strip():
-                try:
-                    settings["target"] = float(target)
-                except ValueError:
-                    raise ConductError("target: must be a number") from None
+                settings.update(extra)
             service.create_trial(user, name, design, settings, levels)
             return RedirectResponse(f"/trials/{quote(name)}?msg=trial%20created", status_code=303)
         except ConductError as exc:

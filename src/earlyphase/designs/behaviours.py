@@ -339,4 +339,7 @@ class Expansion(Behaviour):
                 f"Beta{self.prior} prior"
             )
         )
-        return f"{self.parent.describe()}, then expand with {self.n} at the RP2D{rule}"
+        return (
+            f"{self.parent.describe()}, then expand with {self.n} at the RP2D in cohorts of "
+            f"{self.expansion_cohort}{rule}"
+        )

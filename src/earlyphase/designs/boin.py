@@ -26,14 +26,15 @@ Yan F, Zhang L, Zhou Y, et al. (2020). BOIN: an R package for designing single-a
 from __future__ import annotations
 
 import math
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from numpy.typing import NDArray
-from scipy.stats import beta as beta_dist
+from numpy.typing import ArrayLike, NDArray
 
 from earlyphase.designs.base import DoseFindingDesign
 from earlyphase.designs.doses import DoseLevels, start_index
+from earlyphase.designs.settings import validate
 from earlyphase.engine.states import (
     R_DEESCALATE,
     R_ELIMINATE,
@@ -46,7 +47,9 @@ from earlyphase.engine.states import (
     IntArray,
     States,
 )
-from earlyphase.stats._checks import check_count, check_level
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NO_BOUND = 10**6  # "not applicable" entry of an integer boundary
 
@@ -60,6 +63,45 @@ def boin_lambdas(target: float, phi1: float, phi2: float) -> tuple[float, float]
         phi2 * (1 - target) / (target * (1 - phi2))
     )
     return lam_e, lam_d
+
+
+def beta_sf_whole(x: float, a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
+    """Pr(B > x) for B ~ Beta(a, b) with whole shapes a, b >= 1, elementwise over ``a``, ``b``.
+
+    By the identity I_x(a, n - a + 1) = Pr(Bin(n, x) >= a) (Abramowitz & Stegun 1964,
+    26.5.24), Pr(B > x) = Pr(Bin(a + b - 1, x) <= a - 1): a finite sum of binomial terms, so
+    BOIN's posterior tail probabilities (Beta(1, 1) prior, whole counts) need no SciPy and the
+    command line starts without importing it. Binomial coefficients come from Pascal's
+    triangle (exact below 2^53), which keeps the sum within a few 1e-15 of SciPy's
+    ``beta.sf`` for the sample sizes of dose finding; past 1000 patients log-factorials
+    (``math.lgamma``) take over, as the coefficients overflow.
+    """
+    a_ = np.asarray(a, dtype=np.int64)
+    b_ = np.asarray(b, dtype=np.int64)
+    n = a_ + b_ - 1
+    top = int(n.max()) if n.size else 0
+    j = np.arange(top + 1)
+    nn = n[..., None]
+    jj = np.minimum(j, nn)
+    if top <= 1000:
+        terms = _pascal(top)[nn, jj] * np.power(x, jj) * np.power(1.0 - x, nn - jj)
+    else:
+        log_fact = np.array([math.lgamma(k + 1.0) for k in range(top + 1)])
+        log_pmf = log_fact[nn] - log_fact[jj] - log_fact[nn - jj]
+        terms = np.exp(log_pmf + jj * math.log(x) + (nn - jj) * math.log1p(-x))
+    terms = np.where(j <= a_[..., None] - 1, terms, 0.0)
+    return np.asarray(np.minimum(terms.sum(axis=-1), 1.0), dtype=np.float64)
+
+
+@lru_cache(maxsize=8)
+def _pascal(top: int) -> NDArray[np.float64]:
+    """C(n, j) for 0 <= j <= n <= ``top`` (zero above the diagonal)."""
+    table = np.zeros((top + 1, top + 1))
+    table[:, 0] = 1.0
+    for m in range(1, top + 1):
+        table[m, 1 : m + 1] = table[m - 1, 1 : m + 1] + table[m - 1, 0:m]
+    table.setflags(write=False)
+    return table
 
 
 def isotonic_batch(x: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -129,6 +171,8 @@ class BOIN(DoseFindingDesign):
     'de-escalate'
     """
 
+    name = "boin"
+
     def __init__(
         self,
         target: float,
@@ -146,30 +190,41 @@ class BOIN(DoseFindingDesign):
         doses: DoseLevels | None = None,
         start_dose: int = 1,
     ) -> None:
-        self._target = check_level(target, "target")
-        if not 0.05 <= self._target <= 0.6:
-            raise ValueError(f"target: BOIN supports targets from 0.05 to 0.6, got {target!r}")
-        self.n_doses = check_count(n_doses, "n_doses", minimum=1)
-        self.cohort_size = check_count(cohort_size, "cohort_size", minimum=1)
-        self.n_cohorts = check_count(n_cohorts, "n_cohorts", minimum=1)
-        self.phi1 = 0.6 * self._target if phi1 is None else check_level(phi1, "phi1")
-        self.phi2 = 1.4 * self._target if phi2 is None else check_level(phi2, "phi2")
+        # types and bounds from the settings registry (R BOIN accepts targets 0.05 to 0.6)
+        v = validate(
+            "boin",
+            target=target,
+            n_doses=n_doses,
+            cohort_size=cohort_size,
+            n_cohorts=n_cohorts,
+            phi1=phi1,
+            phi2=phi2,
+            cutoff_eli=cutoff_eli,
+            extra_safe=extra_safe,
+            offset=offset,
+            get_oc_compatible=get_oc_compatible,
+            n_earlystop=n_earlystop,
+            bound_mtd=bound_mtd,
+            start_dose=start_dose,
+        )
+        self._target = float(v["target"])
+        self.n_doses = int(v["n_doses"])
+        self.cohort_size = int(v["cohort_size"])
+        self.n_cohorts = int(v["n_cohorts"])
+        self.phi1 = 0.6 * self._target if v["phi1"] is None else float(v["phi1"])
+        self.phi2 = 1.4 * self._target if v["phi2"] is None else float(v["phi2"])
         if self._target - self.phi1 < 0.1 * self._target:
             raise ValueError("phi1: must be below the target by at least 10% of the target")
         if self.phi2 - self._target < 0.1 * self._target:
             raise ValueError("phi2: must exceed the target by at least 10% of the target")
-        self.cutoff_eli = check_level(cutoff_eli, "cutoff_eli")
-        self.extra_safe = bool(extra_safe)
-        if not 0 <= offset < 0.5:
-            raise ValueError(f"offset: must lie in [0, 0.5), got {offset!r}")
-        self.offset = float(offset)
-        self.get_oc_compatible = bool(get_oc_compatible)
-        self.n_earlystop = (
-            None if n_earlystop is None else check_count(n_earlystop, "n_earlystop", 1)
-        )
-        self.bound_mtd = bool(bound_mtd)
+        self.cutoff_eli = float(v["cutoff_eli"])
+        self.extra_safe = bool(v["extra_safe"])
+        self.offset = float(v["offset"])
+        self.get_oc_compatible = bool(v["get_oc_compatible"])
+        self.n_earlystop = None if v["n_earlystop"] is None else int(v["n_earlystop"])
+        self.bound_mtd = bool(v["bound_mtd"])
         self.doses = DoseLevels.for_design(doses, self.n_doses)
-        self.start_dose = start_index(start_dose, self.n_doses)
+        self.start_dose = start_index(v["start_dose"], self.n_doses)
         self.lambda_e, self.lambda_d = boin_lambdas(self._target, self.phi1, self.phi2)
         self._b_e, self._b_d, self._elim, self._safe_stop = self._boundaries(self.max_n)
         # the boundary table always prints _safe_stop; only the trial's decisions differ
@@ -224,7 +279,7 @@ class BOIN(DoseFindingDesign):
             out = np.full(n_max + 1, NO_BOUND, dtype=np.int64)
             for m in range(3, n_max + 1):
                 tox = np.arange(1, m + 1)
-                hit = np.flatnonzero(beta_dist.sf(self._target, tox + 1, m - tox + 1) > cut)
+                hit = np.flatnonzero(beta_sf_whole(self._target, tox + 1, m - tox + 1) > cut)
                 if hit.size:
                     out[m] = tox[hit[0]]
             return out
@@ -242,6 +297,8 @@ class BOIN(DoseFindingDesign):
         ``boundary_tab``; ``full=True`` gives every n = 1..N (``full_boundary_tab``).
         Entries that do not apply are None.
         """
+        import pandas as pd
+
         ns = (
             np.arange(1, self.max_n + 1)
             if full
@@ -275,6 +332,8 @@ class BOIN(DoseFindingDesign):
         Rows are numbers of DLTs, columns numbers of patients at the current dose (cohort
         multiples unless ``full``), as a protocol prints the BOIN rule.
         """
+        import pandas as pd
+
         ns = (
             np.arange(1, self.max_n + 1)
             if full
@@ -366,13 +425,15 @@ class BOIN(DoseFindingDesign):
         n = st.n.astype(np.float64)
         y = st.y.astype(np.float64)
         # elimination recomputed from the final data: first dose with n >= 3 over the cutoff
-        over = (st.n >= 3) & (beta_dist.sf(self._target, y + 1, n - y + 1) > self.cutoff_eli)
+        over = (st.n >= 3) & (
+            beta_sf_whole(self._target, st.y + 1, st.n - st.y + 1) > self.cutoff_eli
+        )
         first = np.where(over.any(axis=1), over.argmax(axis=1), k)
         idx = np.arange(k)[None, :]
         elim = idx >= first[:, None]
         if self.extra_safe:
             unsafe = (st.n[:, 0] >= 3) & (
-                beta_dist.sf(self._target, y[:, 0] + 1, n[:, 0] - y[:, 0] + 1)
+                beta_sf_whole(self._target, st.y[:, 0] + 1, st.n[:, 0] - st.y[:, 0] + 1)
                 > self.cutoff_eli - self.offset
             )
             elim = elim | unsafe[:, None]

@@ -28,17 +28,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
-from scipy.special import expit
-from scipy.stats import norm
 
 from earlyphase.designs.base import DoseFindingDesign
 from earlyphase.designs.doses import DoseLevels, start_index
 from earlyphase.designs.outcomes import History, as_history
+from earlyphase.designs.settings import validate
 from earlyphase.engine.states import (
     R_DEESCALATE,
     R_ESCALATE,
@@ -48,7 +47,9 @@ from earlyphase.engine.states import (
     IntArray,
     States,
 )
-from earlyphase.stats._checks import check_count, check_level, check_positive
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FloatArray = NDArray[np.float64]
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(400)
@@ -69,6 +70,8 @@ class CRMFit:
     conf_level: float
 
     def table(self) -> pd.DataFrame:
+        import pandas as pd
+
         k = len(self.ptox)
         return pd.DataFrame(
             {
@@ -113,6 +116,8 @@ class CRM(DoseFindingDesign):
     (-0.2122, 2)
     """
 
+    name = "crm"
+
     def __init__(
         self,
         skeleton: Sequence[float],
@@ -128,28 +133,28 @@ class CRM(DoseFindingDesign):
         conf_level: float = 0.90,
         doses: DoseLevels | None = None,
     ) -> None:
-        try:
-            skel = np.asarray(skeleton, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError("skeleton: must be a list of probabilities") from None
-        if skel.ndim != 1 or skel.size < 1:
-            raise ValueError("skeleton: must be a non-empty list of probabilities")
-        if not np.all((skel > 0) & (skel < 1)):
-            raise ValueError(
-                f"skeleton: probabilities must lie strictly in (0, 1), got {skel.tolist()}"
-            )
-        if np.any(np.diff(skel) <= 0):
-            raise ValueError(
-                f"skeleton: must be strictly increasing (monotone), got {skel.tolist()}"
-            )
+        # types and bounds from the settings registry; the model-specific check stays here
+        v = validate(
+            "crm",
+            skeleton=skeleton,
+            target=target,
+            model=model,
+            prior_sd=prior_sd,
+            intercept=intercept,
+            n_patients=n_patients,
+            cohort_size=cohort_size,
+            start_dose=start_dose,
+            no_skipping=no_skipping,
+            coherence=coherence,
+            conf_level=conf_level,
+        )
+        skel = np.asarray(v["skeleton"], dtype=np.float64)
         self.skeleton = skel
-        self._target = check_level(target, "target")
-        if model not in ("empiric", "logistic"):
-            raise ValueError(f"model: must be 'empiric' or 'logistic', got {model!r}")
-        self.model = model
-        self.prior_sd = check_positive(prior_sd, "prior_sd")
-        self.intercept = float(intercept)
-        if model == "logistic":
+        self._target = float(v["target"])
+        self.model = str(v["model"])
+        self.prior_sd = float(v["prior_sd"])
+        self.intercept = float(v["intercept"])
+        if self.model == "logistic":
             self.scaled_doses = np.log(skel / (1 - skel)) - self.intercept
             if not np.all(self.scaled_doses < 0):
                 raise ValueError(
@@ -158,12 +163,12 @@ class CRM(DoseFindingDesign):
         else:
             self.scaled_doses = skel.copy()
         self.n_doses = len(skel)
-        self.n_patients = check_count(n_patients, "n_patients", minimum=1)
-        self.cohort_size = check_count(cohort_size, "cohort_size", minimum=1)
-        self.start_dose = start_index(start_dose, self.n_doses)
-        self.no_skipping = bool(no_skipping)
-        self.coherence = bool(coherence)
-        self.conf_level = check_level(conf_level, "conf_level")
+        self.n_patients = int(v["n_patients"])
+        self.cohort_size = int(v["cohort_size"])
+        self.start_dose = start_index(v["start_dose"], self.n_doses)
+        self.no_skipping = bool(v["no_skipping"])
+        self.coherence = bool(v["coherence"])
+        self.conf_level = float(v["conf_level"])
         self.doses = DoseLevels.for_design(doses, self.n_doses)
         log_p, log_q = self._log_probs(_BETA)
         self._log_p = log_p  # (K, G)
@@ -209,7 +214,9 @@ class CRM(DoseFindingDesign):
         b = np.atleast_1d(np.asarray(beta, dtype=np.float64))
         if self.model == "empiric":
             return np.asarray(self.skeleton[:, None] ** np.exp(b)[None, :], dtype=np.float64)
-        return np.asarray(expit(self.intercept + np.exp(b)[None, :] * self.scaled_doses[:, None]))
+        eta = self.intercept + np.exp(b)[None, :] * self.scaled_doses[:, None]
+        # the logistic function as exp(-log(1 + exp(-eta))): no overflow, no SciPy import
+        return np.asarray(np.exp(-np.logaddexp(0.0, -eta)), dtype=np.float64)
 
     def _log_probs(self, beta: FloatArray) -> tuple[FloatArray, FloatArray]:
         if self.model == "empiric":
@@ -281,7 +288,7 @@ class CRM(DoseFindingDesign):
         h = as_history(history, self.n_doses)
         est, var = self.posterior_moments(h.n[None, :], h.y[None, :])
         b, v = float(est[0]), float(var[0])
-        z = float(norm.ppf(0.5 + self.conf_level / 2))
+        z = NormalDist().inv_cdf(0.5 + self.conf_level / 2)  # Wichura's AS 241, as R qnorm
         ptox = self.dose_tox(np.array([b]))[:, 0]
         lo_b, hi_b = b - z * math.sqrt(max(v, 0.0)), b + z * math.sqrt(max(v, 0.0))
         at_hi = self.dose_tox(np.array([hi_b]))[:, 0]

@@ -30,6 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.stats import beta as beta_dist
 from scipy.stats import binom, norm
 
+from earlyphase.designs.settings import validate
 from earlyphase.designs.single_arm import SingleArmDesign, boundary_crossing
 from earlyphase.designs.thall_simon import _check_prior
 from earlyphase.stats._checks import check_count, check_level, check_probability
@@ -205,13 +206,23 @@ class ToxicityMonitor(SingleArmDesign):
         n_min: int = 1,
         looks: Sequence[int] | None = None,
     ) -> ToxicityMonitor:
-        """Stop when Pr(p_tox > ``limit`` | x, n) > ``cutoff`` under a Beta ``prior``."""
-        limit = check_probability(limit, "limit")
-        cutoff = check_level(cutoff, "cutoff")
-        a, b = _check_prior(prior, "prior")
+        """Stop when Pr(p_tox > ``limit`` | x, n) > ``cutoff`` under a Beta ``prior``, at each
+        of ``looks`` or, without them, after every patient from ``n_min`` to ``n_max``."""
+        v = validate(
+            "tox-monitor",
+            limit=limit,
+            cutoff=cutoff,
+            prior=prior,
+            n_min=n_min,
+            n_max=n_max,
+            looks=None if looks is None else list(looks),
+        )
+        if v["limit"] is None:
+            raise ValueError("limit: required by the Bayesian toxicity monitor")
+        limit, cutoff = float(v["limit"]), float(v["cutoff"])
+        a, b = _check_prior(v["prior"], "prior")
         if looks is None:
-            n_min = check_count(n_min, "n_min", minimum=1)
-            n_max = check_count(n_max, "n_max", minimum=1)
+            n_min, n_max = int(v["n_min"]), int(v["n_max"])
             if n_max <= n_min:
                 raise ValueError(f"n_max: must exceed n_min ({n_min}), got {n_max}")
             looks = list(range(n_min, n_max + 1))

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import betaln, gammaln
-from scipy.stats import beta as beta_dist
 
+from earlyphase.designs.settings import validate
 from earlyphase.designs.single_arm import SingleArmDesign
 from earlyphase.designs.thall_simon import _check_prior
 from earlyphase.stats._checks import check_count, check_level, check_probability
@@ -39,6 +38,9 @@ def predictive_probability(
     >>> round(predictive_probability(16, 23, 40, (0.6, 0.4), 0.6, 0.9), 12)
     0.565558897525
     """
+    from scipy.special import betaln, gammaln
+    from scipy.stats import beta as beta_dist
+
     n = check_count(n, "n")
     x = check_count(x, "x")
     n_max = check_count(n_max, "n_max", minimum=1)
@@ -74,6 +76,8 @@ class PredictiveProbability(SingleArmDesign):
     [-1, -1, -1, 0, 0]
     """
 
+    name = "predictive"
+
     def __init__(
         self,
         prior: tuple[float, float],
@@ -84,15 +88,26 @@ class PredictiveProbability(SingleArmDesign):
         n_min: int = 1,
         n_max: int = 40,
     ) -> None:
-        self.prior = _check_prior(prior, "prior")
-        self.p0 = check_probability(p0, "p0")
-        self.theta_t = check_level(theta_t, "theta_t")
-        self.theta_lower = None if theta_lower is None else check_level(theta_lower, "theta_lower")
-        self.theta_upper = None if theta_upper is None else check_level(theta_upper, "theta_upper")
+        # types and bounds from the settings registry
+        v = validate(
+            "predictive",
+            prior=prior,
+            p0=p0,
+            theta_t=theta_t,
+            theta_lower=theta_lower,
+            theta_upper=theta_upper,
+            n_min=n_min,
+            n_max=n_max,
+        )
+        self.prior = _check_prior(v["prior"], "prior")
+        self.p0 = float(v["p0"])
+        self.theta_t = float(v["theta_t"])
+        self.theta_lower = None if v["theta_lower"] is None else float(v["theta_lower"])
+        self.theta_upper = None if v["theta_upper"] is None else float(v["theta_upper"])
         if self.theta_lower is None and self.theta_upper is None:
             raise ValueError("theta_lower, theta_upper: at least one stopping rule is needed")
-        self.n_min = check_count(n_min, "n_min", minimum=1)
-        self.n_max = check_count(n_max, "n_max", minimum=1)
+        self.n_min = int(v["n_min"])
+        self.n_max = int(v["n_max"])
         if self.n_max < self.n_min:
             raise ValueError(f"n_max: must be >= n_min ({self.n_min}), got {n_max}")
         self.looks = np.arange(self.n_min, self.n_max + 1, dtype=np.int64)

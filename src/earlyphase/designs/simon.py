@@ -24,17 +24,17 @@ from __future__ import annotations
 
 import warnings
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from numba import njit
 from numpy.typing import NDArray
-from scipy.optimize import brentq
-from scipy.special import comb
-from scipy.stats import binom
 
+from earlyphase.designs.settings import validate
 from earlyphase.designs.single_arm import SingleArmDesign
-from earlyphase.stats._checks import check_count, check_level, check_probability
+from earlyphase.stats._checks import check_count, check_level
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FloatArray = NDArray[np.float64]
 
@@ -42,11 +42,10 @@ FloatArray = NDArray[np.float64]
 def _check_rates(
     p0: float, p1: float, alpha: float, beta: float
 ) -> tuple[float, float, float, float]:
-    p0 = check_probability(p0, "p0")
-    p1 = check_probability(p1, "p1")
-    if not p1 > p0:
+    v = validate("simon", p0=p0, p1=p1, alpha=alpha, beta=beta)
+    if not v["p1"] > v["p0"]:
         raise ValueError(f"p1: the desirable rate must exceed p0 ({p0}), got {p1}")
-    return p0, p1, check_level(alpha, "alpha"), check_level(beta, "beta")
+    return float(v["p0"]), float(v["p1"]), float(v["alpha"]), float(v["beta"])
 
 
 def simon_search(p0: float, p1: float, alpha: float, beta: float, n_max: int = 100) -> pd.DataFrame:
@@ -55,76 +54,17 @@ def simon_search(p0: float, p1: float, alpha: float, beta: float, n_max: int = 1
     Columns ``r1, n1, r, n, EN0, PET0``; only sample sizes with a feasible design appear.
     """
     p0, p1, alpha, beta = _check_rates(p0, p1, alpha, beta)
-    n_max = check_count(n_max, "n_max", minimum=2)
-    if n_max > 1000:
-        raise ValueError("n_max: cannot exceed 1000")
+    n_max = int(validate("simon", n_max=n_max)["n_max"])
     return _search(p0, p1, alpha, beta, n_max).copy()
-
-
-@njit(cache=True)
-def _search_kernel(
-    pmf0: FloatArray,
-    pmf1: FloatArray,
-    tail0: FloatArray,
-    tail1: FloatArray,
-    alpha: float,
-    beta: float,
-    n_max: int,
-) -> FloatArray:  # pragma: no cover - compiled
-    """Best design per n: rows (r1, n1, r, n, EN0, PET0), n-th row all zero if infeasible.
-
-    tailX[m, k] = P(X >= k) for X ~ Bin(m, pX), k = 0..n_max + 1. Order of the search and
-    tie-breaking as clinfun's f2bdry: n1 ascending, r1 descending, r descending, strict
-    improvement of E[N | p0].
-    """
-    out = np.zeros((n_max + 1, 6))
-    a0 = np.zeros(n_max + 2)
-    a1 = np.zeros(n_max + 2)
-    for n in range(2, n_max + 1):
-        best = float(n)
-        for n1 in range(1, n):
-            if n1 >= best:
-                break
-            n2 = n - n1
-            for s in range(n + 1):
-                a0[s] = 0.0
-                a1[s] = 0.0
-            pet = 1.0
-            for s1 in range(n1 - 1, -2, -1):
-                # add the x1 = s1 + 1 term: a[s] = sum_{x1 > s1} b(x1) P(X2 >= s + 1 - x1)
-                x1 = s1 + 1
-                pet -= pmf0[n1, x1]
-                for s in range(-1, n):
-                    k = s + 1 - x1
-                    if k > n2:
-                        break
-                    t0 = 1.0 if k <= 0 else tail0[n2, k]
-                    t1 = 1.0 if k <= 0 else tail1[n2, k]
-                    a0[s + 1] += pmf0[n1, x1] * t0
-                    a1[s + 1] += pmf1[n1, x1] * t1
-                pet_s1 = pet if s1 >= 0 else 0.0
-                en = n1 + (1.0 - pet_s1) * n2
-                if en >= best:
-                    break
-                found = -2
-                for s in range(n2 + s1, s1 - 1, -1):
-                    if a0[s + 1] < alpha and 1.0 - a1[s + 1] < beta:
-                        found = s
-                        break
-                if found > -2:
-                    best = en
-                    out[n, 0] = s1
-                    out[n, 1] = n1
-                    out[n, 2] = found
-                    out[n, 3] = n
-                    out[n, 4] = en
-                    out[n, 5] = pet_s1
-                    break
-    return out
 
 
 @lru_cache(maxsize=32)
 def _search(p0: float, p1: float, alpha: float, beta: float, n_max: int) -> pd.DataFrame:
+    import pandas as pd
+    from scipy.stats import binom
+
+    from earlyphase.designs._simon_kernel import _search_kernel
+
     m_all = np.arange(n_max + 1)[:, None]
     ks = np.arange(n_max + 2)[None, :]
     pmf0 = np.asarray(binom.pmf(ks, m_all, p0), dtype=np.float64)
@@ -181,21 +121,24 @@ class SimonTwoStage(SingleArmDesign):
     (1, 10, 5, 29)
     """
 
+    name = "simon"
+
     event_name = "responses"
     upper_meaning = "reject H0: the treatment is promising"
     lower_meaning = "stop for futility (accept H0)"
 
     def __init__(self, p0: float, p1: float, r1: int, n1: int, r: int, n: int) -> None:
-        self.p0 = check_probability(p0, "p0")
-        self.p1 = check_probability(p1, "p1")
-        self.n1 = check_count(n1, "n1", minimum=1)
-        self.n = check_count(n, "n", minimum=2)
+        v = validate("simon", p0=p0, p1=p1, r1=r1, n1=n1, r=r, n=n)
+        self.p0 = float(v["p0"])
+        self.p1 = float(v["p1"])
+        self.n1 = int(v["n1"])
+        self.n = int(v["n"])
         if self.n <= self.n1:
             raise ValueError(f"n: must exceed n1 ({self.n1}), got {n}")
-        self.r1 = check_count(r1, "r1", minimum=-1) if r1 != -1 else -1
+        self.r1 = int(v["r1"])
         if self.r1 >= self.n1:
             raise ValueError(f"r1: must be below n1 ({self.n1}), got {r1}")
-        self.r = int(r)
+        self.r = int(v["r"])
         if not self.r1 <= self.r < self.n:
             raise ValueError(f"r: must lie between r1 ({self.r1}) and n - 1, got {r}")
         self.looks = np.array([self.n1, self.n], dtype=np.int64)
@@ -235,6 +178,8 @@ class SimonTwoStage(SingleArmDesign):
 
     def error_rates(self) -> dict[str, float]:
         """``clinfun::oc.twostage.bdry``: P(reject H0 | p0), P(reject H0 | p1), PET(p0), EN(p0)."""
+        from scipy.stats import binom
+
         oc = self.operating_characteristics([self.p0, self.p1])
         pet = float(binom.cdf(self.r1, self.n1, self.p0))
         return {
@@ -252,6 +197,8 @@ class SimonTwoStage(SingleArmDesign):
         Every stage-1 stop ranks below every completed trial; within a stage, more responses
         rank higher. ``x = n + 1`` gives 0, so ``1 - stagewise_tail(x + 1, p)`` is P_p(T <= t).
         """
+        from scipy.stats import binom
+
         p = np.asarray(p, dtype=np.float64)
         n1, n2, r1 = self.n1, self.n - self.n1, self.r1
         if x <= r1:
@@ -285,6 +232,8 @@ class SimonTwoStage(SingleArmDesign):
             x = 0 R returns NA for both limits; here the lower limit is 0 and the upper limit is
             NaN, with a warning, since clinfun's rule defines none.
         """
+        from scipy.special import comb
+
         x = check_count(x, "x")
         if x > self.n:
             raise ValueError(f"x: {x} responses cannot exceed n = {self.n}")
@@ -308,6 +257,8 @@ class SimonTwoStage(SingleArmDesign):
         return {"umvue": umvue, "p_value": p_value, "lower": lower, "upper": upper}
 
     def _exact_limits(self, x: int, alpha: float) -> tuple[float, float]:
+        from scipy.optimize import brentq
+
         def root(t: int, level: float) -> float:
             return float(
                 brentq(

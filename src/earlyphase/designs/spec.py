@@ -1,111 +1,134 @@
-"""Build a design from a plain specification (CLI options, a JSON file, a stored trial).
+"""Build a design from a plain specification (command-line options, a JSON file, a stored
+trial's protocol).
 
 ``build_design("boin", {"target": 0.3, "n_doses": 5, "n_cohorts": 10})`` returns the same
-object as ``BOIN(0.3, 5, n_cohorts=10)``. Unknown keys are errors, named, never ignored.
+object as ``BOIN(0.3, 5, n_cohorts=10)``. The settings and their bounds are those of the
+registry :mod:`earlyphase.designs.settings`: unknown keys, wrong types, values out of bounds,
+settings given where they do not apply and missing required settings are all reported in one
+``ValueError`` (``"name: why; other: why"``), never ignored.
+
+The design classes are imported inside the functions, so that reading a specification costs
+nothing until a design is built (the command line starts fast).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from earlyphase.designs.settings import (
+    BEHAVIOURS,
+    DOSE_FINDING,
+    SETTINGS,
+    check,
+    design_key,
+)
+from earlyphase.designs.settings import DESIGNS as ALL_DESIGNS
 
-from earlyphase.designs.base import DoseFindingDesign
-from earlyphase.designs.boin import BOIN
-from earlyphase.designs.crm import CRM
-from earlyphase.designs.doses import DoseLevels
-from earlyphase.designs.three_plus_three import ThreePlusThree
+if TYPE_CHECKING:
+    import pandas as pd
 
-DESIGNS = ("3+3", "boin", "crm")
-_BEHAVIOURS = {
-    "stop_at_n",
-    "dont_skip_doses",
-    "expansion",
-    "expansion_tox_limit",
-    "expansion_cutoff",
-    "stop_when_n_at_dose",
-}
+    from earlyphase.designs.base import DoseFindingDesign
+    from earlyphase.designs.contract import Design
+
+#: Dose-finding designs built by :func:`build_design`.
+DESIGNS = DOSE_FINDING
+#: Single-arm, monitoring and phase I/II designs built by :func:`build_phase2`.
+PHASE2_DESIGNS = tuple(d for d in ALL_DESIGNS if d not in DOSE_FINDING)
+
+
+def _problems(problems: list[str]) -> None:
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def build(name: str, spec: Mapping[str, Any]) -> Design:
+    """Any design of the registry, by name, from keyword settings."""
+    key = design_key(name)
+    if key in DOSE_FINDING:
+        return build_design(key, spec)
+    return build_phase2(key, spec)  # type: ignore[no-any-return]
 
 
 def build_design(name: str, spec: Mapping[str, Any]) -> DoseFindingDesign:
     """A design named ``"3+3"``, ``"boin"`` or ``"crm"`` from keyword settings.
 
     Besides each class's parameters, ``dose_values`` and ``unit`` make a
-    :class:`DoseLevels`, and behaviours are added by ``stop_at_n``, ``stop_when_n_at_dose``,
-    ``dont_skip_doses`` (bool) and ``expansion`` (patients) with ``expansion_tox_limit`` and
-    ``expansion_cutoff``.
+    :class:`~earlyphase.designs.DoseLevels` (and give ``n_doses``), and the behaviours of
+    :data:`~earlyphase.designs.settings.BEHAVIOURS` are stacked in their order:
+    ``dont_skip_doses``, ``stop_when_n_at_dose`` (with ``at_dose``), ``stop_at_n``,
+    ``stop_when_too_toxic`` (with ``confidence``), then ``expansion`` (with
+    ``expansion_tox_limit``, ``expansion_cutoff``...), so that the expansion follows the whole
+    escalation.
     """
-    key = name.lower().replace("three_plus_three", "3+3").replace("3plus3", "3+3")
-    if key not in DESIGNS:
-        raise ValueError(f"design: unknown design {name!r}; choose one of {list(DESIGNS)}")
-    opts = {k: v for k, v in spec.items() if v is not None}
-    dose_values = opts.pop("dose_values", None)
-    unit = opts.pop("unit", "")
-    behaviours = {k: opts.pop(k) for k in list(opts) if k in _BEHAVIOURS}
-    if dose_values is not None:
-        opts["doses"] = DoseLevels(dose_values, unit)
-        if key != "crm":
-            opts.setdefault("n_doses", len(dose_values))
-    allowed = {
-        "3+3": {"n_doses", "deescalation", "doses", "start_dose"},
-        "boin": {
-            "target",
-            "n_doses",
-            "cohort_size",
-            "n_cohorts",
-            "phi1",
-            "phi2",
-            "cutoff_eli",
-            "extra_safe",
-            "offset",
-            "get_oc_compatible",
-            "n_earlystop",
-            "bound_mtd",
-            "doses",
-            "start_dose",
-        },
-        "crm": {
-            "skeleton",
-            "target",
-            "model",
-            "prior_sd",
-            "intercept",
-            "n_patients",
-            "cohort_size",
-            "start_dose",
-            "no_skipping",
-            "coherence",
-            "conf_level",
-            "doses",
-        },
-    }[key]
-    unknown = sorted(set(opts) - allowed)
-    if unknown:
-        raise ValueError(f"{unknown[0]}: not a setting of the {key} design")
     try:
-        design: DoseFindingDesign
-        if key == "3+3":
-            design = ThreePlusThree(**opts)
-        elif key == "boin":
-            design = BOIN(**opts)
-        else:
-            design = CRM(**opts)
-    except TypeError as exc:  # a required setting is missing
-        missing = str(exc).split("'")[1] if "'" in str(exc) else "settings"
-        raise ValueError(f"{missing}: required by the {key} design") from None
-    if behaviours.get("dont_skip_doses"):
-        design = design.dont_skip_doses()
-    if behaviours.get("stop_when_n_at_dose"):
-        design = design.stop_when_n_at_dose(int(behaviours["stop_when_n_at_dose"]))
-    if behaviours.get("stop_at_n"):
-        design = design.stop_at_n(int(behaviours["stop_at_n"]))
-    if behaviours.get("expansion"):
-        design = design.with_expansion(
-            int(behaviours["expansion"]),
-            tox_limit=behaviours.get("expansion_tox_limit"),
-            cutoff=float(behaviours.get("expansion_cutoff", 0.9)),
-        )
+        key = design_key(name)
+    except ValueError:
+        key = name
+    if key not in DOSE_FINDING:
+        raise ValueError(f"design: unknown design {name!r}; choose one of {list(DOSE_FINDING)}")
+    values = check(key, spec)
+    own = {s.name for s in SETTINGS[key]}
+    kwargs: dict[str, Any] = {}
+    for s in SETTINGS[key]:
+        if s.name in values and s.target != "doses":
+            kwargs[s.target] = values[s.name]
+    if "dose_values" in values:
+        from earlyphase.designs.doses import DoseLevels
+
+        kwargs["doses"] = DoseLevels(values["dose_values"], values.get("unit", ""))
+    if key == "boin":
+        from earlyphase.designs.boin import BOIN
+
+        design: DoseFindingDesign = BOIN(**kwargs)
+    elif key == "crm":
+        from earlyphase.designs.crm import CRM
+
+        design = CRM(**kwargs)
+    else:
+        from earlyphase.designs.three_plus_three import ThreePlusThree
+
+        design = ThreePlusThree(**kwargs)
+    given = {k: v for k, v in values.items() if k not in own}
+    return apply_behaviours(design, given)
+
+
+def apply_behaviours(design: DoseFindingDesign, values: Mapping[str, Any]) -> DoseFindingDesign:
+    """Stack the behaviours named in ``values`` (checked settings) on ``design``, in the order
+    of :data:`~earlyphase.designs.settings.BEHAVIOURS`."""
+    for group, settings in BEHAVIOURS.items():
+        args = {s.target: values[s.name] for s in settings if s.name in values}
+        if group == "dont_skip_doses":
+            up, down = bool(args.get("when_escalating")), bool(args.get("when_deescalating"))
+            if up or down:
+                design = design.dont_skip_doses(when_escalating=up, when_deescalating=down)
+            continue
+        if values.get(settings[0].name) is None:
+            continue  # not asked for
+        if group == "stop_when_n_at_dose":
+            word = str(args.get("dose", "recommended")).strip().lower()
+            try:
+                design = design.stop_when_n_at_dose(
+                    args["n"], int(word) if word.isdigit() else word
+                )
+            except ValueError as exc:  # the behaviour names its own parameter
+                raise ValueError(str(exc).replace("dose:", "at_dose:", 1)) from None
+        elif group == "stop_at_n":
+            design = design.stop_at_n(args["n"])
+        elif group == "stop_when_too_toxic":
+            design = design.stop_when_too_toxic(
+                args["threshold"],
+                confidence=args.get("confidence", 0.95),
+                prior=tuple(args.get("prior", (1.0, 1.0))),
+            )
+        else:  # expansion
+            design = design.with_expansion(
+                args["n"],
+                cohort_size=args.get("cohort_size"),
+                tox_limit=args.get("tox_limit"),
+                cutoff=args.get("cutoff", 0.9),
+                prior=tuple(args.get("prior", (1.0, 1.0))),
+            )
     return design
 
 
@@ -115,148 +138,204 @@ def decision_rules(design: Any, *, depth: int = 2, full: bool = False) -> pd.Dat
     model-based designs such as CRM, whose rules have no closed table, the dose paths of the
     next ``depth`` cohorts. Behaviours added on top (``stop_at_n`` ...) are looked through to
     the underlying rule for the tables, and kept for the dose paths."""
-    if design.table_by_paths:
+    if getattr(design, "table_by_paths", False):
         return design.dose_paths(depth)  # type: ignore[no-any-return]
     base = design
     while hasattr(base, "parent"):
         base = base.parent
-    if full and hasattr(base, "boundary_table"):
+    if full and hasattr(base, "boundary_table") and hasattr(base, "decision_grid"):
         return base.boundary_table(full=True)  # type: ignore[no-any-return]
     return design.protocol_table()  # type: ignore[no-any-return]
 
 
-PHASE2_DESIGNS = ("thall-simon", "simon", "predictive", "tox-monitor", "efftox")
-_PHASE2_SETTINGS = {
-    "thall-simon": {
-        "standard_prior",
-        "standard_rate",
-        "standard_n",
-        "experimental_prior",
-        "experimental_ess",
-        "delta",
-        "p_upper",
-        "p_lower",
-        "n_min",
-        "n_max",
-    },
-    "simon": {"p0", "p1", "alpha", "beta", "kind", "n_max"},
-    "predictive": {"prior", "p0", "theta_t", "theta_lower", "theta_upper", "n_min", "n_max"},
-    "tox-monitor": {"method", "limit", "cutoff", "prior", "n_min", "n_max", "p0", "p1", "looks"},
-    "efftox": {"dose_values", "eff_hurdle", "tox_hurdle", "efftox_priors", "cohort_size", "n_max"},
-}
-
-
-def _pair(value: Any, name: str) -> tuple[float, float] | None:
-    if value is None:
-        return None
-    try:
-        a, b = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: must be two numbers a,b") from None
-    return a, b
+# --- phase II, monitoring, phase I/II -------------------------------------------------------
 
 
 def build_phase2(name: str, spec: Mapping[str, Any]) -> Any:
-    """A single-arm phase II / monitoring design from keyword settings (used by the CLI).
+    """A single-arm phase II / monitoring design, EffTox or the Thall-Simon-Estey monitor from
+    keyword settings (see :data:`~earlyphase.designs.settings.SETTINGS` for each).
 
     - ``thall-simon``: ``standard_prior`` (a, b) or ``standard_rate`` + ``standard_n``;
       ``experimental_prior`` or ``experimental_ess`` (same mean as the standard rate);
-      ``delta``, ``p_upper``, ``p_lower``, ``n_min``, ``n_max``.
-    - ``simon``: ``p0``, ``p1``, ``alpha``, ``beta``, ``kind`` ("optimal" or "minimax"), ``n_max``.
+      efficacy rule ``p_upper`` (1: none) with ``delta_efficacy``; futility rule
+      ``p_lower`` (0: none) with ``delta``; ``n_min``, ``n_max``.
+    - ``simon``: ``p0``, ``p1``, ``alpha``, ``beta``, ``kind`` (optimal, minimax, or
+      admissible with the weight ``q``), ``n_max``; or a fixed design ``r1``, ``n1``, ``r``,
+      ``n``.
     - ``predictive``: ``prior``, ``p0``, ``theta_t``, ``theta_lower``, ``theta_upper``,
       ``n_min``, ``n_max``.
-    - ``tox-monitor``: ``limit``, ``cutoff``, ``prior``, ``n_min``, ``n_max`` (Bayesian), or
-      ``p0``, ``p1``, ``looks`` (Ivanova-Qaqish-Schell, ``method="ivanova"``).
+    - ``tox-monitor``: ``limit``, ``cutoff``, ``prior`` and ``n_min``/``n_max`` or ``looks``
+      (Bayesian), or ``p0``, ``p1``, ``looks`` and the ``clinfun::toxbdry`` tuning
+      (``method="ivanova"``).
+    - ``efftox``: defaults are the Thall et al. (2014) example.
+    - ``multi-outcome``: the four Beta priors, ``delta_eff``, ``delta_tox``, ``p_eff``,
+      ``p_tox``, ``n_min``, ``n_max``.
     """
-    from earlyphase.designs.monitoring import ToxicityMonitor
-    from earlyphase.designs.predictive import PredictiveProbability
+    key = name.strip().lower()
+    if key not in PHASE2_DESIGNS:
+        raise ValueError(f"design: unknown design {name!r}; choose one of {list(ALL_DESIGNS)}")
+    o = check(key, spec)
+    return _PHASE2[key](o)
+
+
+def _thall_simon(o: dict[str, Any]) -> Any:
+    from earlyphase.designs.thall_simon import ThallSimon, beta_prior
+
+    problems: list[str] = []
+    std = o.get("standard_prior")
+    rate, n_hist = o.get("standard_rate"), o.get("standard_n")
+    if std is not None and (rate is not None or n_hist is not None):
+        problems.append(
+            "standard_rate: give standard_prior, or standard_rate with standard_n, not both"
+        )
+    elif std is None and (rate is None or n_hist is None):
+        missing = "standard_n" if rate is not None else "standard_rate"
+        if rate is None and n_hist is None:
+            problems.append("standard_prior: give it, or standard_rate and standard_n")
+        else:
+            problems.append(f"{missing}: needed with the other to make the standard prior")
+    if "experimental_prior" in o and "experimental_ess" in o:
+        problems.append("experimental_ess: give experimental_prior or experimental_ess, not both")
+    if o.get("delta", 0.0) > 0 and o.get("p_lower", 0.05) == 0:
+        problems.append(
+            "delta: it sets the futility rule's targeted improvement, but the futility rule is "
+            "off (p_lower = 0)"
+        )
+    _problems(problems)
+    if std is None:
+        std = beta_prior(o["standard_rate"], o["standard_n"])  # both given: checked above
+    exp = o.get("experimental_prior")
+    if exp is None:
+        mean = std[0] / (std[0] + std[1])
+        exp = beta_prior(mean, o.get("experimental_ess", 2.0))
+    kwargs = {
+        k: o[k]
+        for k in ("delta", "p_upper", "p_lower", "n_min", "n_max", "delta_efficacy")
+        if k in o
+    }
+    return ThallSimon(std, exp, **kwargs)
+
+
+def simon_admissible(spec: Mapping[str, Any]) -> pd.DataFrame:
+    """The minimax, admissible and optimal Simon designs for ``spec`` (``p0``, ``p1``,
+    ``alpha``, ``beta``, ``n_max``), with the weights (qLo, qHi) over which each minimises
+    q n + (1 - q) E[N | p0] (Jung et al. 2004; ``clinfun::twostage.admissible``)."""
     from earlyphase.designs.simon import SimonTwoStage
-    from earlyphase.designs.thall_simon import ThallSimon, _check_prior, beta_prior
 
-    o = {k: v for k, v in spec.items() if v is not None}
-    key = name.lower()
-    if key not in _PHASE2_SETTINGS:
-        raise ValueError(
-            f"design: unknown design {name!r}; choose one of {list(DESIGNS + PHASE2_DESIGNS)}"
-        )
-    unknown = sorted(set(o) - _PHASE2_SETTINGS[key])
-    if unknown:
-        raise ValueError(f"{unknown[0]}: not a setting of the {key} design")
-    if key == "thall-simon":
-        std = _pair(o.get("standard_prior"), "standard_prior")
-        if std is not None:
-            std = _check_prior(std, "standard_prior")
-        if std is None:
-            if "standard_rate" not in o or "standard_n" not in o:
-                raise ValueError("standard_prior: give it, or standard_rate and standard_n")
-            std = beta_prior(o["standard_rate"], o["standard_n"])
-        exp = _pair(o.get("experimental_prior"), "experimental_prior")
-        if exp is None:
-            mean = std[0] / (std[0] + std[1])
-            exp = beta_prior(mean, o.get("experimental_ess", 2.0))
-        return ThallSimon(
-            std,
-            exp,
-            delta=o.get("delta", 0.0),
-            p_upper=o.get("p_upper", 0.95),
-            p_lower=o.get("p_lower"),
-            n_min=o.get("n_min", 1),
-            n_max=o.get("n_max", 40),
-        )
-    if key == "simon":
-        for req in ("p0", "p1", "alpha", "beta"):
-            if req not in o:
-                raise ValueError(f"{req}: required by the Simon two-stage design")
-        kind = o.get("kind", "optimal")
-        if kind not in ("optimal", "minimax"):
-            raise ValueError(f"kind: must be 'optimal' or 'minimax', got {kind!r}")
-        maker = SimonTwoStage.optimal if kind == "optimal" else SimonTwoStage.minimax
-        return maker(o["p0"], o["p1"], o["alpha"], o["beta"], o.get("n_max", 100))
-    if key == "predictive":
-        for req in ("p0", "theta_t"):
-            if req not in o:
-                raise ValueError(f"{req}: required by the predictive-probability design")
-        prior = _pair(o.get("prior"), "prior") or (1.0, 1.0)
-        return PredictiveProbability(
-            prior,
-            o["p0"],
-            o["theta_t"],
-            theta_lower=o.get("theta_lower", 0.05),
-            theta_upper=o.get("theta_upper"),
-            n_min=o.get("n_min", 1),
-            n_max=o.get("n_max", 40),
-        )
-    if key == "tox-monitor":
-        if o.get("method", "bayesian") == "ivanova":
-            for req in ("p0", "p1", "looks"):
-                if req not in o:
-                    raise ValueError(f"{req}: required by the Ivanova toxicity boundary")
-            return ToxicityMonitor.ivanova(o["p0"], o["p1"], o["looks"])
-        if "limit" not in o:
-            raise ValueError("limit: required by the Bayesian toxicity monitor")
-        prior = _pair(o.get("prior"), "prior") or (1.0, 1.0)
-        return ToxicityMonitor.bayesian(
-            o["limit"],
-            cutoff=o.get("cutoff", 0.9),
-            prior=prior,
-            n_min=o.get("n_min", 1),
-            n_max=o.get("n_max", 30),
-        )
-    from earlyphase.designs.efftox import PARAMS, THALL_2014, EffTox  # key == "efftox"
+    o = check("simon", spec)
+    _problems([f"{k}: required by the Simon search" for k in ("alpha", "beta") if k not in o])
+    tab = SimonTwoStage.admissible(o["p0"], o["p1"], o["alpha"], o["beta"], o.get("n_max", 100))
+    out = tab.reset_index(names="design")
+    return out
 
-    cfg: dict[str, Any] = dict(THALL_2014)
-    if o.get("dose_values") is not None:
-        cfg["doses"] = list(o["dose_values"])
-    for field_ in ("eff_hurdle", "tox_hurdle"):
-        if o.get(field_) is not None:
-            cfg[field_] = o[field_]
-    if o.get("efftox_priors") is not None:
-        vals = list(o["efftox_priors"])
-        if len(vals) != 12:
-            raise ValueError("efftox-priors: give 12 numbers, mean and sd of " + ", ".join(PARAMS))
-        cfg["priors"] = {k: (vals[2 * i], vals[2 * i + 1]) for i, k in enumerate(PARAMS)}
-    if o.get("cohort_size") is not None:
-        cfg["cohort_size"] = o["cohort_size"]
-    if o.get("n_max") is not None:
-        cfg["n_patients"] = o["n_max"]
-    return EffTox(**cfg)
+
+def _simon(o: dict[str, Any]) -> Any:
+    from earlyphase.designs.simon import SimonTwoStage
+
+    fixed = [k for k in ("r1", "n1", "r", "n") if k in o]
+    problems: list[str] = []
+    if fixed:
+        problems += [
+            f"{k}: needed with {', '.join(fixed)} for a fixed design"
+            for k in ("r1", "n1", "r", "n")
+            if k not in o
+        ]
+        problems += [
+            f"{k}: not used by a fixed design (r1, n1, r, n)"
+            for k in ("alpha", "beta", "kind", "q", "n_max")
+            if k in o
+        ]
+        _problems(problems)
+        return SimonTwoStage(o["p0"], o["p1"], o["r1"], o["n1"], o["r"], o["n"])
+    problems += [
+        f"{k}: required by the simon design (or give a fixed design r1, n1, r, n)"
+        for k in ("alpha", "beta")
+        if k not in o
+    ]
+    kind = o.get("kind", "optimal")
+    if kind == "admissible" and "q" not in o:
+        problems.append(
+            "q: kind = admissible needs the weight q in [0, 1] to pick one design "
+            "(q = 0 optimal ... q = 1 minimax)"
+        )
+    _problems(problems)
+    args = (o["p0"], o["p1"], o["alpha"], o["beta"], o.get("n_max", 100))
+    if kind == "optimal":
+        return SimonTwoStage.optimal(*args)
+    if kind == "minimax":
+        return SimonTwoStage.minimax(*args)
+    tab = SimonTwoStage.admissible(*args)
+    q = o["q"]
+    row = tab[(tab["qLo"] <= q) & (q <= tab["qHi"])].iloc[0]
+    return SimonTwoStage(o["p0"], o["p1"], int(row.r1), int(row.n1), int(row.r), int(row.n))
+
+
+def _predictive(o: dict[str, Any]) -> Any:
+    from earlyphase.designs.predictive import PredictiveProbability
+
+    kwargs = {k: o[k] for k in ("theta_lower", "theta_upper", "n_min", "n_max") if k in o}
+    return PredictiveProbability(o.get("prior", (1.0, 1.0)), o["p0"], o["theta_t"], **kwargs)
+
+
+def _tox_monitor(o: dict[str, Any]) -> Any:
+    from earlyphase.designs.monitoring import ToxicityMonitor
+
+    problems: list[str] = []
+    if o.get("method", "bayesian") == "ivanova":
+        problems += [
+            f"{k}: required by the Ivanova toxicity boundary"
+            for k in ("p0", "p1", "looks")
+            if k not in o
+        ]
+        _problems(problems)
+        tuning: dict[str, Any] = {k: o[k] for k in ("cp0", "cp1", "priority") if k in o}
+        if "shape" in o:
+            tuning["delta"] = o["shape"]
+        return ToxicityMonitor.ivanova(
+            o["p0"], o["p1"], o["looks"], boundary=o.get("boundary", "low"), **tuning
+        )
+    if "limit" not in o:
+        problems.append("limit: required by the Bayesian toxicity monitor")
+    if "looks" in o:
+        problems += [
+            f"{k}: give the looks or n_min and n_max, not both"
+            for k in ("n_min", "n_max")
+            if k in o
+        ]
+    _problems(problems)
+    return ToxicityMonitor.bayesian(
+        o["limit"],
+        cutoff=o.get("cutoff", 0.9),
+        prior=o.get("prior", (1.0, 1.0)),
+        n_max=o.get("n_max", 30),
+        n_min=o.get("n_min", 1),
+        looks=o.get("looks"),
+    )
+
+
+def _efftox(o: dict[str, Any]) -> Any:
+    from earlyphase.designs.efftox import PARAMS, EffTox
+
+    cfg = {s.name: o.get(s.name, s.default) for s in SETTINGS["efftox"]}
+    pri = list(cfg.pop("priors"))
+    kwargs = {s.target: cfg[s.name] for s in SETTINGS["efftox"] if s.name in cfg}
+    kwargs["doses"] = list(kwargs["doses"])
+    kwargs["hinge"] = tuple(kwargs["hinge"])
+    kwargs["priors"] = {k: (pri[2 * i], pri[2 * i + 1]) for i, k in enumerate(PARAMS)}
+    return EffTox(**kwargs)
+
+
+def _multi_outcome(o: dict[str, Any]) -> Any:
+    from earlyphase.designs.multi_outcome import MultiOutcomeMonitor
+
+    return MultiOutcomeMonitor(**o)
+
+
+_PHASE2 = {
+    "thall-simon": _thall_simon,
+    "simon": _simon,
+    "predictive": _predictive,
+    "tox-monitor": _tox_monitor,
+    "efftox": _efftox,
+    "multi-outcome": _multi_outcome,
+}

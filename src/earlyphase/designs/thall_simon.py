@@ -28,15 +28,17 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
-from scipy import integrate
-from scipy.special import betainc, betaln
 
+from earlyphase.designs.settings import validate
 from earlyphase.designs.single_arm import SingleArmDesign
-from earlyphase.stats._checks import check_count, check_level, check_positive, check_probability
+from earlyphase.stats._checks import check_positive, check_probability
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FloatArray = NDArray[np.float64]
 
@@ -77,11 +79,14 @@ class ThallSimon(SingleArmDesign):
         Vague Beta prior of the experimental rate, usually with the same mean and an
         effective sample size of 2 to 10.
     delta : float
-        Targeted improvement delta_0 used by the futility rule.
+        Targeted improvement delta_0 used by the futility rule (only by it).
     p_upper : float or None
-        Declare E promising when Pr(theta_E > theta_S + delta_efficacy) >= p_upper.
+        Declare E promising when Pr(theta_E > theta_S + delta_efficacy) >= p_upper; None (or
+        1) means no efficacy rule.
     p_lower : float or None
-        Stop for futility when Pr(theta_E > theta_S + delta) <= p_lower.
+        Stop for futility when Pr(theta_E > theta_S + delta) <= p_lower; None (or 0) means no
+        futility rule. The futility rule is on by default (0.05), as in Thall & Simon's
+        examples; a design monitoring efficacy only says so with ``p_lower=None``.
     n_min, n_max : int
         First look and maximum sample size; a look after every patient in between.
     delta_efficacy : float
@@ -94,6 +99,8 @@ class ThallSimon(SingleArmDesign):
     >>> ts.boundary_table()["upper_stop_if_ge"].tolist()
     [5, 5, 5, 6, 6, 6, 7, 7, 8, 8, 8, 9, 9, 9, 10]
     """
+
+    name = "thall-simon"
 
     event_name = "responses"
 
@@ -108,26 +115,42 @@ class ThallSimon(SingleArmDesign):
         n_max: int = 40,
         delta_efficacy: float = 0.0,
     ) -> None:
-        self.standard_prior = _check_prior(standard_prior, "standard_prior")
-        self.experimental_prior = _check_prior(experimental_prior, "experimental_prior")
-        if not 0 <= delta < 1:
-            raise ValueError(f"delta: must lie in [0, 1), got {delta!r}")
-        if not 0 <= delta_efficacy < 1:
-            raise ValueError(f"delta_efficacy: must lie in [0, 1), got {delta_efficacy!r}")
-        self.delta = float(delta)
-        self.delta_efficacy = float(delta_efficacy)
-        self.p_upper = None if p_upper is None else check_level(p_upper, "p_upper")
-        self.p_lower = None if p_lower is None else check_level(p_lower, "p_lower")
+        # types and bounds from the settings registry
+        v = validate(
+            "thall-simon",
+            standard_prior=standard_prior,
+            experimental_prior=experimental_prior,
+            delta=delta,
+            p_upper=p_upper,
+            p_lower=p_lower,
+            n_min=n_min,
+            n_max=n_max,
+            delta_efficacy=delta_efficacy,
+        )
+        if v["standard_prior"] is None:
+            raise ValueError("standard_prior: required (a, b of the standard therapy's rate)")
+        if v["experimental_prior"] is None:
+            raise ValueError("experimental_prior: required (a, b of the experimental rate)")
+        self.standard_prior = _check_prior(v["standard_prior"], "standard_prior")
+        self.experimental_prior = _check_prior(v["experimental_prior"], "experimental_prior")
+        self.delta = float(v["delta"])
+        self.delta_efficacy = float(v["delta_efficacy"])
+        # Pr >= 1 and Pr <= 0 are the rules that never stop: say so with None
+        self.p_upper = None if v["p_upper"] in (None, 1.0) else float(v["p_upper"])
+        self.p_lower = None if v["p_lower"] in (None, 0.0) else float(v["p_lower"])
         if self.p_upper is None and self.p_lower is None:
             raise ValueError("p_upper, p_lower: at least one stopping rule is needed")
-        self.n_min = check_count(n_min, "n_min", minimum=1)
-        self.n_max = check_count(n_max, "n_max", minimum=1)
+        self.n_min = int(v["n_min"])
+        self.n_max = int(v["n_max"])
         if self.n_max < self.n_min:
             raise ValueError(f"n_max: must be >= n_min ({self.n_min}), got {n_max}")
         self.looks = np.arange(self.n_min, self.n_max + 1, dtype=np.int64)
         self.lower, self.upper = self._boundaries()
 
     def _prob(self, x: float, n: float, delta: float) -> float:
+        from scipy import integrate
+        from scipy.special import betainc, betaln
+
         a_s, b_s = self.standard_prior
         a_e, b_e = self.experimental_prior[0] + x, self.experimental_prior[1] + n - x
         log_norm = betaln(a_s, b_s) - math.log(2.0)
@@ -220,6 +243,25 @@ class ThallSimon(SingleArmDesign):
     @property
     def upper_meaning(self) -> str:  # type: ignore[override]
         return "declare the treatment promising"
+
+    def describe(self) -> str:
+        """The boundaries in words, with both rules stated (or said to be off)."""
+        eff = (
+            "no efficacy rule"
+            if self.p_upper is None
+            else f"efficacy: Pr(theta_E > theta_S + {self.delta_efficacy:g}) >= {self.p_upper:g}"
+        )
+        fut = (
+            "no futility rule"
+            if self.p_lower is None
+            else f"futility: Pr(theta_E > theta_S + {self.delta:g}) <= {self.p_lower:g}"
+        )
+        a_s, b_s = self.standard_prior
+        a_e, b_e = self.experimental_prior
+        return (
+            f"Thall-Simon (standard Beta({a_s:g}, {b_s:g}), experimental Beta({a_e:g}, "
+            f"{b_e:g}); {eff}; {fut}): " + super().describe()
+        )
 
     def summary(self) -> pd.DataFrame:
         """Boundaries with the posterior probabilities at them."""

@@ -21,11 +21,13 @@ Lin Y, Shih WJ (2001). Statistical properties of the traditional algorithm-based
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from earlyphase.designs.base import DoseFindingDesign
 from earlyphase.designs.doses import DoseLevels, start_index
+from earlyphase.designs.settings import validate
 from earlyphase.engine.states import (
     R_DEESCALATE,
     R_ESCALATE,
@@ -37,7 +39,9 @@ from earlyphase.engine.states import (
     IntArray,
     States,
 )
-from earlyphase.stats._checks import check_count
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class ThreePlusThree(DoseFindingDesign):
@@ -64,6 +68,8 @@ class ThreePlusThree(DoseFindingDesign):
     1
     """
 
+    name = "3+3"
+
     def __init__(
         self,
         n_doses: int,
@@ -71,11 +77,12 @@ class ThreePlusThree(DoseFindingDesign):
         doses: DoseLevels | None = None,
         start_dose: int = 1,
     ) -> None:
-        self.n_doses = check_count(n_doses, "n_doses", minimum=1)
-        self.deescalation = bool(deescalation)
+        v = validate("3+3", n_doses=n_doses, deescalation=deescalation, start_dose=start_dose)
+        self.n_doses = int(v["n_doses"])
+        self.deescalation = bool(v["deescalation"])
         self.cohort_size = 3
         self.doses = DoseLevels.for_design(doses, self.n_doses)
-        self.start_dose = start_index(start_dose, self.n_doses)
+        self.start_dose = start_index(v["start_dose"], self.n_doses)
 
     @property
     def max_patients(self) -> int:
@@ -171,6 +178,8 @@ class ThreePlusThree(DoseFindingDesign):
 
     def rules_table(self) -> pd.DataFrame:
         """The rules as a protocol prints them, in words: DLTs among patients at the dose."""
+        import pandas as pd
+
         below = (
             "go back to the dose below if it has fewer than 6 patients; otherwise stop: MTD = "
             "highest dose with 6 patients and <= 1 DLT"
