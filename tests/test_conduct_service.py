@@ -336,3 +336,20 @@ def test_migrations_match_the_models(db_url: str) -> None:
     svc.record_biomarker(u["inv1"], "GVHD", "B1", "PLT", 28, 64.0)
     trial = svc.export("GVHD")
     assert trial.adlb["CHG"].tolist() == [0.0, 43.0]
+
+
+def test_a_trial_keeps_the_settings_it_was_created_with(db_url: str) -> None:
+    """The defaults in force at creation are written into the trial record, so a later change
+    of a default (Thall-Simon's futility rule, p_lower 0.05) cannot change a running trial's
+    protocol; the creation's audit record shows them too."""
+    svc, u = _setup(db_url)
+    spec = {"standard_prior": [15, 35], "experimental_prior": [0.6, 1.4], "n_max": 20}
+    svc.create_trial(u["admin"], "LUPUS", "thall-simon", spec, [1.0])
+    trial = svc.get_trial("LUPUS")
+    stored = dict(trial.design_spec)
+    assert stored["p_lower"] == 0.05 and stored["p_upper"] == 0.95 and stored["n_max"] == 20
+    assert stored["delta"] == 0.0 and "experimental_ess" not in stored
+    rebuilt = build_protocol("thall-simon", stored)
+    assert rebuilt.design.boundary_table().equals(
+        build_protocol("thall-simon", spec).design.boundary_table()
+    )

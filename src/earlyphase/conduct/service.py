@@ -38,6 +38,7 @@ from earlyphase.conduct.protocol import SINGLE_ARM, SingleArmProtocol, build_pro
 from earlyphase.conduct.security import hash_password, new_token, token_hash, verify_password
 from earlyphase.conduct.store import READ_ONLY
 from earlyphase.data.trial import TrialData, build_trial
+from earlyphase.designs.settings import with_defaults
 
 ROLES = ("admin", "statistician", "investigator", "monitor")
 T = TypeVar("T")
@@ -49,6 +50,14 @@ class ConductError(ValueError):
 
 class PermissionDenied(ConductError):  # noqa: N818 - reads as a verdict
     """The user's role or site does not allow the operation."""
+
+
+def _builds(design_name: str, spec: dict[str, Any]) -> bool:
+    try:
+        build_protocol(design_name, spec)
+    except ValueError:
+        return False
+    return True
 
 
 class TrialService:
@@ -178,6 +187,9 @@ class TrialService:
         if design_name != "crm" and design_name not in SINGLE_ARM:
             spec.setdefault("n_doses", len(dose_levels))
         try:
+            # the defaults are written into the record: the trial keeps its protocol even if
+            # a later release changes a default
+            spec = with_defaults(design_name, spec, accept=lambda s: _builds(design_name, s))
             design = build_protocol(design_name, spec)  # validates the protocol's design
         except ConductError:
             raise

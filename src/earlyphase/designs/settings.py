@@ -17,7 +17,7 @@ read it before deciding whether NumPy, SciPy or pandas are needed at all.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -1333,6 +1333,35 @@ def check(design: str, spec: Mapping[str, Any], behaviours: bool = True) -> dict
             problems.append(f"{name}: required by the {design} design")
     if problems:
         raise ValueError("; ".join(problems))
+    return out
+
+
+def with_defaults(
+    design: str,
+    spec: Mapping[str, Any],
+    accept: Callable[[dict[str, Any]], bool] | None = None,
+) -> dict[str, Any]:
+    """``spec`` with the default of every setting of ``design`` that it leaves out written in
+    (where the default applies: a default that would break an ``only_with`` or ``requires``
+    rule, or that ``accept`` refuses, e.g. because the design then no longer builds, is left
+    out). Keys that are not design settings pass through unchanged.
+
+    A stored trial keeps the settings it was created with: its protocol must not change
+    because a default changes in a later release, so the conduct service stores this."""
+    key = design_key(design)
+    out = {k: v for k, v in spec.items() if v is not None}
+    known = {s.name for s in settings_for(key)}
+    for s in SETTINGS[key]:
+        if s.name in out or s.default is None or s.default_text:
+            continue
+        trial = {**out, s.name: s.default}
+        try:
+            check(key, {k: v for k, v in trial.items() if k in known})
+        except ValueError:
+            continue
+        if accept is not None and not accept(trial):
+            continue
+        out = trial
     return out
 
 
