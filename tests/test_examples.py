@@ -139,3 +139,16 @@ def test_demo_runs_from_an_installed_wheel(tmp_path: Path) -> None:
     assert "5/7 alive" in demo.stdout
     for name in REFERENCE_TRIALS:
         assert (workdir / "reports" / f"{name}.html").is_file()
+    # the protocol sections the demo writes open, and hold their design's rules
+    from docx import Document
+
+    gvhd = Document(str(workdir / "protocols" / "gvhd_3plus3_expansion.docx"))
+    text = "\n".join(p.text for p in gvhd.paragraphs)
+    assert "3+3" in text and "expan" in text.lower()
+    boin = Document(str(workdir / "protocols" / "boin_target_0.3.docx"))
+    cells = [c.text for t in boin.tables for row in t.rows for c in row.cells]
+    words = "\n".join(p.text for p in boin.paragraphs) + "\n".join(cells)
+    # R BOIN 2.7.2 get.boundary(target = 0.3): lambda_e = 0.2365, lambda_d = 0.3585
+    assert cells and "0.2365" in words and "0.3585" in words
+    for stem in ("gvhd_3plus3_expansion", "boin_target_0.3"):
+        assert (workdir / "protocols" / f"{stem}.html").read_text(encoding="utf-8").count("<table")

@@ -464,3 +464,26 @@ def test_gvhd_design_is_the_demo_design() -> None:
         "3 (2 x 10^6 cells/kg)",
     ]
     assert 3 * 3 + GVHD_EXPANSION == 25
+
+
+def test_protocol_command_writes_the_section(tmp_path: Path) -> None:
+    """``earlyphase protocol boin ... -o FILE``: the Word file opens and its decision table is
+    R BOIN 2.7.2 ``get.boundary(0.3, ncohort = 6, cohortsize = 3)``'s (escalate if DLTs <= 0,
+    1, 2, 2, 3, 4 at n = 3..18); a suffix it cannot write is refused and nothing is written."""
+    from docx import Document
+    from typer.testing import CliRunner
+
+    from earlyphase.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "boin.docx"
+    args = ["protocol", "boin", "--target", "0.3", "--n-doses", "5", "--n-cohorts", "6"]
+    r = runner.invoke(app, [*args, "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = Document(str(out))
+    rows = [[c.text for c in row.cells] for t in doc.tables for row in t.rows]
+    escalate = next(row for row in rows if row and "scalate" in row[0])
+    assert escalate[1:7] == ["0", "1", "2", "2", "3", "4"]
+    bad = runner.invoke(app, [*args, "-o", str(tmp_path / "boin.pdf")])
+    assert bad.exit_code == 2 and "output:" in bad.output
+    assert not (tmp_path / "boin.pdf").exists()

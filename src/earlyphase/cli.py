@@ -136,6 +136,7 @@ def demo() -> None:
     _demo_ips_design(console)
     _demo_gvhd(console)
     _demo_reports(console)
+    _demo_protocols(console)
 
 
 def _demo_reports(console: Console) -> None:
@@ -144,6 +145,15 @@ def _demo_reports(console: Console) -> None:
     console.print()
     console.rule("[bold]Reports of the four reference trials")
     for name, path in write_reference_reports(Path("reports")).items():
+        console.print(f"{name}: {path}")
+
+
+def _demo_protocols(console: Console) -> None:
+    from earlyphase.protocol import write_demo_protocols
+
+    console.print()
+    console.rule("[bold]Protocol sections: GVHD 3+3 with expansion, and a BOIN design")
+    for name, path in write_demo_protocols(Path("protocols")).items():
         console.print(f"{name}: {path}")
 
 
@@ -479,6 +489,46 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
             out.append(
                 ("plot", Path | None, typer.Option(None, "--plot", help="Write a figure (PNG)."))
             )
+    elif kind == "protocol":
+        out.append(
+            (
+                "output",
+                Path,
+                typer.Option(
+                    ...,
+                    "--output",
+                    "-o",
+                    help="The file to write: .docx (Word), .html or .md (with a PNG beside it).",
+                ),
+            )
+        )
+        out.append(
+            (
+                "scenarios",
+                Path | None,
+                typer.Option(
+                    None,
+                    "--scenarios",
+                    help="True-rate scenarios for the operating characteristics (CSV with a "
+                    "scenario column and dose1..doseK; YAML with PyYAML); default: a standard set.",
+                ),
+            )
+        )
+        out.append(("title", str | None, typer.Option(None, "--title", help="Section title.")))
+        if design in DOSE_FINDING:
+            out.append(
+                (
+                    "sims",
+                    int | None,
+                    typer.Option(
+                        None,
+                        "--sims",
+                        help="Simulate this many trials per scenario instead of exact results.",
+                        min=1,
+                    ),
+                )
+            )
+        return out
     else:  # decide
         hint = {
             "efftox": "Outcomes so far: dose then N/E/T/B per patient, e.g. '1NNE 2EBN'.",
@@ -529,6 +579,9 @@ _KIND_HELP = {
     "simulate": "Prints the operating characteristics under --truth (exact, or simulated with "
     "--sims).",
     "decide": "Prints what to do after the outcomes so far.",
+    "protocol": "Writes the statistical section of the protocol: the rules in prose, the "
+    "decision table, the flowchart, stopping rules, priors, operating characteristics over "
+    "the scenarios and the references.",
 }
 
 
@@ -770,10 +823,29 @@ def _decide_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -> 
         _say(str(decision))
 
 
+def _protocol_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -> None:
+    from earlyphase.designs.spec import build
+    from earlyphase.protocol import FORMATS, write_protocol
+
+    out: Path = opts["output"]
+    if out.suffix.lower() not in FORMATS:
+        raise ValueError(f"output: {out.name} must end in one of {', '.join(FORMATS)}")
+    scenarios = None if opts["scenarios"] is None else _read_scenarios(opts["scenarios"])
+    d = build(design, spec)
+    sims = opts.get("sims")
+    kw: dict[str, Any] = {"title": opts["title"]}
+    if sims is not None:
+        kw.update(method="simulate", n_sims=sims)
+    with _progress("writing the protocol section", None, False):
+        path = write_protocol(d, out, scenarios, **kw)
+    _say(f"Protocol section for {TITLES[design]} written to {path}")
+
+
 _HANDLERS: dict[str, Callable[[str, dict[str, Any], dict[str, Any]], None]] = {
     "design": _design_handler,
     "simulate": _simulate_handler,
     "decide": _decide_handler,
+    "protocol": _protocol_handler,
 }
 
 
@@ -820,7 +892,19 @@ app.add_typer(design_app, name="design")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(decide_app, name="decide")
 
-for _kind, _group in (("design", design_app), ("simulate", simulate_app), ("decide", decide_app)):
+protocol_app = typer.Typer(
+    cls=_DesignGroup,
+    help="Write a design's protocol section (.docx, .html or .md).",
+    no_args_is_help=True,
+)
+app.add_typer(protocol_app, name="protocol")
+
+for _kind, _group in (
+    ("design", design_app),
+    ("simulate", simulate_app),
+    ("decide", decide_app),
+    ("protocol", protocol_app),
+):
     for _name in DESIGNS:
         _group.command(_name, help=None)(_make_command(_kind, _name))
 
