@@ -99,3 +99,16 @@ class _Broken(ThreePlusThree):
 def test_check_design_catches_a_broken_design() -> None:
     with pytest.raises(ContractError, match=r"_Broken\.decision_table"):
         check_design(_Broken(3), TOX5[:3])
+
+
+def test_start_dose_is_one_based_everywhere() -> None:
+    """``start_dose`` reads back as given (1-based) on designs and behaviour stacks; the
+    first decision treats that dose."""
+    for design in (
+        BOIN(0.3, 5, start_dose=2),
+        CRM(SKELETON, 0.25, start_dose=3),
+        ThreePlusThree(4, start_dose=2).stop_at_n(12),
+        EffTox(**{**THALL_2014, "n_points": 256, "start_dose": 2}),
+    ):
+        assert design.start_dose == design.decide(None).dose
+    assert BOIN(0.3, 5, start_dose=2).start_dose == 2

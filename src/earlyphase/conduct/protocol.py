@@ -36,7 +36,8 @@ class SingleArmProtocol:
     """A single-arm boundary design run as a one-dose trial with looks as cohorts."""
 
     n_doses = 1
-    start_dose = 0
+    start_index = 0
+    start_dose = 1
     table_by_paths = False
 
     def __init__(

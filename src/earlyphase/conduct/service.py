@@ -284,7 +284,7 @@ class TrialService:
             cohort = Cohort(
                 trial_id=trial.id,
                 number=1,
-                dose_level=design.start_dose + 1,
+                dose_level=design.start_dose,
                 size=design.cohort_size,
             )
             audit.created(s, who, cohort, new=_cohort_text(cohort))

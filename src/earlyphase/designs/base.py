@@ -75,7 +75,12 @@ class DoseFindingDesign(Design):
     n_doses: int
     cohort_size: int
     doses: DoseLevels
-    start_dose: int  # 0-based
+    start_index: int  # 0-based, the engine's; ``start_dose`` is the 1-based level
+
+    @property
+    def start_dose(self) -> int:
+        """The 1-based dose level the trial starts at (as given to the constructor)."""
+        return self.start_index + 1
 
     # --- to implement -----------------------------------------------------------------------
     def decide_batch(self, st: States) -> Decisions:
@@ -116,7 +121,7 @@ class DoseFindingDesign(Design):
         return States(
             n=np.zeros((size, k), dtype=np.int64),
             y=np.zeros((size, k), dtype=np.int64),
-            current=np.full(size, self.start_dose, dtype=np.int64),
+            current=np.full(size, self.start_index, dtype=np.int64),
             last_n=np.zeros(size, dtype=np.int64),
             last_y=np.zeros(size, dtype=np.int64),
             aux=np.zeros((size, self.aux_width), dtype=np.int64),
@@ -174,7 +179,7 @@ class DoseFindingDesign(Design):
         """
         h = as_history(history, self.n_doses)
         if h.current_dose is None:
-            d = self.start_dose + 1
+            d = self.start_dose
             return Decision(
                 dose=d,
                 stop=False,

@@ -46,7 +46,7 @@ class Behaviour(DoseFindingDesign):
         self.n_doses = parent.n_doses
         self.cohort_size = parent.cohort_size
         self.doses = parent.doses
-        self.start_dose = parent.start_dose
+        self.start_index = parent.start_index
 
     @property
     def aux_width(self) -> int:

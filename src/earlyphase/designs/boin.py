@@ -224,7 +224,7 @@ class BOIN(DoseFindingDesign):
         self.n_earlystop = None if v["n_earlystop"] is None else int(v["n_earlystop"])
         self.bound_mtd = bool(v["bound_mtd"])
         self.doses = DoseLevels.for_design(doses, self.n_doses)
-        self.start_dose = start_index(v["start_dose"], self.n_doses)
+        self.start_index = start_index(v["start_dose"], self.n_doses)
         self.lambda_e, self.lambda_d = boin_lambdas(self._target, self.phi1, self.phi2)
         self._b_e, self._b_d, self._elim, self._safe_stop = self._boundaries(self.max_n)
         # the boundary table always prints _safe_stop; only the trial's decisions differ
@@ -250,7 +250,7 @@ class BOIN(DoseFindingDesign):
         parts = [
             f"BOIN (target {self._target:g}, phi1 {self.phi1:g}, phi2 {self.phi2:g}: "
             f"escalate if the DLT rate at the dose <= {self.lambda_e:.4f}, de-escalate if "
-            f"> {self.lambda_d:.4f}), {self.n_doses} doses from dose {self.start_dose + 1}, "
+            f"> {self.lambda_d:.4f}), {self.n_doses} doses from dose {self.start_dose}, "
             f"{self.n_cohorts} cohorts of {self.cohort_size}",
             f"eliminate a dose if Pr(DLT rate > {self._target:g}) > {self.cutoff_eli:g}",
         ]

@@ -165,7 +165,7 @@ class CRM(DoseFindingDesign):
         self.n_doses = len(skel)
         self.n_patients = int(v["n_patients"])
         self.cohort_size = int(v["cohort_size"])
-        self.start_dose = start_index(v["start_dose"], self.n_doses)
+        self.start_index = start_index(v["start_dose"], self.n_doses)
         self.no_skipping = bool(v["no_skipping"])
         self.coherence = bool(v["coherence"])
         self.conf_level = float(v["conf_level"])
@@ -205,7 +205,7 @@ class CRM(DoseFindingDesign):
         restrictions = "; ".join(rules) if rules else "no restrictions"
         return (
             f"CRM ({model}, target {self._target:g}, skeleton {skel}, beta ~ N(0, "
-            f"{self.prior_sd**2:.4g})), {self.n_doses} doses from dose {self.start_dose + 1}, "
+            f"{self.prior_sd**2:.4g})), {self.n_doses} doses from dose {self.start_dose}, "
             f"N = {self.n_patients} in cohorts of {self.cohort_size}; {restrictions}"
         )
 

@@ -180,7 +180,7 @@ class EffTox(Design):
         self.p = solve_p(*self.hinge)
         self.cohort_size = check_count(cohort_size, "cohort_size", minimum=1)
         self.n_patients = check_count(n_patients, "n_patients", minimum=1)
-        self.start_dose = start_index(start_dose, self.n_doses)
+        self.start_index = start_index(start_dose, self.n_doses)
         self.no_skipping = bool(no_skipping)
         n_points = check_count(n_points, "n_points", minimum=64)
         sob = qmc.Sobol(d=7, scramble=True, seed=20040601).random(n_points)
@@ -199,6 +199,11 @@ class EffTox(Design):
             - 3 * math.log(self._df * math.pi)
             - (self._df + 6) / 2 * np.log1p((q**2).sum(axis=1) / self._df)
         )
+
+    @property
+    def start_dose(self) -> int:
+        """The 1-based dose level the trial starts at (as given to the constructor)."""
+        return self.start_index + 1
 
     # --- model ------------------------------------------------------------------------------
     def _probs(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -328,7 +333,7 @@ class EffTox(Design):
         counts = parse_outcomes(outcomes, self.n_doses)
         s = self._summaries(counts[None].astype(np.float64))
         tried = np.flatnonzero(counts.sum(axis=1) > 0)
-        tried_max = np.array([tried.max() if tried.size else self.start_dose - 1])
+        tried_max = np.array([tried.max() if tried.size else self.start_index - 1])
         choice = int(self._choose(s, tried_max)[0])
         acc = (s["prob_acc_eff"][0] > self.p_e) & (s["prob_acc_tox"][0] > self.p_t)
         return EffToxFit(
@@ -347,7 +352,7 @@ class EffTox(Design):
         is the sentence a team reads, ``estimates`` the posterior summaries per dose."""
         outcomes = history or ""
         if not outcomes.strip():
-            d = self.start_dose + 1
+            d = self.start_dose
             return Decision(
                 dose=d,
                 stop=False,
@@ -400,7 +405,7 @@ class EffTox(Design):
         EffTox protocol prints)."""
         rows = []
         for combo in _cohort_outcomes(self.cohort_size):
-            text = f"{self.start_dose + 1}{combo}"
+            text = f"{self.start_dose}{combo}"
             f = self.fit(text)
             rows.append(
                 {
@@ -460,7 +465,7 @@ class EffTox(Design):
                 (start, int(first.dose or 1), 1.0, int(parse_outcomes(start, self.n_doses).sum()))
             ]
         else:
-            nodes = [("", self.start_dose + 1, 1.0, 0)]
+            nodes = [("", self.start_dose, 1.0, 0)]
         rows: list[dict[str, object]] = []
         for c in range(1, n_cohorts + 1):
             grown = []
@@ -509,7 +514,7 @@ class EffTox(Design):
             f"and Pr(pi_T < {self.tox_hurdle:g}) > {self.p_t:g}; utility contour through "
             f"({e0:g}, 0), (1, {t1:g}), ({es:g}, {ts:g}), p = {self.p:.4f}; priors {priors}), "
             f"N = {self.n_patients} in cohorts of {self.cohort_size} from dose "
-            f"{self.start_dose + 1}"
+            f"{self.start_dose}"
             + ("; no skipping of untried doses" if self.no_skipping else "")
         )
 
@@ -579,8 +584,8 @@ class EffTox(Design):
         rng = np.random.default_rng(seed)
         u = rng.random((n_sims, self.n_patients))
         counts = np.zeros((n_sims, self.n_doses, 4))
-        current = np.full(n_sims, self.start_dose, dtype=np.int64)
-        tried_max = np.full(n_sims, self.start_dose, dtype=np.int64)
+        current = np.full(n_sims, self.start_index, dtype=np.int64)
+        tried_max = np.full(n_sims, self.start_index, dtype=np.int64)
         active = np.ones(n_sims, dtype=bool)
         selected = np.full(n_sims, -1, dtype=np.int64)
         modes = np.tile(self.prior_mean, (n_sims, 1))

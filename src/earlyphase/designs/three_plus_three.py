@@ -82,7 +82,7 @@ class ThreePlusThree(DoseFindingDesign):
         self.deescalation = bool(v["deescalation"])
         self.cohort_size = 3
         self.doses = DoseLevels.for_design(doses, self.n_doses)
-        self.start_dose = start_index(v["start_dose"], self.n_doses)
+        self.start_index = start_index(v["start_dose"], self.n_doses)
 
     @property
     def max_patients(self) -> int:
@@ -95,7 +95,7 @@ class ThreePlusThree(DoseFindingDesign):
             if self.deescalation
             else "escalation only: >= 2 DLTs at a dose make the dose below the MTD"
         )
-        start = f", starting at dose {self.start_dose + 1}" if self.start_dose else ""
+        start = f", starting at dose {self.start_dose}" if self.start_index else ""
         return f"3+3 ({variant}), {self.n_doses} doses{start}"
 
     def decide_batch(self, st: States) -> Decisions:

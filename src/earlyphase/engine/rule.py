@@ -26,7 +26,7 @@ class BatchRule(Protocol):
 
     n_doses: int
     cohort_size: int
-    start_dose: int
+    start_index: int  # 0-based
 
     @property
     def doses(self) -> DoseLabels:

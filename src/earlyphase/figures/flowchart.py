@@ -131,7 +131,7 @@ def _kind(design: Any) -> str:
 
 
 def _start(design: Any) -> str:
-    level = int(design.start_dose) + 1
+    level = int(design.start_dose)
     return str(design.doses.label(level))
 
 

@@ -717,7 +717,7 @@ def _boin_text(b: Any) -> list[str]:
         f"Dose finding follows the Bayesian optimal interval (BOIN) design (Liu & Yuan 2015; "
         f"Yuan et al. 2016) with a target DLT rate φ = {target}, over {_dose_levels(b)}. "
         f"Patients are treated in cohorts of {b.cohort_size}, starting at dose level "
-        f"{b.doses.label(b.start_dose + 1)}, up to {b.n_cohorts} cohorts ({b.max_n} patients).",
+        f"{b.doses.label(b.start_dose)}, up to {b.n_cohorts} cohorts ({b.max_n} patients).",
         f"After each cohort, the observed DLT rate at the current dose, p̂ = (patients with a "
         f"DLT at the current dose) / (patients treated at the current dose), is compared with "
         f"two boundaries: if p̂ ≤ λe = {b.lambda_e:.4f} the next cohort is treated at the next "
@@ -766,7 +766,7 @@ def _three_plus_three_text(d: Any) -> list[str]:
     k = int(d.n_doses)
     out = [
         f"Dose escalation follows the 3+3 design (Storer 1989) over {_dose_levels(d)}, "
-        f"starting at dose level {d.doses.label(d.start_dose + 1)}. Patients are enrolled in "
+        f"starting at dose level {d.doses.label(d.start_dose)}. Patients are enrolled in "
         "cohorts of three.",
         "If none of the three patients treated at a dose has a DLT, the next cohort is treated "
         "at the next higher dose. If one of the three has a DLT, three more patients are "
@@ -811,7 +811,7 @@ def _crm_text(c: Any) -> list[str]:
         "Dose finding follows the Bayesian continual reassessment method (CRM; O'Quigley, Pepe "
         "& Fisher 1990) as implemented in R dfcrm (Cheung 2011), with a target DLT rate "
         f"φ = {c.target:g}, over {_dose_levels(c)}. Patients are treated in cohorts of "
-        f"{c.cohort_size}, starting at dose level {c.doses.label(c.start_dose + 1)}, up to "
+        f"{c.cohort_size}, starting at dose level {c.doses.label(c.start_dose)}, up to "
         f"N = {c.n_patients} patients.",
         f"The DLT probability p_d of dose level d is described by {model}. The skeleton, the "
         f"prior guesses of the DLT rates, is ({skel}); β has a normal prior with mean 0 and "
