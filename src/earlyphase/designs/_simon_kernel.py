@@ -14,7 +14,7 @@ FloatArray = NDArray[np.float64]
 
 
 @njit(cache=True)
-def _search_kernel(
+def search_kernel(
     pmf0: FloatArray,
     pmf1: FloatArray,
     tail0: FloatArray,

@@ -32,7 +32,7 @@ from scipy.stats import binom, norm
 
 from earlyphase.designs.settings import validate
 from earlyphase.designs.single_arm import SingleArmDesign, boundary_crossing
-from earlyphase.designs.thall_simon import _check_prior
+from earlyphase.designs.thall_simon import check_prior
 from earlyphase.stats._checks import check_count, check_level, check_probability
 
 IntArray = NDArray[np.int64]
@@ -220,7 +220,7 @@ class ToxicityMonitor(SingleArmDesign):
         if v["limit"] is None:
             raise ValueError("limit: required by the Bayesian toxicity monitor")
         limit, cutoff = float(v["limit"]), float(v["cutoff"])
-        a, b = _check_prior(v["prior"], "prior")
+        a, b = check_prior(v["prior"], "prior")
         if looks is None:
             n_min, n_max = int(v["n_min"]), int(v["n_max"])
             if n_max <= n_min:

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from earlyphase.designs.settings import validate
 from earlyphase.designs.single_arm import SingleArmDesign
-from earlyphase.designs.thall_simon import _check_prior
+from earlyphase.designs.thall_simon import check_prior
 from earlyphase.stats._checks import check_count, check_level, check_probability
 
 _EPS = float(np.finfo(float).eps)
@@ -48,7 +48,7 @@ def predictive_probability(
         raise ValueError(f"x: {x} responses cannot exceed n = {n}")
     if n > n_max:
         raise ValueError(f"n: {n} exceeds n_max = {n_max}")
-    a, b = _check_prior(prior, "prior")
+    a, b = check_prior(prior, "prior")
     p0 = check_probability(p0, "p0")
     theta_t = check_level(theta_t, "theta_t")
     m = n_max - n
@@ -99,7 +99,7 @@ class PredictiveProbability(SingleArmDesign):
             n_min=n_min,
             n_max=n_max,
         )
-        self.prior = _check_prior(v["prior"], "prior")
+        self.prior = check_prior(v["prior"], "prior")
         self.p0 = float(v["p0"])
         self.theta_t = float(v["theta_t"])
         self.theta_lower = None if v["theta_lower"] is None else float(v["theta_lower"])

@@ -63,7 +63,7 @@ def _search(p0: float, p1: float, alpha: float, beta: float, n_max: int) -> pd.D
     import pandas as pd
     from scipy.stats import binom
 
-    from earlyphase.designs._simon_kernel import _search_kernel
+    from earlyphase.designs._simon_kernel import search_kernel
 
     m_all = np.arange(n_max + 1)[:, None]
     ks = np.arange(n_max + 2)[None, :]
@@ -71,7 +71,7 @@ def _search(p0: float, p1: float, alpha: float, beta: float, n_max: int) -> pd.D
     pmf1 = np.asarray(binom.pmf(ks, m_all, p1), dtype=np.float64)
     tail0 = np.asarray(binom.sf(ks - 1, m_all, p0), dtype=np.float64)
     tail1 = np.asarray(binom.sf(ks - 1, m_all, p1), dtype=np.float64)
-    res = _search_kernel(pmf0, pmf1, tail0, tail1, alpha, beta, n_max)
+    res = search_kernel(pmf0, pmf1, tail0, tail1, alpha, beta, n_max)
     res = res[res[:, 3] > 0]
     rows = [(int(r[0]), int(r[1]), int(r[2]), int(r[3]), float(r[4]), float(r[5])) for r in res]
     frame = pd.DataFrame(rows, columns=["r1", "n1", "r", "n", "EN0", "PET0"])

@@ -58,7 +58,7 @@ def beta_prior(mean: float, ess: float) -> tuple[float, float]:
     return round(m * s, 12), round((1 - m) * s, 12)
 
 
-def _check_prior(prior: tuple[float, float], name: str) -> tuple[float, float]:
+def check_prior(prior: tuple[float, float], name: str) -> tuple[float, float]:
     try:
         a, b = prior
     except (TypeError, ValueError):
@@ -131,8 +131,8 @@ class ThallSimon(SingleArmDesign):
             raise ValueError("standard_prior: required (a, b of the standard therapy's rate)")
         if v["experimental_prior"] is None:
             raise ValueError("experimental_prior: required (a, b of the experimental rate)")
-        self.standard_prior = _check_prior(v["standard_prior"], "standard_prior")
-        self.experimental_prior = _check_prior(v["experimental_prior"], "experimental_prior")
+        self.standard_prior = check_prior(v["standard_prior"], "standard_prior")
+        self.experimental_prior = check_prior(v["experimental_prior"], "experimental_prior")
         self.delta = float(v["delta"])
         self.delta_efficacy = float(v["delta_efficacy"])
         # Pr >= 1 and Pr <= 0 are the rules that never stop: say so with None
