@@ -302,3 +302,59 @@ def test_the_trial_form_lists_each_setting(tmp_path: Any) -> None:
     assert "placeholder='default: 0.95'" in page  # BOIN cutoff_eli, for one
     assert {k for k, _ in DESIGN_CHOICES} <= set(DESIGNS)
     assert set(DOSE_FINDING) <= {k for k, _ in DESIGN_CHOICES}
+
+
+#: Base settings per design, in variants so that every setting applies in one of them.
+_DESCRIBE_BASES: list[tuple[str, dict[str, Any]]] = [
+    ("3+3", {"n_doses": 4}),
+    ("boin", {"target": 0.3, "n_doses": 4}),
+    ("boin", {"target": 0.3, "n_doses": 4, "extra_safe": True}),
+    ("crm", {"skeleton": [0.05, 0.12, 0.25, 0.4], "target": 0.25}),
+    ("crm", {"skeleton": [0.05, 0.12, 0.25, 0.4], "target": 0.25, "model": "logistic"}),
+    ("thall-simon", {"standard_prior": [15, 35], "experimental_prior": [0.6, 1.4]}),
+    ("simon", {"p0": 0.1, "p1": 0.3, "alpha": 0.05, "beta": 0.2}),
+    ("predictive", {"prior": [0.6, 0.4], "p0": 0.3, "theta_t": 0.9}),
+    ("tox-monitor", {"limit": 0.3}),
+]
+#: Settings that change what is reported, not what the design does.
+_NOT_BEHAVIOUR = {
+    ("crm", "conf_level"),
+    ("simon", "n_max"),  # a bound on the search: describe() states the design it finds
+}
+
+
+def _other_value(s: Setting, v: Any) -> Any:
+    if s.type == "bool":
+        return not v
+    if s.choices:
+        return next(c for c in s.choices if c != v)
+    if s.type == "int":
+        return v + 1 if s.high is None or v + 1 <= s.high else v - 1
+    if s.type == "float":
+        return v * 0.9 if v else 0.01
+    return None
+
+
+@pytest.mark.parametrize(("design", "base"), _DESCRIBE_BASES)
+def test_describe_names_every_setting_that_changes_behaviour(
+    design: str, base: dict[str, Any]
+) -> None:
+    """Changing any setting from its default (where it applies) changes ``describe()``: a
+    design's description never reads the same for two different rules."""
+    from earlyphase.designs.spec import build
+
+    before = build(design, base).describe()
+    checked = 0
+    for s in SETTINGS[design]:
+        if s.name in base or s.default is None or (design, s.name) in _NOT_BEHAVIOUR:
+            continue
+        value = _other_value(s, s.default)
+        if value is None:
+            continue
+        try:
+            changed = build(design, {**base, s.name: value})
+        except ValueError:
+            continue  # does not apply with these base settings; another variant covers it
+        checked += 1
+        assert changed.describe() != before, f"{design}: {s.name} = {value!r} not described"
+    assert checked > 0

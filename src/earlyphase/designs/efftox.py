@@ -514,8 +514,7 @@ class EffTox(Design):
             f"and Pr(pi_T < {self.tox_hurdle:g}) > {self.p_t:g}; utility contour through "
             f"({e0:g}, 0), (1, {t1:g}), ({es:g}, {ts:g}), p = {self.p:.4f}; priors {priors}), "
             f"N = {self.n_patients} in cohorts of {self.cohort_size} from dose "
-            f"{self.start_dose}"
-            + ("; no skipping of untried doses" if self.no_skipping else "")
+            f"{self.start_dose}" + ("; no skipping of untried doses" if self.no_skipping else "")
         )
 
     def _truth(

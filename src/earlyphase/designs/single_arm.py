@@ -331,9 +331,9 @@ class SingleArmDesign(Design):
         ]
         parts = [f"{type(self).__name__}: looks at n = {', '.join(str(v) for v in tab['n'])}"]
         if up:
-            parts.append(f"{self.upper_meaning} at >= {'; '.join(up)} {self.event_name}")
+            parts.append(f"{self.upper_meaning} when {self.event_name} >= {', '.join(up)}")
         if lo:
-            parts.append(f"{self.lower_meaning} at <= {'; '.join(lo)} {self.event_name}")
+            parts.append(f"{self.lower_meaning} when {self.event_name} <= {', '.join(lo)}")
         return "; ".join(parts)
 
 
