@@ -1,13 +1,18 @@
 """ADaM-style tables: the interchange model between data capture, analysis and the report.
 
-Column names follow CDISC ADaM where one exists (USUBJID, TRT01A, SAFFL, AESOC, AEDECOD, AETOXGR,
-AESER, AEREL, TRTEMFL, PARAMCD, AVAL, CNSR, AVISIT, BASE, CHG ...). Only what the analyses need is
-required; other columns are kept as they are. Dates are ISO 8601; times are in days.
+Column names follow CDISC ADaM where one exists (ADaM IG v1.1/v1.3 for ADSL and the Basic Data
+Structure, OCCDS v1.0 for ADAE: USUBJID, TRT01A, TRT01AN, SAFFL, WEIGHTBL, EOSSTT, DCSREAS, AESOC,
+AEDECOD, AETOXGR, AESEV, AESER, AEREL, AEOUT, AESDTH, TRTEMFL, PARAMCD, PARAM, AVAL, CNSR, AVISIT,
+BASE, CHG ...). Only what the analyses need is required; other columns are kept as they are.
+Dates are ISO 8601 (or SAS dates read from XPT); times are in days.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+#: SDTM codelist AESEV (C66769), in increasing order
+SEVERITY = ("MILD", "MODERATE", "SEVERE")
 
 
 @dataclass(frozen=True)
@@ -15,6 +20,7 @@ class Column:
     name: str
     kind: str  # "str", "float", "int", "flag" (Y/N), "date"
     required: bool = False
+    #: allowed values; text is compared (and stored) in upper case, as CDISC terms are
     allowed: tuple[str | int, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
@@ -28,6 +34,8 @@ class TableSpec:
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ("USUBJID",)
     unique_key: bool = False
+    #: groups of columns of which at least one must be present (e.g. AETOXGR or AESEV)
+    one_of: tuple[tuple[str, ...], ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     def column(self, name: str) -> Column | None:
@@ -40,18 +48,35 @@ ADSL = TableSpec(
     (
         Column("USUBJID", "str", True, description="unique subject identifier"),
         Column("TRT01A", "str", True, description="actual treatment / dose level label"),
+        Column("TRT01AN", "float", description="numeric code of TRT01A; orders the arms"),
+        Column("TRT01P", "str", description="planned treatment"),
+        Column("TRT01PN", "float", description="numeric code of TRT01P"),
         Column("DOSELVL", "float", description="dose level, e.g. 1.0 (x 10^6 cells/kg)"),
         Column("PHASE", "str", description="part of the trial, e.g. escalation / expansion"),
         Column("AGE", "float", minimum=0, maximum=130),
-        Column("SEX", "str", allowed=("M", "F", "U")),
+        Column("SEX", "str", allowed=("M", "F", "U", "UNDIFFERENTIATED")),
+        Column("RACE", "str"),
+        Column("ETHNIC", "str"),
         Column("WEIGHT", "float", minimum=0.5, maximum=400, description="baseline weight (kg)"),
+        Column("WEIGHTBL", "float", minimum=0.5, maximum=400, description="baseline weight (kg)"),
+        Column("HEIGHTBL", "float", minimum=20, maximum=260, description="baseline height (cm)"),
+        Column("BMIBL", "float", minimum=5, maximum=150, description="baseline BMI (kg/m2)"),
         Column("SAFFL", "flag", description="safety population"),
         Column("EFFFL", "flag", description="efficacy population"),
+        Column("ITTFL", "flag", description="intent-to-treat (randomised) population"),
+        Column("RANDFL", "flag", description="randomised population"),
         Column(
             "EOSSTT", "str", description="end of study status: COMPLETED / DISCONTINUED / ONGOING"
         ),
         Column("DCSREAS", "str", description="reason for discontinuation"),
+        Column(
+            "DCDECOD",
+            "str",
+            description="standardised disposition term (SDTM DS): COMPLETED or the reason",
+        ),
+        Column("DCREASCD", "str", description="reason for discontinuation (sponsor-defined)"),
         Column("DTHFL", "flag", description="death flag"),
+        Column("DTHDT", "date", description="date of death"),
         Column("DTHDY", "float", minimum=0, description="study day of death"),
         Column("LSTALVDY", "float", minimum=0, description="last day known alive"),
         Column(
@@ -76,6 +101,7 @@ ADEX = TableSpec(
         Column("WEIGHT", "float", minimum=0.5, maximum=400, description="weight used (kg)"),
         Column("TOTCELLS", "float", minimum=0, description="total cells (10^6); derived if absent"),
         Column("LOT", "str"),
+        Column("TRTA", "str", description="actual treatment of the record"),
     ),
     key=("USUBJID", "EXSEQ"),
 )
@@ -87,13 +113,25 @@ ADAE = TableSpec(
         Column("USUBJID", "str", True),
         Column("AESOC", "str", True, description="system organ class (as entered, e.g. MedDRA)"),
         Column("AEDECOD", "str", True, description="preferred term"),
-        Column("AETOXGR", "int", True, allowed=(1, 2, 3, 4, 5), description="CTCAE grade"),
+        Column("AETOXGR", "int", allowed=(1, 2, 3, 4, 5), description="toxicity grade (CTCAE)"),
+        Column("AESEV", "str", allowed=SEVERITY, description="severity, used without AETOXGR"),
         Column("AESER", "flag", description="serious"),
-        Column("AEREL", "flag", description="related to treatment (ADR)"),
+        Column(
+            "AEREL",
+            "str",
+            description="causality as collected; mapped to Y/N by a CausalityRule at load",
+        ),
+        Column("AEOUT", "str", description="outcome, e.g. FATAL, RECOVERED/RESOLVED"),
+        Column("AESDTH", "flag", description="results in death"),
+        Column("AEACN", "str", description="action taken with study treatment"),
         Column("ASTDY", "float", description="onset study day (day 1 = first dose)"),
+        Column("ASTDT", "date", description="onset date"),
         Column("TRTEMFL", "flag", description="treatment-emergent; derived from ASTDY if absent"),
         Column("AEDLT", "flag", description="dose-limiting toxicity"),
+        Column("TRTA", "str", description="actual treatment of the record"),
+        Column("TRTAN", "float", description="numeric code of TRTA"),
     ),
+    one_of=(("AETOXGR", "AESEV"),),
 )
 
 ADTTE = TableSpec(
@@ -102,12 +140,18 @@ ADTTE = TableSpec(
     (
         Column("USUBJID", "str", True),
         Column("PARAMCD", "str", True, description="e.g. OS, NRM, RELAPSE"),
+        Column("PARAM", "str", description="parameter name, e.g. Overall Survival"),
         Column("AVAL", "float", True, minimum=0, description="time in days"),
         Column("CNSR", "int", True, allowed=(0, 1), description="CDISC: 0 = event, 1 = censored"),
         Column("EVNTDESC", "str"),
         Column("CAUSE", "int", minimum=0, description="competing-risk cause code (0 = censored)"),
+        Column("ADT", "date", description="date of the event or censoring"),
+        Column("TRTA", "str", description="actual treatment of the record"),
+        Column("TRTAN", "float", description="numeric code of TRTA"),
     ),
     key=("USUBJID", "PARAMCD"),
+    # ADaM BDS for time-to-event: one record per subject and parameter
+    unique_key=True,
 )
 
 ADRS = TableSpec(

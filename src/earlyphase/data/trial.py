@@ -10,15 +10,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from earlyphase.data.adam import CausalityRule, fatal_mask, numeric_code
 from earlyphase.data.readers import read_table
 from earlyphase.data.schema import SPECS
-from earlyphase.data.validate import DataError, Problem, validate_table
+from earlyphase.data.validate import DataError, Problem, check_table
+
+#: File types read as datasets; other files with these extensions in a trial folder are listed
+#: as not used (never silently ignored).
+DATASET_EXTENSIONS = (".csv", ".xpt", ".json")
+_DATASET_LIKE = (*DATASET_EXTENSIONS, ".sas7bdat", ".ndjson", ".parquet", ".rds")
 
 
 @dataclass
 class TrialData:
     """ADSL (required) and optional ADEX, ADAE, ADTTE, ADRS, ADLB, with trial metadata
-    (``title``, ``dose_unit``, ``landmarks`` ...) from ``trial.json``."""
+    (``title``, ``dose_unit``, ``landmarks`` ...) from ``trial.json``.
+
+    After loading, ADAE's AEREL is ``"Y"`` (related), ``"N"`` (not related) or missing (not
+    recorded), decided by a :class:`~earlyphase.data.adam.CausalityRule`; the term as collected
+    is kept in ``AEREL_COLLECTED``."""
 
     adsl: pd.DataFrame
     adex: pd.DataFrame | None = None
@@ -28,6 +38,8 @@ class TrialData:
     adlb: pd.DataFrame | None = None
     advent: pd.DataFrame | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: files of the trial folder that look like datasets but are not read (e.g. ADLBC, ADQS)
+    unused: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -53,59 +65,188 @@ class TrialData:
         }
 
 
+def _rows(mask: pd.Series) -> list[int]:
+    """1-based data rows where ``mask`` holds."""
+    return [int(r) + 1 for r in np.flatnonzero(mask.fillna(False).to_numpy(dtype=bool))]
+
+
+def _subject_value(adsl: pd.DataFrame, column: str, ids: pd.Series) -> pd.Series:
+    """ADSL's ``column`` for each subject id in ``ids`` (aligned with ``ids``)."""
+    lookup = adsl.drop_duplicates("USUBJID").set_index("USUBJID")[column]
+    return pd.Series(ids.map(lookup).to_numpy(), index=ids.index)
+
+
+def _cross_checks(
+    clean: dict[str, pd.DataFrame], sources: dict[str, str], problems: list[Problem]
+) -> None:
+    """Checks between tables (each problem named by file, row and column):
+
+    - every subject of a table is in ADSL;
+    - a treatment label has one numeric code (TRT01A/TRT01AN, TRTA/TRTAN), as ADaM IG
+      requires of a variable and its numeric version;
+    - the actual treatment of a record (TRTA in ADAE, ADTTE, ADEX) is the subject's TRT01A
+      (single-period trials);
+    - no record after death (ASTDT/ADT after DTHDT; ASTDY after DTHDY);
+    - a fatal adverse event belongs to a subject flagged as dead (DTHFL) when DTHFL is given.
+    """
+    adsl = clean["ADSL"]
+    if "USUBJID" not in adsl.columns:
+        return
+    src = {name: sources.get(name, name) for name in clean}
+    subjects = set(adsl["USUBJID"].dropna().tolist())
+    for name, frame in clean.items():
+        if name == "ADSL" or "USUBJID" not in frame.columns:
+            continue
+        unknown = ~frame["USUBJID"].isin(subjects) & frame["USUBJID"].notna()
+        for r in _rows(unknown):
+            problems.append(
+                Problem(
+                    src[name],
+                    r,
+                    "USUBJID",
+                    f"subject {frame['USUBJID'].iloc[r - 1]!r} is not in ADSL",
+                )
+            )
+    for name, frame in clean.items():
+        label = "TRT01A" if name == "ADSL" else "TRTA"
+        code = numeric_code(label)
+        if label in frame.columns and code in frame.columns:
+            pairs = frame[[label, code]].dropna().drop_duplicates()
+            for lab, n in pairs.groupby(label)[code].nunique().items():
+                if n > 1:
+                    codes = sorted(pairs.loc[pairs[label] == lab, code].tolist())
+                    problems.append(
+                        Problem(
+                            src[name],
+                            None,
+                            code,
+                            f"{label} {lab!r} has {n} numeric codes {codes}; one is expected",
+                        )
+                    )
+    for name in ("ADAE", "ADTTE", "ADEX"):
+        table = clean.get(name)
+        if table is None:
+            continue
+        frame = table
+        if "TRTA" not in frame.columns or "TRT01A" not in adsl.columns:
+            continue
+        arm = _subject_value(adsl, "TRT01A", frame["USUBJID"])
+        differ = frame["TRTA"].notna() & arm.notna() & (frame["TRTA"] != arm)
+        for r in _rows(differ):
+            problems.append(
+                Problem(
+                    src[name],
+                    r,
+                    "TRTA",
+                    f"actual treatment {frame['TRTA'].iloc[r - 1]!r} differs from ADSL TRT01A "
+                    f"{arm.iloc[r - 1]!r} of subject {frame['USUBJID'].iloc[r - 1]!r}",
+                )
+            )
+    for name, date_col, day_col in (("ADAE", "ASTDT", "ASTDY"), ("ADTTE", "ADT", None)):
+        table = clean.get(name)
+        if table is None:
+            continue
+        frame = table
+        for mine, death in ((date_col, "DTHDT"), (day_col, "DTHDY")):
+            if mine is None or mine not in frame.columns or death not in adsl.columns:
+                continue
+            died = _subject_value(adsl, death, frame["USUBJID"])
+            after = frame[mine].notna() & died.notna() & (frame[mine] > died)
+            for r in _rows(after):
+                problems.append(
+                    Problem(
+                        src[name],
+                        r,
+                        mine,
+                        f"{frame[mine].iloc[r - 1]} is after the subject's death "
+                        f"(ADSL {death} {died.iloc[r - 1]})",
+                    )
+                )
+    adae = clean.get("ADAE")
+    if adae is not None and "DTHFL" in adsl.columns and adsl["DTHFL"].notna().any():
+        fatal = fatal_mask(adae)
+        if fatal is not None:
+            dead = _subject_value(adsl, "DTHFL", adae["USUBJID"]) == "Y"
+            for r in _rows(fatal & ~dead.fillna(False)):
+                problems.append(
+                    Problem(
+                        src["ADAE"],
+                        r,
+                        "AEOUT",
+                        f"fatal adverse event, but subject {adae['USUBJID'].iloc[r - 1]!r} "
+                        "is not flagged as dead in ADSL (DTHFL)",
+                    )
+                )
+
+
 def build_trial(
     frames: dict[str, pd.DataFrame],
     sources: dict[str, str] | None = None,
     meta: dict[str, Any] | None = None,
+    causality: CausalityRule | None = None,
+    unused: list[str] | None = None,
 ) -> TrialData:
     """Validate raw tables (keys: ADSL, ADEX, ...), cross-check them and derive TRTEMFL and
-    total cells. Raises :class:`DataError` with every problem; nothing is returned partially."""
-    sources = sources or {}
+    total cells. Raises :class:`DataError` with every problem of every table in one pass;
+    nothing is returned partially.
+
+    ``causality`` maps the collected AEREL terms to related / not related (default: the
+    :class:`~earlyphase.data.adam.CausalityRule` defaults, or ``meta["causality"]``
+    ``{"related": [...], "not_related": [...]}``). Optional columns that are absent stay
+    absent (tables show them as not collected, never as zero).
+    """
+    sources = dict(sources or {})
+    meta = dict(meta or {})
     problems: list[Problem] = []
     clean: dict[str, pd.DataFrame] = {}
-    if "ADSL" not in frames:
-        raise DataError([Problem("ADSL", None, None, "the subject-level table ADSL is required")])
+    if causality is None and isinstance(meta.get("causality"), dict):
+        rule = meta["causality"]
+        try:
+            causality = CausalityRule.from_terms(
+                rule.get("related", []), rule.get("not_related", [])
+            )
+        except ValueError as exc:
+            problems.append(Problem("trial.json", None, "causality", str(exc)))
+    causality = causality or CausalityRule()
+    if "ADSL" not in {n.upper() for n in frames}:
+        problems.append(Problem("ADSL", None, None, "the subject-level table ADSL is required"))
     for name, frame in frames.items():
         spec = SPECS.get(name.upper())
         if spec is None:
             problems.append(Problem(sources.get(name, name), None, None, f"unknown table {name!r}"))
             continue
-        try:
-            clean[spec.name] = validate_table(frame, spec, sources.get(name, spec.name))
-        except DataError as exc:
-            problems.extend(exc.problems)
+        source = sources.get(name, spec.name)
+        sources.setdefault(spec.name, source)
+        checked, found = check_table(frame, spec, source)
+        problems.extend(found)
+        clean[spec.name] = checked
+    adae = clean.get("ADAE")
+    if adae is not None and "AEREL" in adae.columns:
+        related, found = causality.classify(adae["AEREL"], sources.get("ADAE", "ADAE"))
+        problems.extend(found)
+        adae["AEREL_COLLECTED"] = adae["AEREL"]
+        adae["AEREL"] = related
+    if "ADSL" in clean:
+        _cross_checks(clean, sources, problems)
     if problems:
         raise DataError(problems)
     adsl = clean["ADSL"]
-    subjects = set(adsl["USUBJID"].dropna().tolist())
-    for name, frame in clean.items():
-        if name == "ADSL":
-            continue
-        unknown = ~frame["USUBJID"].isin(subjects)
-        for r in np.flatnonzero(unknown.to_numpy()):
-            problems.append(
-                Problem(
-                    sources.get(name, name),
-                    int(r) + 1,
-                    "USUBJID",
-                    f"subject {frame['USUBJID'].iloc[r]!r} is not in ADSL",
-                )
-            )
-    if problems:
-        raise DataError(problems)
-    adae = clean.get("ADAE")
     if adae is not None and "TRTEMFL" not in adae.columns:
         if "ASTDY" in adae.columns:
             adae["TRTEMFL"] = np.where(adae["ASTDY"].isna() | (adae["ASTDY"] >= 1), "Y", "N")
         else:
             adae["TRTEMFL"] = "Y"
-    for flag in ("AESER", "AEREL", "AEDLT"):
-        if adae is not None and flag not in adae.columns:
-            adae[flag] = "N"
     adex = clean.get("ADEX")
     if adex is not None:
-        if "WEIGHT" not in adex.columns and "WEIGHT" in adsl.columns:
-            adex = adex.merge(adsl[["USUBJID", "WEIGHT"]], on="USUBJID", how="left")
+        if "WEIGHT" not in adex.columns:
+            # the baseline weight, under its ADaM name (WEIGHTBL) or the older WEIGHT
+            weight = next((c for c in ("WEIGHT", "WEIGHTBL") if c in adsl.columns), None)
+            if weight is not None:
+                adex = adex.merge(
+                    adsl[["USUBJID", weight]].rename(columns={weight: "WEIGHT"}),
+                    on="USUBJID",
+                    how="left",
+                )
         if "TOTCELLS" not in adex.columns and "WEIGHT" in adex.columns:
             adex["TOTCELLS"] = adex["EXDOSE"] * adex["WEIGHT"]
         clean["ADEX"] = adex
@@ -123,37 +264,59 @@ def build_trial(
         adrs=clean.get("ADRS"),
         adlb=clean.get("ADLB"),
         advent=clean.get("ADVENT"),
-        meta=dict(meta or {}),
+        meta=meta,
+        unused=list(unused or []),
     )
 
 
-def load_trial(folder: str | Path) -> TrialData:
+def load_trial(folder: str | Path, causality: CausalityRule | None = None) -> TrialData:
     """Read ``adsl``, ``adex``, ``adae``, ``adtte``, ``adrs``, ``adlb``, ``advent`` (.csv,
-    .xpt or .json, any case) and ``trial.json`` from ``folder``; validate everything first."""
+    .xpt or .json, any case) and ``trial.json`` from ``folder``; validate everything first.
+
+    Every problem of every file is reported in one :class:`DataError`. Other dataset files in
+    the folder (e.g. ``adlbc.xpt``, ``adqsadas.xpt`` of a submission) are not read; their names
+    are kept in :attr:`TrialData.unused` so that the report can list them.
+    """
     root = Path(folder)
     if not root.is_dir():
         raise DataError([Problem(str(root), None, None, "not a folder")])
     frames: dict[str, pd.DataFrame] = {}
     sources: dict[str, str] = {}
     problems: list[Problem] = []
+    unused: list[str] = []
     for path in sorted(root.iterdir()):
         stem, ext = path.stem.upper(), path.suffix.lower()
-        if stem in SPECS and ext in (".csv", ".xpt", ".json"):
-            if stem in frames:
-                problems.append(Problem(str(path), None, None, f"{stem} is given twice"))
+        if path.name == "trial.json" or not path.is_file():
+            continue
+        if stem in SPECS and ext in DATASET_EXTENSIONS:
+            if stem in frames or stem in sources:
+                problems.append(Problem(path.name, None, None, f"{stem} is given twice"))
                 continue
+            sources[stem] = path.name
             try:
                 frames[stem] = read_table(path)
-                sources[stem] = path.name
             except DataError as exc:
                 problems.extend(exc.problems)
-    if problems:
-        raise DataError(problems)
+        elif ext in _DATASET_LIKE:
+            unused.append(path.name)
     meta: dict[str, Any] = {}
     meta_path = root / "trial.json"
     if meta_path.exists():
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise DataError([Problem(str(meta_path), None, None, f"invalid JSON: {exc}")]) from None
-    return build_trial(frames, sources, meta)
+            problems.append(Problem(str(meta_path), None, None, f"invalid JSON: {exc}"))
+    if "ADSL" not in sources:
+        problems.append(
+            Problem(
+                str(root), None, None, "the subject-level table ADSL (adsl.csv/.xpt) is missing"
+            )
+        )
+        raise DataError(problems)
+    try:
+        trial = build_trial(frames, sources, meta, causality, unused)
+    except DataError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise DataError(problems)
+    return trial

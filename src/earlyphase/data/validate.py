@@ -63,6 +63,9 @@ def _coerce(col: Column, raw: pd.Series, source: str, problems: list[Problem]) -
     out: pd.Series
     if col.kind == "str":
         out = raw.astype("string").str.strip()
+        if col.allowed is not None:
+            # controlled terms (SEX, AESEV ...) are upper case in CDISC; accept any case
+            out = out.str.upper()
         out = out.mask(miss)
     elif col.kind in ("float", "int"):
         text = raw.astype("string").str.strip().mask(miss)
@@ -135,6 +138,18 @@ def _coerce(col: Column, raw: pd.Series, source: str, problems: list[Problem]) -
 
 def validate_table(frame: pd.DataFrame, spec: TableSpec, source: str) -> pd.DataFrame:
     """Coerce ``frame`` to ``spec``'s types; raise :class:`DataError` listing every problem."""
+    frame, problems = check_table(frame, spec, source)
+    if problems:
+        raise DataError(problems)
+    return frame
+
+
+def check_table(
+    frame: pd.DataFrame, spec: TableSpec, source: str
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Coerce ``frame`` to ``spec``'s types and return it with every problem found: a missing
+    required column does not stop the other columns from being checked, so that one pass
+    reports everything."""
     problems: list[Problem] = []
     frame = frame.copy()
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -147,16 +162,27 @@ def validate_table(frame: pd.DataFrame, spec: TableSpec, source: str) -> pd.Data
             problems.append(
                 Problem(source, None, col.name, f"required column is missing from {spec.name}")
             )
-    if problems:
-        raise DataError(problems)
+    for group in spec.one_of:
+        if not any(c in frame.columns for c in group):
+            problems.append(
+                Problem(
+                    source,
+                    None,
+                    "/".join(group),
+                    f"{spec.name} needs one of the columns {', '.join(group)}",
+                )
+            )
     for col in spec.columns:
         if col.name in frame.columns:
             frame[col.name] = _coerce(col, frame[col.name], source, problems)
-    if spec.unique_key and not problems:
-        dup = frame.duplicated(list(spec.key), keep="first")
+    if spec.unique_key and all(k in frame.columns for k in spec.key):
+        dup = frame.duplicated(list(spec.key), keep="first") & frame[list(spec.key)].notna().all(
+            axis=1
+        )
+        what = "record per " + " and ".join(spec.key)
         for r in np.flatnonzero(dup.to_numpy()):
             key = ", ".join(f"{k}={frame.iloc[r][k]}" for k in spec.key)
-            problems.append(Problem(source, int(r) + 1, spec.key[0], f"duplicate key ({key})"))
-    if problems:
-        raise DataError(problems)
-    return frame
+            problems.append(
+                Problem(source, int(r) + 1, spec.key[-1], f"duplicate key ({key}): one {what}")
+            )
+    return frame, problems

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from earlyphase.data.adam import arm_order, end_of_study
 from earlyphase.data.trial import TrialData
 from earlyphase.stats import cumulative_incidence, kaplan_meier
 
@@ -40,13 +41,22 @@ def km_figure(
     risk_times: Sequence[float] | None = None,
     xlabel: str = "Days",
     conf_type: str = "log",
+    ylabel: str | None = None,
 ) -> Figure:
     """Kaplan-Meier curves (with censoring marks and a pointwise band) and the number at risk
-    (subjects with time >= t, R's convention) below."""
+    (subjects with time >= t, R's convention) below. Groups in the order of their numeric code
+    (TRT01AN for TRT01A). The y axis reads "Survival probability" only for overall survival
+    (PARAMCD OS); other parameters are "Probability of no event" unless ``ylabel`` says."""
     tte = _tte(trial, paramcd)
     if by is not None:
         tte = tte.merge(trial.adsl[["USUBJID", by]], on="USUBJID", how="left")
-    groups = [("All", tte)] if by is None else [(str(g), d) for g, d in tte.groupby(by)]
+        labels = tte[by].astype(str)
+        order = [g for g in arm_order(trial.adsl, by) if g in set(labels)]
+        groups = [(g, tte[labels == g]) for g in order]
+    else:
+        groups = [("All", tte)]
+    if ylabel is None:
+        ylabel = "Survival probability" if paramcd.upper() == "OS" else "Probability of no event"
     fig = Figure(figsize=(7.5, 5.2), layout="constrained")
     ax, ax_r = fig.subplots(2, 1, height_ratios=[4, 1], sharex=True)
     t_max = float(tte["AVAL"].max())
@@ -66,7 +76,7 @@ def km_figure(
         for t, r in zip(times, risk, strict=True):
             ax_r.text(t, -i, str(int(r)), ha="center", va="center", color=c, fontsize=9)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_ylabel("Survival probability")
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     if by is not None:
         ax.legend(frameon=False)
@@ -156,7 +166,9 @@ def consort_figure(trial: TrialData) -> Figure:
     boxes = [f"Enrolled\nn = {len(adsl)}"]
     if "SAFFL" in adsl.columns:
         boxes.append(f"Treated (safety population)\nn = {int((adsl['SAFFL'] == 'Y').sum())}")
-    groups = adsl["TRT01A"].astype(str).value_counts().sort_index()
+    eos = end_of_study(adsl)
+    counts = adsl["TRT01A"].astype(str).value_counts()
+    groups = counts.reindex(arm_order(adsl, "TRT01A"))
     fig = Figure(figsize=(8, 4.6), layout="constrained")
     ax = fig.subplots()
     ax.set_axis_off()
@@ -178,12 +190,12 @@ def consort_figure(trial: TrialData) -> Figure:
         x = (i + 0.5) / k
         sub = adsl[adsl["TRT01A"].astype(str) == g]
         lines = [f"{g}\nn = {n}"]
-        if "EOSSTT" in sub.columns:
-            for st, m in sub["EOSSTT"].fillna("UNKNOWN").value_counts().sort_index().items():
+        if eos is not None:
+            status, reason = eos[0].loc[sub.index], eos[1].loc[sub.index]
+            for st, m in status.fillna("UNKNOWN").value_counts().sort_index().items():
                 lines.append(f"{str(st).capitalize()}: {m}")
-        if "DCSREAS" in sub.columns:
-            for reason, m in sub["DCSREAS"].dropna().value_counts().sort_index().items():
-                lines.append(f"  {str(reason).lower()}: {m}")
+            for why, m in reason.dropna().value_counts().sort_index().items():
+                lines.append(f"  {str(why).lower()}: {m}")
         ax.text(
             x,
             y - 0.05,

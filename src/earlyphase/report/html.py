@@ -5,7 +5,13 @@ Which sections appear depends on the data present and on ``trial.json`` (``meta`
 ``landmarks``, ``survival_param``, ``competing`` ({"paramcd", "causes"}), ``endpoints``
 (list of {"paramcd", "visits", "positive", "label"}), ``response`` ({"paramcd", "visit"}),
 ``free_days`` ({"paramcd", "horizons", "label"}), ``baseline`` (list of [column, label,
-template]), ``biomarkers`` ({"paramcds", "day"}), ``ae_window`` (days), ``dose_unit``.
+template]), ``biomarkers`` ({"paramcds", "day"}), ``ae_window`` (days), ``dose_unit``,
+``randomised`` (true/false; by default a trial is randomised when ADSL has RANDFL or ITTFL).
+
+In a randomised trial with more than one arm every ADTTE parameter is reported by arm, under its
+own name (PARAM), with the log-rank test. Groups are in the order of their numeric code
+(TRT01AN). Tables are rendered from a Jinja2 template, with the SOC / PT (and other) hierarchy
+as indentation.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import html
 import shutil
 import subprocess
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +29,7 @@ import pandas as pd
 from jinja2 import Environment
 
 from earlyphase import __version__
+from earlyphase.data.adam import NOT_COLLECTED, arm_order, collected
 from earlyphase.data.trial import TrialData
 from earlyphase.figures.trial import (
     cif_figure,
@@ -50,7 +58,10 @@ table { border-collapse: collapse; margin: .6em 0 .3em; font-size: .88em;
         font-family: Arial, sans-serif; }
 th { border-top: 2px solid #333; border-bottom: 1px solid #333; padding: 4px 8px;
      text-align: left; }
-td { padding: 3px 8px; border-bottom: 1px solid #eee; white-space: pre; }
+td { padding: 3px 8px; border-bottom: 1px solid #eee; }
+td.lvl1 { padding-left: 2em; } td.lvl2 { padding-left: 3.5em; } td.lvl3 { padding-left: 5em; }
+tr.group td:first-child { font-weight: bold; }
+td.nc { color: #777; font-style: italic; }
 tr:last-child td { border-bottom: 2px solid #333; }
 .note { font-size: .8em; color: #555; margin: 0 0 1.2em; }
 figure { margin: 1em 0; } figure img { max-width: 100%; }
@@ -78,6 +89,18 @@ figcaption { font-size: .85em; color: #444; }
 </body></html>
 """
 
+#: A table: header, then rows whose first cell is indented by its level (four leading spaces
+#: of the display text per level); a row followed by deeper rows heads a group.
+TABLE_TEMPLATE = """<table>
+<thead><tr>{% for h in header %}<th>{{ h }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for row in rows %}<tr{% if row.group %} class="group"{% endif %}>
+{%- for cell in row.cells %}<td
+{%- if loop.first and row.level %} class="lvl{{ row.level }}"
+{%- elif cell == not_collected %} class="nc"{% endif %}>{{ cell }}</td>{% endfor %}</tr>
+{% endfor %}</tbody>
+</table>"""
+
 #: Figures with one mark per subject (swimmer, escalation, spaghetti) are drawn up to this size.
 PER_SUBJECT_FIGURES_MAX = 60
 
@@ -88,14 +111,43 @@ METHODS = (
     "by R's rule; number at risk = subjects with time >= t. Competing risks: Aalen-Johansen "
     "cumulative incidence with cmprsk's variance and log-log intervals. Adverse events: "
     "treatment-emergent events, subjects counted once per row, events counted every time, "
-    "denominators from the safety population; worst CTCAE grade per subject. Paired comparisons: "
+    "denominators from the safety population; worst intensity per subject: the toxicity grade "
+    "(AETOXGR) when collected, otherwise the severity (AESEV), shown as collected. "
+    "Fatal events: AEOUT = FATAL, AESDTH = Y or grade 5. Time-to-event parameters of a "
+    "randomised trial: Kaplan-Meier by arm and the log-rank test (R survdiff). Paired comparisons: "
     "Wilcoxon signed-rank test as R wilcox.test and paired t-test."
 )
 
 
+def _table_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows for :data:`TABLE_TEMPLATE`: cells as text, the first cell's indentation level
+    (from its leading spaces) and whether the row heads a group."""
+    rows: list[dict[str, Any]] = []
+    for values in frame.astype(object).where(frame.notna(), "").itertuples(index=False):
+        cells = [str(v) for v in values]
+        first = cells[0] if cells else ""
+        stripped = first.lstrip(" ")
+        level = (len(first) - len(stripped)) // 4
+        rows.append({"cells": [stripped, *cells[1:]], "level": level, "group": False})
+    for this, after in pairwise(rows):
+        this["group"] = after["level"] > this["level"]
+    return rows
+
+
+_ENV = Environment(autoescape=True)
+
+
+def render_table(result: TableResult) -> str:
+    """One table as HTML (escaped), indentation of the display text kept as levels."""
+    return _ENV.from_string(TABLE_TEMPLATE).render(
+        header=[str(c) for c in result.display.columns],
+        rows=_table_rows(result.display),
+        not_collected=NOT_COLLECTED,
+    )
+
+
 def _table_item(result: TableResult) -> dict[str, Any]:
-    frame = result.display.fillna("")
-    body = frame.to_html(index=False, escape=True, border=0, na_rep="")
+    body = render_table(result)
     return {
         "kind": "table",
         "title": result.title,
@@ -115,29 +167,43 @@ def build_report(trial: TrialData) -> dict[str, Any]:
     unit = str(meta.get("dose_unit", ""))
     sections: list[dict[str, Any]] = []
     adsl = trial.adsl
-    groups = sorted(adsl["TRT01A"].astype(str).unique())
+    groups = arm_order(adsl, "TRT01A")
     by = "TRT01A" if len(groups) > 1 else None
+    randomised = bool(meta.get("randomised", collected(adsl, "RANDFL") or collected(adsl, "ITTFL")))
 
+    if trial.unused:
+        sections.append(
+            {
+                "heading": "Data",
+                "items": [],
+                "text": (
+                    "Datasets in the trial folder not used by this report: "
+                    f"{', '.join(trial.unused)}."
+                ),
+            }
+        )
     flow: list[dict[str, Any]] = [
         _figure_item("Participant flow", consort_figure(trial)),
-        _table_item(tt.disposition_table(trial)),
+        _table_item(tt.disposition_table(trial, by=by)),
     ]
+    label = "arms" if randomised else "dose levels"
     sections.append(
         {
             "heading": "Participants",
             "items": flow,
-            "text": f"{len(adsl)} subjects; dose levels: {', '.join(groups)}.",
+            "text": f"{len(adsl)} subjects; {label}: {', '.join(groups)}.",
         }
     )
 
+    # ADaM IG ADSL names; WEIGHT is the older name of the baseline weight WEIGHTBL
+    weight = "WEIGHT" if "WEIGHT" in adsl.columns and "WEIGHTBL" not in adsl.columns else "WEIGHTBL"
     baseline_vars = meta.get("baseline") or [
-        [c, label, t]
-        for c, label, t in (
-            ("AGE", "Age, years", "mean_sd_median_range"),
-            ("SEX", "Sex", "n_pct"),
-            ("WEIGHT", "Weight, kg", "mean_sd_median_range"),
-        )
-        if c in adsl.columns
+        ["AGE", "Age, years", "mean_sd_median_range"],
+        ["SEX", "Sex", "n_pct"],
+        ["RACE", "Race", "n_pct"],
+        [weight, "Weight, kg", "mean_sd_median_range"],
+        ["HEIGHTBL", "Height, cm", "mean_sd_median_range"],
+        ["BMIBL", "Body-mass index, kg/m²", "mean_sd_median_range"],
     ]
     if baseline_vars:
         sections.append(
@@ -170,13 +236,29 @@ def build_report(trial: TrialData) -> dict[str, Any]:
             _table_item(eff.response_table(trial, r["visit"], r.get("paramcd", "OVRLRESP"), by=by))
         )
     param = meta.get("survival_param", "OS")
-    if trial.adtte is not None and (trial.adtte["PARAMCD"] == param).any():
+    tte = trial.adtte
+    if tte is not None and randomised and by is not None:
+        # every parameter by arm under its own name, with the log-rank test; not pooled
+        for code in dict.fromkeys(tte["PARAMCD"].dropna().astype(str)):
+            name = eff.param_name(trial, code)
+            efficacy.append(
+                _table_item(
+                    eff.time_to_event_table(trial, code, by=by, times=meta.get("landmarks", []))
+                )
+            )
+            efficacy.append(
+                _figure_item(
+                    f"Kaplan-Meier estimate by arm: {name}",
+                    km_figure(trial, code, by=by, risk_times=meta.get("risk_times")),
+                )
+            )
+    elif tte is not None and (tte["PARAMCD"] == param).any():
         days = meta.get("landmarks", [])
         if days:
             efficacy.append(_table_item(eff.survival_tables(trial, param, days)))
         efficacy.append(
             _figure_item(
-                f"Kaplan-Meier estimate ({param})",
+                f"Kaplan-Meier estimate: {eff.param_name(trial, param)}",
                 km_figure(trial, param, risk_times=meta.get("risk_times")),
             )
         )
@@ -243,8 +325,7 @@ def render_report(trial: TrialData, path: str | Path, ard_path: str | Path | Non
         ard = Path(ard_path)
         ard.parent.mkdir(parents=True, exist_ok=True)
         pd.concat(ards, ignore_index=True).to_csv(ard, index=False)
-    env = Environment(autoescape=True)
-    page = env.from_string(TEMPLATE).render(
+    page = _ENV.from_string(TEMPLATE).render(
         title=content["title"],
         subtitle=(
             f"{trial.n} subjects. Generated {_dt.date.today().isoformat()} "

@@ -8,29 +8,44 @@ Rules (analysis notes section 6.5; gtreg ``tbl_ae``, tern ``count_occurrences``)
 - a subject counts once per row (any event, SOC, PT); events count every record;
 - worst grade per subject and PT (and SOC) for grade tables;
 - rows sorted by the number of subjects (all groups together), descending, then alphabetically;
-  PTs within their SOC likewise; a PT that appears under two SOCs is counted under each.
+  PTs within their SOC likewise; a PT that appears under two SOCs is counted under each;
+- groups (arms, dose levels) in the order of their numeric code (TRT01AN ...), not their text;
+- intensity is the toxicity grade (AETOXGR) when collected, otherwise the severity (AESEV), and
+  is labelled as what it is; fatal events are AEOUT = FATAL, AESDTH = Y or grade 5;
+- a summary row whose variable was not collected says so, never 0.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from earlyphase.data.adam import (
+    NOT_COLLECTED,
+    arm_order,
+    collected,
+    fatal_mask,
+    fatal_sources,
+    intensity,
+)
 from earlyphase.data.trial import TrialData
 from earlyphase.tables.result import ArdBuilder, TableResult, fmt_pct
+
+#: AEACN term for withdrawal of study treatment (SDTM codelist ACN, C66767)
+DRUG_WITHDRAWN = "DRUG WITHDRAWN"
 
 
 def _population(trial: TrialData, by: str | None) -> tuple[pd.DataFrame, list[str]]:
     adsl = trial.adsl
     if "SAFFL" in adsl.columns:
         adsl = adsl[adsl["SAFFL"].fillna("Y") == "Y"]
-    groups = ["Total"] if by is None else [*sorted(adsl[by].dropna().astype(str).unique()), "Total"]
+    groups = ["Total"] if by is None else [*arm_order(adsl, by), "Total"]
     return adsl, groups
 
 
 def _events(trial: TrialData, teae_only: bool, window: float | None) -> pd.DataFrame:
     ae = trial.adae
     if ae is None:
-        return pd.DataFrame(columns=["USUBJID", "AESOC", "AEDECOD", "AETOXGR", "AESER", "AEREL"])
+        return pd.DataFrame(columns=["USUBJID", "AESOC", "AEDECOD", "AETOXGR"])
     if teae_only:
         ae = ae[ae["TRTEMFL"] == "Y"]
     if window is not None:
@@ -38,6 +53,23 @@ def _events(trial: TrialData, teae_only: bool, window: float | None) -> pd.DataF
             raise ValueError("window: needs the onset day ASTDY in ADAE")
         ae = ae[ae["ASTDY"].notna() & (ae["ASTDY"] <= window)]
     return ae
+
+
+def _causality_note(ae: pd.DataFrame) -> str | None:
+    """Which collected causality terms counted as related, from the load-time mapping."""
+    if "AEREL_COLLECTED" not in ae.columns:
+        return None
+    pairs = ae[["AEREL_COLLECTED", "AEREL"]].dropna().drop_duplicates()
+    rel = sorted(pairs.loc[pairs["AEREL"] == "Y", "AEREL_COLLECTED"].astype(str).str.upper())
+    nrel = sorted(pairs.loc[pairs["AEREL"] == "N", "AEREL_COLLECTED"].astype(str).str.upper())
+    blank = int(ae["AEREL"].isna().sum())
+    text = (
+        f"Related: causality (AEREL) {', '.join(sorted(set(rel))) or '-'}; not related: "
+        f"{', '.join(sorted(set(nrel))) or '-'}."
+    )
+    if blank:
+        text += f" Causality not recorded for {blank} event(s): counted as neither."
+    return text
 
 
 def ae_table(
@@ -52,7 +84,9 @@ def ae_table(
     opens with. ``window`` keeps events with onset on or before that day (e.g. 10 days after
     infusion); ``min_pct`` drops PTs below that subject percentage in every group.
 
-    Display cells read ``n (x%) [events]``; a zero count shows as ``0 [0]``.
+    Display cells read ``n (x%) [events]``; a zero count shows as ``0 [0]``; a summary row
+    whose variable is absent from ADAE reads "not collected" (and has no ARD numbers).
+    PT rows are indented by four spaces under their SOC (the report renders the indentation).
     """
     if by is not None and by not in trial.adsl.columns:
         raise ValueError(f"by: {by!r} is not a column of ADSL")
@@ -84,21 +118,41 @@ def ae_table(
         )
         return f"{fmt_pct(n_subj, denom[g])} [{n_ev}]"
 
-    def cells(frame: pd.DataFrame, variable: str, label: str) -> list[str]:
+    def cells(frame: pd.DataFrame | None, variable: str, label: str) -> list[str]:
+        if frame is None:
+            return [NOT_COLLECTED] * len(groups)
         out = []
         for g in groups:
             sub = in_group(frame, g)
             out.append(cell(g, variable, label, int(sub["USUBJID"].nunique()), len(sub)))
         return out
 
-    rows: list[list[str]] = []
-    summary = [
+    source = trial.adae
+    scale = intensity(source) if source is not None else None
+    fatal = None if source is None else fatal_mask(ae, reference=source)
+    high: tuple[str, pd.DataFrame | None]
+    if scale is None or scale.kind == "grade":
+        high = ("Any grade >= 3 AE", None if scale is None else ae[ae["AETOXGR"] >= 3])
+    else:
+        severe = ae["AESEV"].astype("string").str.upper() == "SEVERE"
+        high = ("Any severe AE (severity)", ae[severe.fillna(False)])
+    withdrawn = (
+        (ae["AEACN"].astype("string").str.upper().str.strip() == DRUG_WITHDRAWN).fillna(False)
+        if collected(source, "AEACN")
+        else None
+    )
+    summary: list[tuple[str, pd.DataFrame | None]] = [
         ("Any TEAE" if teae_only else "Any AE", ae),
-        ("Any serious AE", ae[ae["AESER"] == "Y"]),
-        ("Any related AE (ADR)", ae[ae["AEREL"] == "Y"]),
-        ("Any grade >= 3 AE", ae[ae["AETOXGR"] >= 3]),
-        ("Fatal (grade 5)", ae[ae["AETOXGR"] == 5]),
+        ("Any serious AE", ae[ae["AESER"] == "Y"] if collected(source, "AESER") else None),
+        ("Any related AE (ADR)", ae[ae["AEREL"] == "Y"] if collected(source, "AEREL") else None),
+        high,
+        (
+            "Any AE leading to withdrawal of treatment",
+            None if withdrawn is None else ae[withdrawn],
+        ),
+        ("Fatal", None if fatal is None else ae[fatal]),
     ]
+    rows: list[list[str]] = []
     for label, frame in summary:
         rows.append([label, *cells(frame, "summary", label)])
 
@@ -149,6 +203,20 @@ def ae_table(
     ]
     if window is not None:
         notes.append(f"Events with onset up to day {window:g}.")
+    if scale is not None and scale.kind == "severity":
+        notes.append(
+            "Intensity is the severity as collected (AESEV: mild, moderate, severe); "
+            "no toxicity grade (AETOXGR) was collected."
+        )
+    if fatal is not None and source is not None:
+        used = fatal_sources(source)
+        rule = {"AEOUT": "AEOUT = FATAL", "AESDTH": "AESDTH = Y", "AETOXGR": "grade 5"}
+        notes.append(f"Fatal: {' or '.join(rule[c] for c in used)}.")
+    rel = _causality_note(ae) if collected(source, "AEREL") else None
+    if rel:
+        notes.append(rel)
+    if any(frame is None for _, frame in summary):
+        notes.append("Not collected: the variable is absent from ADAE (not the same as none).")
     return TableResult(
         "Adverse events by system organ class and preferred term", display, ard.frame(), notes
     )
@@ -157,42 +225,100 @@ def ae_table(
 def ae_worst_grade_table(
     trial: TrialData, by: str | None = "TRT01A", teae_only: bool = True
 ) -> TableResult:
-    """Subjects by the worst CTCAE grade of each PT (a subject counts once, at its highest
-    grade), and for any event."""
+    """Subjects by their worst intensity, overall and for each PT: a subject counts once per
+    block, at its highest level. Intensity is the toxicity grade (AETOXGR) when collected, with
+    "Any grade" and "Grade >= 3" rows; otherwise the severity (AESEV), with "Any severity" and
+    "Severe" rows. ARD labels are ``any grade``, ``grade >= 3`` and ``grade k``, or ``any
+    severity``, ``any severe`` and the lower-case severity of the worst-level rows."""
     adsl, groups = _population(trial, by)
     ae = _events(trial, teae_only, None)
     ae = ae[ae["USUBJID"].isin(adsl["USUBJID"])]
-    if by is not None:
-        ae = ae.merge(adsl[["USUBJID", by]], on="USUBJID", how="left")
     denom = {
         g: (len(adsl) if g == "Total" else int((adsl[by].astype(str) == g).sum())) for g in groups
     }
+    group_cols = [f"{g} (N = {denom[g]})" for g in groups]
     ard = ArdBuilder("ae_worst_grade")
-    rows = []
-    worst = ae.groupby(["USUBJID", "AEDECOD"], as_index=False)["AETOXGR"].max()
-    any_worst = ae.groupby("USUBJID", as_index=False)["AETOXGR"].max().assign(AEDECOD="Any event")
+    scale = intensity(trial.adae) if trial.adae is not None else None
+    if scale is None:
+        display = pd.DataFrame(
+            [["Any event", *[NOT_COLLECTED] * len(groups)]],
+            columns=["Preferred term / worst intensity", *group_cols],
+        )
+        return TableResult(
+            "Adverse events by worst intensity",
+            display,
+            ard.frame(),
+            ["Neither toxicity grade (AETOXGR) nor severity (AESEV) was collected."],
+        )
+    grade = scale.kind == "grade"
+    ae = ae.assign(_LEVEL=scale.values.loc[ae.index])
+    worst = ae.groupby(["USUBJID", "AEDECOD"], as_index=False)["_LEVEL"].max()
+    any_worst = ae.groupby("USUBJID", as_index=False)["_LEVEL"].max().assign(AEDECOD="Any event")
     table = pd.concat([any_worst, worst], ignore_index=True)
     if by is not None:
         table = table.merge(adsl[["USUBJID", by]], on="USUBJID", how="left")
-    counts: dict[str, pd.Series] = {}
-    for g in groups:
-        part = table if g == "Total" or by is None else table[table[by].astype(str) == g]
-        counts[g] = part.groupby(["AEDECOD", "AETOXGR"]).size()
-    for pt in ["Any event", *sorted(set(worst["AEDECOD"]))]:
-        for grade in range(1, 6):
+
+    def part(g: str) -> pd.DataFrame:
+        sub: pd.DataFrame = (
+            table if g == "Total" or by is None else table[table[by].astype(str) == g]
+        )
+        return sub
+
+    def everything(f: pd.DataFrame) -> pd.DataFrame:
+        return f
+
+    def at_least_high(f: pd.DataFrame) -> pd.DataFrame:
+        kept: pd.DataFrame = f[f["_LEVEL"] >= high]
+        return kept
+
+    high = 3  # grade >= 3, or SEVERE (coded 3)
+    any_label, high_label = ("Any grade", "Grade >= 3") if grade else ("Any severity", "Severe")
+    # ARD labels of the two summary rows (distinct from the worst-level rows' labels)
+    ard_label = {any_label: any_label.lower(), high_label: high_label.lower()}
+    if not grade:
+        ard_label[high_label] = "any severe"
+    rows: list[list[str]] = []
+    for pt in ["Any event", *sorted(set(worst["AEDECOD"].astype(str)))]:
+        block: list[list[str]] = []
+        for label, pick in (
+            (any_label, everything),
+            (high_label, at_least_high),
+        ):
             cells = []
             for g in groups:
-                n = int(counts[g].get((pt, grade), 0))
-                ard.add(g, pt, f"grade {grade}", n_subjects=n, N=denom[g])
+                sub = part(g)
+                n = int(pick(sub[sub["AEDECOD"] == pt])["USUBJID"].nunique())
+                ard.add(g, pt, ard_label[label], n_subjects=n, N=denom[g])
+                cells.append(fmt_pct(n, denom[g]))
+            block.append([f"    {label}", *cells])
+        for level, name in scale.levels:
+            cells = []
+            for g in groups:
+                sub = part(g)
+                n = int(((sub["AEDECOD"] == pt) & (sub["_LEVEL"] == level)).sum())
+                ard.add(
+                    g, pt, f"grade {level}" if grade else name.lower(), n_subjects=n, N=denom[g]
+                )
                 cells.append(fmt_pct(n, denom[g]))
             if any(c != "0" for c in cells):
-                rows.append([pt, f"Grade {grade}", *cells])
-    display = pd.DataFrame(
-        rows, columns=["Preferred term", "Worst grade", *[f"{g} (N = {denom[g]})" for g in groups]]
-    )
-    return TableResult(
-        "Adverse events by worst CTCAE grade",
-        display,
-        ard.frame(),
-        ["Each subject is counted once per term, at the highest grade."],
-    )
+                block.append([f"        Worst: {name}", *cells])
+        missing = []
+        for g in groups:
+            sub = part(g)
+            n = int(((sub["AEDECOD"] == pt) & sub["_LEVEL"].isna()).sum())
+            missing.append(fmt_pct(n, denom[g]))
+        if any(c != "0" for c in missing):
+            block.append(["        Worst: not recorded", *missing])
+        rows.append([pt, *[""] * len(groups)])
+        rows.extend(block)
+    kind = "toxicity grade (AETOXGR)" if grade else "severity (AESEV)"
+    display = pd.DataFrame(rows, columns=["Preferred term / worst intensity", *group_cols])
+    notes = [
+        f"Intensity: {kind}. Each subject is counted once per term, at the worst level.",
+    ]
+    if not grade:
+        notes.append(
+            "No toxicity grade (AETOXGR) was collected; severity is shown as collected, not "
+            "converted to a grade."
+        )
+    return TableResult(f"Adverse events by worst {kind}", display, ard.frame(), notes)

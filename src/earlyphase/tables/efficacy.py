@@ -8,8 +8,15 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from earlyphase.data.adam import arm_order
 from earlyphase.data.trial import TrialData
-from earlyphase.stats import BetaPosterior, binomial_ci, cumulative_incidence, kaplan_meier
+from earlyphase.stats import (
+    BetaPosterior,
+    binomial_ci,
+    cumulative_incidence,
+    kaplan_meier,
+    logrank_test,
+)
 from earlyphase.tables.result import ArdBuilder, TableResult
 
 
@@ -241,3 +248,97 @@ def cumulative_incidence_table(
         ard.frame(),
         ["Aalen-Johansen estimate with competing events; variance as R cmprsk."],
     )
+
+
+def param_name(trial: TrialData, paramcd: str) -> str:
+    """The ADTTE parameter's name from PARAM (ADaM BDS: PARAM is the description that goes in
+    a report; PARAMCD is its short code), e.g. "Time to First Dermatologic Event (TTDE)"."""
+    tte = trial.adtte
+    if tte is not None and "PARAM" in tte.columns:
+        names = tte.loc[tte["PARAMCD"] == paramcd, "PARAM"].dropna().astype(str).unique()
+        if len(names):
+            return f"{names[0]} ({paramcd})"
+    return paramcd
+
+
+def is_survival(trial: TrialData, paramcd: str) -> bool:
+    """Whether the parameter is survival (death from any cause): PARAMCD OS, or a PARAM that
+    says survival. Other time-to-event parameters are not to be called survival."""
+    return paramcd.upper() == "OS" or "SURVIVAL" in param_name(trial, paramcd).upper()
+
+
+def time_to_event_table(
+    trial: TrialData,
+    paramcd: str,
+    by: str = "TRT01A",
+    times: Sequence[float] = (),
+    level: float = 0.95,
+) -> TableResult:
+    """One ADTTE parameter by group: subjects, events, censored, Kaplan-Meier median with its
+    CI (log transform, R survfit's default) and estimates at ``times``, and the log-rank test
+    across groups (R ``survdiff``). The title is the parameter's name (PARAM); groups are in the
+    order of their numeric code (TRT01AN for TRT01A). CDISC: CNSR = 0 is an event."""
+    if trial.adtte is None:
+        raise ValueError("paramcd: the trial has no ADTTE table")
+    tte = trial.adtte[trial.adtte["PARAMCD"] == paramcd]
+    if tte.empty:
+        raise ValueError(f"paramcd: no ADTTE records for {paramcd!r}")
+    if by not in trial.adsl.columns:
+        raise ValueError(f"by: {by!r} is not a column of ADSL")
+    tte = tte.merge(trial.adsl[["USUBJID", by]], on="USUBJID", how="left")
+    present = set(tte[by].dropna().astype(str))
+    groups = [g for g in arm_order(trial.adsl, by) if g in present]
+    name = param_name(trial, paramcd)
+    ard = ArdBuilder(f"time_to_event:{paramcd}")
+    pct = f"{100 * level:g}%"
+
+    def fmt(v: float) -> str:
+        return "NR" if np.isnan(v) else f"{v:g}"
+
+    rows = []
+    for g in groups:
+        d = tte[tte[by].astype(str) == g]
+        time = d["AVAL"].to_numpy(dtype=float)
+        event = 1 - d["CNSR"].to_numpy(dtype=int)
+        fit = kaplan_meier(time, event, conf_type="log", level=level)
+        med, lo, hi = fit.median()
+        n_ev = int(event.sum())
+        ard.add(g, name, "subjects", n=len(d), events=n_ev, censored=len(d) - n_ev)
+        ard.add(g, name, "median", estimate=med, ci_lower=lo, ci_upper=hi)
+        row = [g, str(len(d)), str(n_ev), str(len(d) - n_ev), f"{fmt(med)} ({fmt(lo)}, {fmt(hi)})"]
+        if len(times):
+            km = fit.table(times=times)
+            for _, r in km.iterrows():
+                ard.add(
+                    g,
+                    name,
+                    f"day {float(r['time']):g}",
+                    n_risk=int(r["n_risk"]),
+                    estimate=float(r["survival"]),
+                    ci_lower=float(r["lower"]),
+                    ci_upper=float(r["upper"]),
+                )
+                row.append(_pct(float(r["survival"])))
+        rows.append(row)
+    columns = ["Group", "Subjects", "Events", "Censored", f"Median, days ({pct} CI)"]
+    columns += [f"Day {t:g}" for t in times]
+    display = pd.DataFrame(rows, columns=columns)
+    notes = [
+        "Kaplan-Meier estimates; median with log-transformed CI as R survfit "
+        "(NR = not reached). CNSR = 0 is an event."
+    ]
+    if len(groups) > 1:
+        sub = tte[tte[by].astype(str).isin(groups)]
+        lr = logrank_test(
+            sub["AVAL"].to_numpy(dtype=float),
+            1 - sub["CNSR"].to_numpy(dtype=int),
+            sub[by].astype(str).to_numpy(),
+        )
+        ard.add("All", name, "log-rank", statistic=lr.statistic, df=lr.df, p_value=lr.p_value)
+        p_text = "< 0.0001" if lr.p_value < 1e-4 else f"= {lr.p_value:.4f}"
+        notes.insert(
+            0,
+            f"Log-rank test across {len(groups)} groups: chi-square {lr.statistic:.2f} on "
+            f"{lr.df} df, p {p_text}.",
+        )
+    return TableResult(name, display, ard.frame(), notes)

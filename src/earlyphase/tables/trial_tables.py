@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from earlyphase.data.adam import NOT_COLLECTED, arm_order, collected, end_of_study
 from earlyphase.data.trial import TrialData
 from earlyphase.stats import paired_t, wilcoxon_signed_rank
 from earlyphase.tables.result import ArdBuilder, TableResult, fmt_pct
@@ -50,14 +51,23 @@ def baseline_table(
     """Baseline characteristics. ``variables`` are (column, label, template): template
     ``"n_pct"`` for categorical, or one of mean_sd, median_range, median_iqr,
     mean_sd_median_range (both in one cell) or ``"rows"`` (mean ± SD and median (range) on two
-    rows) for numeric columns of ADSL."""
+    rows) for numeric columns of ADSL.
+
+    Columns go by their ADaM names (ADaM IG v1.1/v1.3 ADSL: AGE, SEX, RACE, WEIGHTBL,
+    HEIGHTBL, BMIBL ...); a column absent from ADSL (or entirely blank) shows as "not
+    collected". Groups are in the order of their numeric code (TRT01AN for TRT01A)."""
     adsl = trial.adsl
-    groups = ["Total"] if by is None else [*sorted(adsl[by].dropna().astype(str).unique()), "Total"]
+    groups = ["Total"] if by is None else [*arm_order(adsl, by), "Total"]
     ard = ArdBuilder("baseline")
     rows = []
+    absent = []
     for col, label, template in variables:
-        if col not in adsl.columns:
-            raise ValueError(f"variables: {col!r} is not a column of ADSL")
+        if template not in (*TEMPLATES, "n_pct", "rows"):
+            raise ValueError(f"variables: unknown template {template!r} for {col!r}")
+        if not collected(adsl, col):
+            rows.append([label, *[NOT_COLLECTED] * len(groups)])
+            absent.append(col)
+            continue
         if template == "n_pct":
             levels = sorted(adsl[col].dropna().astype(str).unique())
             rows.append([label, *[""] * len(groups)])
@@ -98,39 +108,71 @@ def baseline_table(
     }
     header = ["Characteristic", *[f"{g} (N = {sizes[g]})" for g in groups]]
     display = pd.DataFrame(rows, columns=header)
-    return TableResult(
-        "Baseline characteristics", display, ard.frame(), ["n (%), mean ± SD, or median (range)."]
-    )
+    notes = ["n (%), mean ± SD, or median (range)."]
+    if absent:
+        notes.append(f"Not collected (absent from ADSL): {', '.join(absent)}.")
+    return TableResult("Baseline characteristics", display, ard.frame(), notes)
 
 
-def disposition_table(trial: TrialData) -> TableResult:
-    """Enrolled, treated, completed, discontinued (by reason), died."""
+def disposition_table(trial: TrialData, by: str | None = None) -> TableResult:
+    """Enrolled, treated, completed, discontinued (by reason), died; by group with ``by``
+    (groups in the order of their numeric code). End of study from EOSSTT/DCSREAS or
+    DCDECOD (see :func:`end_of_study`); deaths from DTHFL. Absent variables show as "not
+    collected"."""
     adsl = trial.adsl
-    n = len(adsl)
+    groups = ["Total"] if by is None else [*arm_order(adsl, by), "Total"]
+    subsets = {g: adsl if g == "Total" else adsl[adsl[by].astype(str) == g] for g in groups}
     ard = ArdBuilder("disposition")
-    rows = [["Enrolled", str(n)]]
-    ard.add("Total", "disposition", "Enrolled", n=n)
-    if "SAFFL" in adsl.columns:
-        k = int((adsl["SAFFL"] == "Y").sum())
-        rows.append(["Treated (safety population)", fmt_pct(k, n)])
-        ard.add("Total", "disposition", "Treated", n=k, N=n)
-    if "EOSSTT" in adsl.columns:
-        for status in sorted(adsl["EOSSTT"].dropna().astype(str).unique()):
-            k = int((adsl["EOSSTT"] == status).sum())
-            rows.append([status.capitalize(), fmt_pct(k, n)])
-            ard.add("Total", "disposition", status, n=k, N=n)
-            if status.upper() == "DISCONTINUED" and "DCSREAS" in adsl.columns:
-                reasons = adsl.loc[adsl["EOSSTT"] == status, "DCSREAS"].fillna("not given")
-                for reason, k2 in reasons.value_counts().sort_index().items():
-                    rows.append([f"    {reason}", fmt_pct(int(k2), n)])
-                    ard.add("Total", "discontinued", str(reason), n=int(k2), N=n)
-    if "DTHFL" in adsl.columns:
-        k = int((adsl["DTHFL"] == "Y").sum())
-        rows.append(["Died", fmt_pct(k, n)])
-        ard.add("Total", "disposition", "Died", n=k, N=n)
-    return TableResult(
-        "Disposition", pd.DataFrame(rows, columns=["Status", "Subjects"]), ard.frame()
+    rows: list[list[str]] = []
+
+    def add(label: str, variable: str, counts: dict[str, pd.Series] | None) -> None:
+        if counts is None:
+            rows.append([label, *[NOT_COLLECTED] * len(groups)])
+            return
+        cells = []
+        for g in groups:
+            k, n = int(counts[g].sum()), len(subsets[g])
+            ard.add(g, variable, label.strip(), n=k, N=n)
+            cells.append(fmt_pct(k, n))
+        rows.append([label, *cells])
+
+    rows.append(["Enrolled", *[str(len(subsets[g])) for g in groups]])
+    for g in groups:
+        ard.add(g, "disposition", "Enrolled", n=len(subsets[g]))
+    add(
+        "Treated (safety population)",
+        "disposition",
+        {g: d["SAFFL"] == "Y" for g, d in subsets.items()} if collected(adsl, "SAFFL") else None,
     )
+    eos = end_of_study(adsl)
+    notes = []
+    if eos is None:
+        add("Completed", "disposition", None)
+        add("Discontinued", "disposition", None)
+    else:
+        status, reason, source = eos
+        notes.append(f"End of study from ADSL {source}.")
+        for st in sorted(status.dropna().unique()):
+            add(
+                str(st).capitalize(),
+                "disposition",
+                {g: (status.loc[d.index] == st).fillna(False) for g, d in subsets.items()},
+            )
+            if st == "DISCONTINUED":
+                why = reason.where(status == st).fillna("not given").where(status == st)
+                for r in sorted(why.dropna().unique()):
+                    add(
+                        f"    {r}",
+                        "discontinued",
+                        {g: (why.loc[d.index] == r).fillna(False) for g, d in subsets.items()},
+                    )
+    add(
+        "Died",
+        "disposition",
+        {g: d["DTHFL"] == "Y" for g, d in subsets.items()} if "DTHFL" in adsl.columns else None,
+    )
+    header = ["Status", *(["Subjects"] if by is None else [f"{g}" for g in groups])]
+    return TableResult("Disposition", pd.DataFrame(rows, columns=header), ard.frame(), notes)
 
 
 def exposure_table(trial: TrialData, by: str | None = "TRT01A") -> TableResult:
@@ -140,7 +182,12 @@ def exposure_table(trial: TrialData, by: str | None = "TRT01A") -> TableResult:
     ex = trial.adex
     if by is not None:
         ex = ex.merge(trial.adsl[["USUBJID", by]], on="USUBJID", how="left")
-    groups = ["Total"] if by is None else [*sorted(ex[by].dropna().astype(str).unique()), "Total"]
+    present = set(ex[by].dropna().astype(str)) if by is not None else set()
+    groups = (
+        ["Total"]
+        if by is None
+        else [*[g for g in arm_order(trial.adsl, by) if g in present], "Total"]
+    )
     ard = ArdBuilder("exposure")
     rows: dict[str, list[str]] = {
         "Infusions per subject": [],
@@ -167,28 +214,26 @@ def exposure_table(trial: TrialData, by: str | None = "TRT01A") -> TableResult:
 
 
 def dlt_table(trial: TrialData, dose_col: str = "TRT01A") -> TableResult:
-    """DLTs by dose level: subjects treated, subjects with a DLT, and the DLT terms."""
+    """DLTs by dose level (in dose order): subjects treated, subjects with a DLT, and the DLT
+    terms; "not collected" when ADAE has no AEDLT."""
     adsl = trial.adsl
     ae = (
         trial.adae
         if trial.adae is not None
         else pd.DataFrame(columns=["USUBJID", "AEDLT", "AEDECOD"])
     )
-    dlt = ae[ae["AEDLT"] == "Y"] if "AEDLT" in ae.columns else ae.iloc[0:0]
+    has_dlt = "AEDLT" in ae.columns
+    dlt = ae[ae["AEDLT"] == "Y"] if has_dlt else ae.iloc[0:0]
     ard = ArdBuilder("dlt")
-    rows = []
-    order = (
-        adsl.sort_values("DOSELVL")[dose_col].unique()
-        if "DOSELVL" in adsl.columns
-        else sorted(adsl[dose_col].unique())
-    )
-    for level in order:
-        ids = set(adsl.loc[adsl[dose_col] == level, "USUBJID"])
+    rows: list[list[object]] = []
+    for level in arm_order(adsl, dose_col):
+        ids = set(adsl.loc[adsl[dose_col].astype(str) == level, "USUBJID"])
         d = dlt[dlt["USUBJID"].isin(ids)]
         k = int(d["USUBJID"].nunique())
-        ard.add(str(level), "dlt", str(level), n=len(ids), n_dlt=k)
+        ard.add(str(level), "dlt", str(level), n=len(ids), n_dlt=k if has_dlt else None)
+        terms = ", ".join(sorted(set(d["AEDECOD"].astype(str)))) or "-"
         rows.append(
-            [str(level), len(ids), k, ", ".join(sorted(set(d["AEDECOD"].astype(str)))) or "-"]
+            [str(level), len(ids), k if has_dlt else NOT_COLLECTED, terms if has_dlt else ""]
         )
     return TableResult(
         "Dose-limiting toxicities by dose level",
