@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from earlyphase.designs.base import DoseFindingDesign
     from earlyphase.designs.boin import BOIN
+    from earlyphase.designs.bop2 import BOP2
+    from earlyphase.designs.calibration import calibrate_skeleton
     from earlyphase.designs.contract import (
         ACTIONS,
         DECISION_COLUMNS,
@@ -22,9 +24,11 @@ if TYPE_CHECKING:
     from earlyphase.designs.multi_outcome import MultiOutcomeMonitor
     from earlyphase.designs.outcomes import History, history_from_counts, parse_outcomes
     from earlyphase.designs.predictive import PredictiveProbability, predictive_probability
+    from earlyphase.designs.rolling_six import RollingSix
     from earlyphase.designs.simon import SimonTwoStage
     from earlyphase.designs.thall_simon import ThallSimon, beta_prior
     from earlyphase.designs.three_plus_three import ThreePlusThree
+    from earlyphase.designs.tite_crm import TITECRM
 
 #: Where each public name lives; a module is imported on first use of one of its names, so
 #: importing one design (e.g. for the command line) does not load every other.
@@ -53,6 +57,10 @@ _EXPORTS: dict[str, str] = {
     "ThallSimon": "earlyphase.designs.thall_simon",
     "beta_prior": "earlyphase.designs.thall_simon",
     "ThreePlusThree": "earlyphase.designs.three_plus_three",
+    "BOP2": "earlyphase.designs.bop2",
+    "RollingSix": "earlyphase.designs.rolling_six",
+    "TITECRM": "earlyphase.designs.tite_crm",
+    "calibrate_skeleton": "earlyphase.designs.calibration",
 }
 
 
@@ -72,9 +80,11 @@ def __dir__() -> list[str]:
 __all__ = [
     "ACTIONS",
     "BOIN",
+    "BOP2",
     "CRM",
     "DECISION_COLUMNS",
     "PATH_COLUMNS",
+    "TITECRM",
     "CRMFit",
     "Decision",
     "Design",
@@ -84,12 +94,14 @@ __all__ = [
     "History",
     "MultiOutcomeMonitor",
     "PredictiveProbability",
+    "RollingSix",
     "SimonTwoStage",
     "ThallSimon",
     "ThreePlusThree",
     "ToxicityMonitor",
     "bdrycross_prob",
     "beta_prior",
+    "calibrate_skeleton",
     "history_from_counts",
     "parse_outcomes",
     "predictive_probability",
