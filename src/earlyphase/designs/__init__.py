@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from earlyphase.designs.base import DoseFindingDesign
     from earlyphase.designs.boin import BOIN
+    from earlyphase.designs.boin12 import BOIN12
     from earlyphase.designs.bop2 import BOP2
     from earlyphase.designs.calibration import calibrate_skeleton
     from earlyphase.designs.contract import (
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from earlyphase.designs.crm import CRM, CRMFit
     from earlyphase.designs.doses import DoseLevels
     from earlyphase.designs.efftox import EffTox
+    from earlyphase.designs.interval import MTPI2, I3Plus3, Keyboard
     from earlyphase.designs.monitoring import ToxicityMonitor, bdrycross_prob, toxbdry
     from earlyphase.designs.multi_outcome import MultiOutcomeMonitor
     from earlyphase.designs.outcomes import History, history_from_counts, parse_outcomes
@@ -61,6 +63,10 @@ _EXPORTS: dict[str, str] = {
     "RollingSix": "earlyphase.designs.rolling_six",
     "TITECRM": "earlyphase.designs.tite_crm",
     "calibrate_skeleton": "earlyphase.designs.calibration",
+    "BOIN12": "earlyphase.designs.boin12",
+    "MTPI2": "earlyphase.designs.interval",
+    "Keyboard": "earlyphase.designs.interval",
+    "I3Plus3": "earlyphase.designs.interval",
 }
 
 
@@ -80,9 +86,11 @@ def __dir__() -> list[str]:
 __all__ = [
     "ACTIONS",
     "BOIN",
+    "BOIN12",
     "BOP2",
     "CRM",
     "DECISION_COLUMNS",
+    "MTPI2",
     "PATH_COLUMNS",
     "TITECRM",
     "CRMFit",
@@ -92,6 +100,8 @@ __all__ = [
     "DoseLevels",
     "EffTox",
     "History",
+    "I3Plus3",
+    "Keyboard",
     "MultiOutcomeMonitor",
     "PredictiveProbability",
     "RollingSix",
