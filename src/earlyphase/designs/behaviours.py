@@ -28,7 +28,7 @@ from earlyphase.engine.states import (
     IntArray,
     States,
 )
-from earlyphase.stats._checks import check_count, check_level, check_positive, check_probability
+from earlyphase.stats.checks import check_count, check_level, check_positive, check_probability
 
 if TYPE_CHECKING:
     import pandas as pd

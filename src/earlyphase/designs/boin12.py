@@ -69,7 +69,7 @@ from earlyphase.designs.boin import beta_sf_whole, boin_lambdas
 from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
 from earlyphase.designs.doses import start_index
 from earlyphase.engine.results import OperatingCharacteristics
-from earlyphase.stats._checks import check_count, check_level
+from earlyphase.stats.checks import check_count, check_level
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 
 from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
 from earlyphase.engine.results import ScenarioCharacteristics
-from earlyphase.stats._checks import check_count
+from earlyphase.stats.checks import check_count
 
 if TYPE_CHECKING:
     import pandas as pd

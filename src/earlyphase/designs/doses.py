@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from earlyphase.stats._checks import check_count
+from earlyphase.stats.checks import check_count
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from scipy.stats import qmc
 from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
 from earlyphase.designs.doses import start_index
 from earlyphase.engine.results import OperatingCharacteristics
-from earlyphase.stats._checks import check_count, check_level, check_probability
+from earlyphase.stats.checks import check_count, check_level, check_probability
 
 FloatArray = NDArray[np.float64]
 PARAMS = ("alpha", "beta", "gamma", "zeta", "eta", "psi")

@@ -33,7 +33,7 @@ from scipy.stats import binom, norm
 from earlyphase.designs.settings import validate
 from earlyphase.designs.single_arm import SingleArmDesign, boundary_crossing
 from earlyphase.designs.thall_simon import check_prior
-from earlyphase.stats._checks import check_count, check_level, check_probability
+from earlyphase.stats.checks import check_count, check_level, check_probability
 
 IntArray = NDArray[np.int64]
 _EPS = float(np.finfo(float).eps)

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
 from earlyphase.designs.thall_simon import ThallSimon
 from earlyphase.engine.results import ScenarioCharacteristics
-from earlyphase.stats._checks import check_count, check_level, check_probability
+from earlyphase.stats.checks import check_count, check_level, check_probability
 
 FloatArray = NDArray[np.float64]
 _MORE_TOXIC = "stop: probably more toxic than standard therapy"

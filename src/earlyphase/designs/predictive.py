@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from earlyphase.designs.settings import validate
 from earlyphase.designs.single_arm import SingleArmDesign
 from earlyphase.designs.thall_simon import check_prior
-from earlyphase.stats._checks import check_count, check_level, check_probability
+from earlyphase.stats.checks import check_count, check_level, check_probability
 
 _EPS = float(np.finfo(float).eps)
 

@@ -55,7 +55,7 @@ from numpy.typing import NDArray
 from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
 from earlyphase.designs.doses import DoseLevels
 from earlyphase.engine.results import OperatingCharacteristics
-from earlyphase.stats._checks import check_count, check_positive
+from earlyphase.stats.checks import check_count, check_positive
 
 if TYPE_CHECKING:
     import pandas as pd

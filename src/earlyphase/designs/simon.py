@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from earlyphase.designs.settings import validate
 from earlyphase.designs.single_arm import SingleArmDesign
-from earlyphase.stats._checks import check_count, check_level
+from earlyphase.stats.checks import check_count, check_level
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from earlyphase.designs.settings import validate
 from earlyphase.designs.single_arm import SingleArmDesign
-from earlyphase.stats._checks import check_positive, check_probability
+from earlyphase.stats.checks import check_positive, check_probability
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -23,7 +23,7 @@ from earlyphase.engine.step import (
     overdose_summaries,
     take_decisions,
 )
-from earlyphase.stats._checks import check_count
+from earlyphase.stats.checks import check_count
 
 FloatArray = NDArray[np.float64]
 

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from earlyphase.engine.rule import BatchRule
 from earlyphase.engine.states import REASONS, States
 from earlyphase.engine.step import add_cohort, apply_decisions, finish, take_decisions
-from earlyphase.stats._checks import check_count
+from earlyphase.stats.checks import check_count
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -12,7 +12,7 @@ from earlyphase.designs import DoseFindingDesign
 from earlyphase.engine.monte_carlo import patient_tolerances, run_trials, summarise
 from earlyphase.engine.results import OperatingCharacteristics
 from earlyphase.engine.states import check_truth
-from earlyphase.stats._checks import check_count
+from earlyphase.stats.checks import check_count
 
 
 def compare_designs(

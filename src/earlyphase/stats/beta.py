@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from scipy import optimize
 from scipy.stats import beta as beta_dist
 
-from earlyphase.stats._checks import (
+from earlyphase.stats.checks import (
     RTOL,
     check_count,
     check_level,

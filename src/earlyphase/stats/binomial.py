@@ -24,7 +24,7 @@ from scipy import optimize
 from scipy.stats import beta as beta_dist
 from scipy.stats import binom
 
-from earlyphase.stats._checks import RTOL, check_count, check_level, z_quantile
+from earlyphase.stats.checks import RTOL, check_count, check_level, z_quantile
 
 BinomialMethod = Literal[
     "clopper-pearson",

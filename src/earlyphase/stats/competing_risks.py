@@ -28,7 +28,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy.stats import chi2
 
-from earlyphase.stats._checks import (
+from earlyphase.stats.checks import (
     FloatArray,
     IntArray,
     as_codes,

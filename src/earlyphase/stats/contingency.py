@@ -19,8 +19,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import hypergeom
 
-from earlyphase.stats._checks import Alternative, check_alternative, check_level
 from earlyphase.stats._rootfinding import EPSILON, R_UNIROOT_TOL, r_uniroot
+from earlyphase.stats.checks import Alternative, check_alternative, check_level
 
 
 @dataclass(frozen=True)

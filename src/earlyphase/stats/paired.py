@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike
 from scipy.stats import norm, rankdata
 from scipy.stats import t as t_dist
 
-from earlyphase.stats._checks import (
+from earlyphase.stats.checks import (
     Alternative,
     FloatArray,
     as_float_vector,

@@ -14,8 +14,8 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from earlyphase.stats import BetaPosterior, binomial_ci, kaplan_meier
-from earlyphase.stats._checks import as_events, as_times, check_level, check_same_length
 from earlyphase.stats.binomial import BinomialMethod
+from earlyphase.stats.checks import as_events, as_times, check_level, check_same_length
 from earlyphase.stats.survival import ConfType
 
 
