@@ -16,6 +16,8 @@ PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -n "$PG_BIN" ] && [ -x "$PG_BIN/pg_ctl" ]; then
   PG_DIR=$(mktemp -d /tmp/earlyphase-pg.XXXXXX)
   PG_PORT=${PG_PORT:-55432}
+  # another cluster (a second test run on this machine) may hold the port: take the next free one
+  while (exec 3<>/dev/tcp/127.0.0.1/$PG_PORT) 2>/dev/null; do PG_PORT=$((PG_PORT + 1)); done
   chown postgres "$PG_DIR" 2>/dev/null || true
   _as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
   if _as_pg "$PG_BIN/initdb -D $PG_DIR/data -A trust -U postgres" >/dev/null 2>&1 \

@@ -87,12 +87,31 @@ def test_three_plus_three_trial_in_the_browser(server: str, tmp_path: Path) -> N
                 n += 1
                 inv.fill("#code", f"P{n:02d}")
                 inv.fill("#weight", "62")
+                inv.fill("#enrolled-on", "2026-01-05")
                 inv.click("#enrol")
                 assert f"P{n:02d} enrolled" in inv.inner_text("#msg")
+                inv.fill("#inf-code", f"P{n:02d}")
+                inv.fill("#inf-at", "2026-01-06T10:00")
+                inv.fill("#inf-dose", "0.5" if n <= 3 else ("1" if n <= 9 else "2"))
+                inv.fill("#inf-lot", "L1")
+                inv.click("#record-infusion")
+                assert "infusion recorded" in inv.inner_text("#msg")
             for j, outcome in enumerate(cohort):
-                inv.fill("#dlt-code", f"P{n - len(cohort) + j + 1:02d}")
-                inv.select_option("#dlt-value", "yes" if outcome == "T" else "no")
-                inv.click("#record-dlt")
+                code = f"P{n - len(cohort) + j + 1:02d}"
+                if outcome == "T":  # a DLT is the adverse event that meets the DLT criteria
+                    inv.fill("#ae-code", code)
+                    inv.fill("#ae-soc", "Immune system disorders")
+                    inv.fill("#ae-pt", "Cytokine release syndrome")
+                    inv.fill("#ae-grade", "3")
+                    inv.fill("#ae-onset", "2026-01-10")
+                    inv.check("#ae-dlt")
+                    inv.click("#record-ae")
+                    assert f"DLT recorded for {code}" in inv.inner_text("#msg")
+                else:
+                    inv.fill("#dlt-code", code)
+                    inv.fill("#dlt-date", "2026-02-02")
+                    inv.select_option("#dlt-value", "no")
+                    inv.click("#record-dlt")
             assert "the design recommends" in inv.inner_text("#msg")
             # enrolment waits for the signature
             inv.fill("#code", "WAIT")

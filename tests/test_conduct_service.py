@@ -10,6 +10,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -19,6 +20,38 @@ from earlyphase.conduct import ConductError, PermissionDenied, TrialService, aud
 from earlyphase.conduct.models import AuditEntry
 from earlyphase.conduct.protocol import build_protocol
 from earlyphase.report import render_report
+
+#: Calendar of the tests' subjects: enrolled on D0, infused the next day (study day 1), a DLT
+#: on day 5, the 28-day DLT window over on day 28.
+D0 = "2026-01-05"
+INFUSED = "2026-01-06T10:00"
+DLT_ONSET = "2026-01-10"
+WINDOW_OVER = "2026-02-02"
+
+
+def _subject(svc: TrialService, inv: Any, trial: str, code: str, dose: float, dlt: bool) -> None:
+    """Enrol, infuse and either record a DLT (an adverse event meeting the DLT criteria) or
+    the end-of-window 'no DLT' assessment."""
+    svc.enrol(inv, trial, code, 60, enrolled_on=D0)
+    svc.record_infusion(inv, trial, code, INFUSED, dose, "L1")
+    if dlt:
+        svc.record_ae(
+            inv,
+            trial,
+            code,
+            "Immune system disorders",
+            "Cytokine release syndrome",
+            3,
+            related=True,
+            onset_on=DLT_ONSET,
+            dlt=True,
+        )
+    else:
+        svc.record_dlt(inv, trial, code, False, assessed_on=WINDOW_OVER)
+
+
+def _latest(svc: TrialService, user: Any, trial: str) -> Any:
+    return svc.recommendation(user, trial)["latest"]
 
 
 def _setup(path: Path | str) -> tuple[TrialService, dict[str, object]]:
@@ -51,15 +84,12 @@ def test_full_three_plus_three_trial_to_report(tmp_path: Path, db_url: str) -> N
     outcomes = [[False] * 3, [False, True, False], [False] * 3, [True, True, False]]
     n = 0
     for k, cohort in enumerate(outcomes):
-        dec = None
         for dlt in cohort:
             n += 1
-            code = f"S{n:02d}"
-            svc.enrol(inv, "GVHD", code, 55 + n)
-            svc.record_infusion(inv, "GVHD", code, 1, [0.5, 1.0, 1.0, 2.0][k], f"L{k}")
-            dec = svc.record_dlt(inv, "GVHD", code, dlt, "grade 3 infusion reaction" if dlt else "")
-        assert dec is not None
-        svc.confirm_decision(stat, dec.id, "stat-pass-1")
+            _subject(svc, inv, "GVHD", f"S{n:02d}", [0.5, 1.0, 1.0, 2.0][k], dlt)
+        dec = _latest(svc, stat, "GVHD")
+        assert dec["after_cohort"] == k + 1
+        svc.confirm_decision(stat, dec["id"], "stat-pass-1")
     st = svc.status(stat, "GVHD")
     # the 3+3 rule applied to the recorded data: 1NNN 2NTN 2NNN 3TTN -> stop, MTD = dose 2
     assert st["outcomes"] == "1NNN 2NTN 2NNN 3TTN"
@@ -85,13 +115,14 @@ def test_simon_two_stage_trial_pauses_at_the_interim_look(db_url: str) -> None:
     with pytest.raises(ConductError, match=r"^dose_levels"):
         svc.create_trial(admin, "ITP2", "simon", spec, [1.0, 2.0])
     for i in range(10):
-        svc.enrol(inv, "ITP", f"P{i:02d}", 60)
+        svc.enrol(inv, "ITP", f"P{i:02d}", 60, enrolled_on=D0)
     with pytest.raises(ConductError, match="cohort 1 is full"):
         svc.enrol(inv, "ITP", "P10", 60)
     for i in range(10):
         # an early visit does not count; the endpoint is the day-28 response
-        svc.record_response(inv, "ITP", f"P{i:02d}", "Day 7", "CR")
-        svc.record_response(inv, "ITP", f"P{i:02d}", "Day 28", "PR" if i < 2 else "NR")
+        svc.record_response(inv, "ITP", f"P{i:02d}", "Day 7", "CR", "2026-01-12")
+        value = "PR" if i < 2 else "NR"
+        svc.record_response(inv, "ITP", f"P{i:02d}", "Day 28", value, "2026-02-02")
     st = svc.status(stat, "ITP")
     assert st["outcomes"] == "1RRNNNNNNNN"
     (dec,) = st["decisions"]
@@ -102,8 +133,9 @@ def test_simon_two_stage_trial_pauses_at_the_interim_look(db_url: str) -> None:
 
     svc.create_trial(admin, "ITP-futile", "simon", spec, [1.0])
     for i in range(10):
-        svc.enrol(inv, "ITP-futile", f"F{i:02d}", 60)
-        svc.record_response(inv, "ITP-futile", f"F{i:02d}", "Day 28", "CR" if i == 0 else "PD")
+        svc.enrol(inv, "ITP-futile", f"F{i:02d}", 60, enrolled_on=D0)
+        value = "CR" if i == 0 else "PD"
+        svc.record_response(inv, "ITP-futile", f"F{i:02d}", "Day 28", value, "2026-02-02")
     (dec,) = svc.status(stat, "ITP-futile")["decisions"]
     assert dec["stop"] and "lower boundary" in dec["reason"]
     svc.confirm_decision(stat, dec["id"], "stat-pass-1")
@@ -119,13 +151,13 @@ def test_toxicity_monitor_stops_on_dlts(db_url: str) -> None:
     admin, inv, stat = u["admin"], u["inv1"], u["stat"]
     spec = {"limit": 0.3, "cutoff": 0.95, "n_max": 10}
     svc.create_trial(admin, "IPS", "tox-monitor", spec, [2.0])
-    svc.enrol(inv, "IPS", "T1", 60)
-    dec = svc.record_dlt(inv, "IPS", "T1", True)
-    assert dec is not None and not dec.stop
-    svc.confirm_decision(stat, dec.id, "stat-pass-1")
-    svc.enrol(inv, "IPS", "T2", 60)
-    dec = svc.record_dlt(inv, "IPS", "T2", True)
-    assert dec is not None and dec.stop and "upper boundary" in dec.reason
+    _subject(svc, inv, "IPS", "T1", 2.0, dlt=True)
+    dec = _latest(svc, stat, "IPS")
+    assert dec is not None and not dec["stop"]
+    svc.confirm_decision(stat, dec["id"], "stat-pass-1")
+    _subject(svc, inv, "IPS", "T2", 2.0, dlt=True)
+    dec = _latest(svc, stat, "IPS")
+    assert dec["stop"] and "upper boundary" in dec["reason"]
     assert svc.status(stat, "IPS")["outcomes"] == "1T 1T"
 
 
@@ -159,8 +191,8 @@ def test_last_slot_cannot_be_taken_twice(db_url: str) -> None:
 
 def test_audit_is_append_only_and_tamper_evident(db_url: str, backend: str) -> None:
     svc, u = _setup(db_url)
-    svc.enrol(u["inv1"], "GVHD", "A1", 60)
-    ae = svc.record_ae(u["inv1"], "GVHD", "A1", "General disorders", "Pyrexia", 1)
+    svc.enrol(u["inv1"], "GVHD", "A1", 60, enrolled_on=D0)
+    ae = svc.record_ae(u["inv1"], "GVHD", "A1", "General disorders", "Pyrexia", 1, onset_on=D0)
     with pytest.raises(ConductError, match=r"^reason:"):
         svc.change_ae_grade(u["inv1"], ae.id, 2, "")
     svc.change_ae_grade(u["inv1"], ae.id, 2, "source document says grade 2")
@@ -195,9 +227,9 @@ def test_audit_is_append_only_and_tamper_evident(db_url: str, backend: str) -> N
 def test_every_creation_and_change_is_audited(db_url: str) -> None:
     """Cohorts opened by enrolment and a follow-up that changes vital status are in the trail."""
     svc, u = _setup(db_url)
-    svc.enrol(u["inv1"], "GVHD", "A1", 60)
-    svc.record_follow_up(u["inv1"], "GVHD", "A1", 30, False)
-    svc.record_follow_up(u["inv1"], "GVHD", "A1", 45, True)
+    svc.enrol(u["inv1"], "GVHD", "A1", 60, enrolled_on=D0)
+    svc.record_follow_up(u["inv1"], "GVHD", "A1", "2026-02-04", False)
+    svc.record_follow_up(u["inv1"], "GVHD", "A1", "2026-02-19", True)
     with svc.sessions() as s:
         cohort = s.query(AuditEntry).filter_by(table_name="cohort").one()
         assert (cohort.action, cohort.username) == ("create", "inv1")
@@ -206,15 +238,15 @@ def test_every_creation_and_change_is_audited(db_url: str) -> None:
             e.field: (e.old_value, e.new_value)
             for e in s.query(AuditEntry).filter_by(table_name="follow_up", action="change")
         }
-        assert changes == {"last_day": ("30", "45"), "died": ("False", "True")}
+        assert changes == {"last_on": ("2026-02-04", "2026-02-19"), "died": ("False", "True")}
         assert audit.verify(s).ok
 
 
 def test_roles_and_sites(db_url: str) -> None:
     svc, u = _setup(db_url)
-    svc.enrol(u["inv1"], "GVHD", "A1", 60)
+    _subject(svc, u["inv1"], "GVHD", "A1", 0.5, False)
     with pytest.raises(PermissionDenied, match=r"^code: the subject belongs to another site"):
-        svc.record_ae(u["inv2"], "GVHD", "A1", "General disorders", "Pyrexia", 1)
+        svc.record_ae(u["inv2"], "GVHD", "A1", "General disorders", "Pyrexia", 1, onset_on=D0)
     with pytest.raises(PermissionDenied, match=r"^role:"):
         svc.enrol(u["mon"], "GVHD", "M1", 60)
     with pytest.raises(PermissionDenied, match=r"^role:"):
@@ -222,19 +254,16 @@ def test_roles_and_sites(db_url: str) -> None:
     assert (
         svc.status(u["inv2"], "GVHD")["cohorts"][0]["subjects"] == []
     )  # cannot see Tokyo's subjects
-    for dlt in (False, False):
-        svc.enrol(u["inv1"], "GVHD", f"A{dlt}{time.time_ns()}", 60)
-    dec = None
-    for code in [c for c in svc.status(u["inv1"], "GVHD")["cohorts"][0]["subjects"]]:
-        dec = svc.record_dlt(u["inv1"], "GVHD", code, False)
-    assert dec is not None
+    for _ in range(2):
+        _subject(svc, u["inv1"], "GVHD", f"A{time.time_ns()}", 0.5, False)
+    dec_id = _latest(svc, u["mon"], "GVHD")["id"]
     with pytest.raises(PermissionDenied, match=r"^role:"):
-        svc.confirm_decision(u["inv1"], dec.id, "inv1-pass-1")
+        svc.confirm_decision(u["inv1"], dec_id, "inv1-pass-1")
     with pytest.raises(PermissionDenied, match=r"^password:"):
-        svc.confirm_decision(u["stat"], dec.id, "wrong-password")
-    svc.confirm_decision(u["stat"], dec.id, "stat-pass-1")
+        svc.confirm_decision(u["stat"], dec_id, "wrong-password")
+    svc.confirm_decision(u["stat"], dec_id, "stat-pass-1")
     with pytest.raises(ConductError, match=r"^decision: decision \d+ is already signed"):
-        svc.confirm_decision(u["stat"], dec.id, "stat-pass-1")
+        svc.confirm_decision(u["stat"], dec_id, "stat-pass-1")
 
 
 @pytest.mark.parametrize(
@@ -286,7 +315,9 @@ WRITER = textwrap.dedent("""
     admin = svc.authenticate("admin", "admin-pass-1")
     i = 0
     while True:
-        svc.record_ae(inv, "GVHD", "K1", "General disorders", f"Event {i}", 1)
+        svc.record_ae(
+            inv, "GVHD", "K1", "General disorders", f"Event {i}", 1, onset_on="2026-01-06"
+        )
         print(f"ack {i}", flush=True)
         i += 1
 """)
@@ -295,7 +326,7 @@ WRITER = textwrap.dedent("""
 def test_sigkill_loses_nothing_acknowledged(db_url: str) -> None:
     db = db_url
     svc, u = _setup(db)
-    svc.enrol(u["inv1"], "GVHD", "K1", 60)
+    svc.enrol(u["inv1"], "GVHD", "K1", 60, enrolled_on=D0)
     proc = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE, text=True
     )
@@ -328,12 +359,12 @@ def test_migrations_match_the_models(db_url: str) -> None:
     sessions = open_store(db_url)
     with sessions() as s:
         ctx = MigrationContext.configure(s.connection())
-        assert ctx.get_current_revision() == "0001"
+        assert ctx.get_current_revision() == "0002"
         assert compare_metadata(ctx, Base.metadata) == []
     svc, u = _setup(db_url)
-    svc.enrol(u["inv1"], "GVHD", "B1", 60)
-    svc.record_biomarker(u["inv1"], "GVHD", "B1", "PLT", 0, 21.0, baseline=True)
-    svc.record_biomarker(u["inv1"], "GVHD", "B1", "PLT", 28, 64.0)
+    svc.enrol(u["inv1"], "GVHD", "B1", 60, enrolled_on=D0)
+    svc.record_biomarker(u["inv1"], "GVHD", "B1", "PLT", "2026-01-05", 21.0, baseline=True)
+    svc.record_biomarker(u["inv1"], "GVHD", "B1", "PLT", "2026-02-02", 64.0)
     trial = svc.export("GVHD")
     assert trial.adlb["CHG"].tolist() == [0.0, 43.0]
 

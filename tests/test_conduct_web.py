@@ -31,12 +31,14 @@ def test_api_runs_a_cohort_and_decision(client: TestClient) -> None:
     trial = "/api/trials/GVHD phase Ib"
     for i in range(3):
         r = client.post(
-            f"{trial}/subjects", json={"code": f"P{i}", "weight_kg": 60 + i}, headers=inv
+            f"{trial}/subjects",
+            json={"code": f"P{i}", "weight_kg": 60 + i, "enrolled_on": "2026-01-05"},
+            headers=inv,
         )
         assert r.status_code == 201, r.text
         r = client.post(
             f"{trial}/subjects/P{i}/infusions",
-            json={"study_day": 1, "cells_per_kg": 0.5, "lot": "L1"},
+            json={"infused_at": "2026-01-06T10:00", "cells_per_kg": 0.5, "lot": "L1"},
             headers=inv,
         )
         assert r.json()["total_cells"] == pytest.approx(0.5 * (60 + i))
@@ -44,9 +46,9 @@ def test_api_runs_a_cohort_and_decision(client: TestClient) -> None:
     assert r.status_code == 422 and r.json()["field"] == "cohort"
     dec = None
     for i in range(3):
-        dec = client.post(f"{trial}/subjects/P{i}/dlt", json={"dlt": False}, headers=inv).json()[
-            "decision"
-        ]
+        dec = client.post(
+            f"{trial}/subjects/P{i}/dlt", json={"assessed_on": "2026-02-02"}, headers=inv
+        ).json()["decision"]
     assert dec == {"id": 1, "reason": "escalate", "next_dose": 2, "stop": False}
     r = client.post("/api/decisions/1/confirm", json={"password": "stat-demo-pass"}, headers=inv)
     assert r.status_code == 403 and r.json()["field"] == "role"
@@ -119,8 +121,9 @@ def test_report_and_audit_commands_on_a_database(tmp_path: Path) -> None:
     svc = TrialService(open_store(db))
     inv = svc.authenticate("inv", "inv-demo-pass")
     for i in range(3):
-        svc.enrol(inv, "GVHD phase Ib", f"P{i}", 60)
-        svc.record_dlt(inv, "GVHD phase Ib", f"P{i}", False)
+        svc.enrol(inv, "GVHD phase Ib", f"P{i}", 60, enrolled_on="2026-01-05")
+        svc.record_infusion(inv, "GVHD phase Ib", f"P{i}", "2026-01-06T10:00", 0.5, "L1")
+        svc.record_dlt(inv, "GVHD phase Ib", f"P{i}", False, assessed_on="2026-02-02")
     runner = CliRunner()
     out = tmp_path / "r.html"
     r = runner.invoke(app, ["report", str(db), "--trial", "GVHD phase Ib", "-o", str(out)])
@@ -139,10 +142,19 @@ def test_forms_for_infusion_ae_and_the_decision_table(client: TestClient) -> Non
     page = client.get("/trials/GVHD phase Ib").text
     assert "<h2>Decision rules</h2>" in page and "treat 3 more at the same dose" in page
     csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
-    client.post("/trials/GVHD phase Ib/enrol", data={"csrf": csrf, "code": "F1", "weight_kg": "50"})
+    client.post(
+        "/trials/GVHD phase Ib/enrol",
+        data={"csrf": csrf, "code": "F1", "weight_kg": "50", "enrolled_on": "2026-01-05"},
+    )
     r = client.post(
         "/trials/GVHD phase Ib/infusion",
-        data={"csrf": csrf, "code": "F1", "study_day": "1", "cells_per_kg": "0.5", "lot": "A"},
+        data={
+            "csrf": csrf,
+            "code": "F1",
+            "infused_at": "2026-01-06T10:00",
+            "cells_per_kg": "0.5",
+            "lot": "A",
+        },
     )
     assert "infusion recorded: 25 x 10^6 cells" in r.text
     r = client.post(
@@ -153,6 +165,7 @@ def test_forms_for_infusion_ae_and_the_decision_table(client: TestClient) -> Non
             "soc": "General disorders",
             "pt": "Pyrexia",
             "grade": "7",
+            "onset_on": "2026-01-07",
         },
     )
     assert "grade: must lie between 1 and 5" in r.text
@@ -165,12 +178,19 @@ def test_forms_for_infusion_ae_and_the_decision_table(client: TestClient) -> Non
             "pt": "Pyrexia",
             "grade": "2",
             "related": "yes",
+            "onset_on": "2026-01-07",
         },
     )
     assert "adverse event recorded for F1" in r.text
     r = client.post(
         "/trials/GVHD phase Ib/response",
-        data={"csrf": csrf, "code": "F1", "visit": "Day 28", "value": "PR"},
+        data={
+            "csrf": csrf,
+            "code": "F1",
+            "visit": "Day 28",
+            "value": "PR",
+            "assessed_on": "2026-02-02",
+        },
     )
     assert "response PR recorded for F1" in r.text
     r = client.post(
@@ -198,17 +218,25 @@ def test_forms_for_infusion_ae_and_the_decision_table(client: TestClient) -> Non
     base = "/api/trials/GVHD phase Ib/subjects/F1"
     assert (
         client.post(
-            f"{base}/responses", json={"visit": "DAY 28", "value": "CR"}, headers=inv
+            f"{base}/responses",
+            json={"visit": "DAY 28", "value": "CR", "assessed_on": "2026-02-02"},
+            headers=inv,
         ).status_code
         == 201
     )
     r = client.post(f"{base}/responses", json={"visit": "DAY 28", "value": "GOOD"}, headers=inv)
     assert r.status_code == 422 and r.json()["field"] == "value"
-    assert client.post(f"{base}/follow-up", json={"last_day": 100}, headers=inv).status_code == 201
+    r = client.post(f"{base}/follow-up", json={"last_on": "2026-04-15"}, headers=inv)
+    assert r.status_code == 201
     assert (
         client.post(
             f"{base}/biomarkers",
-            json={"parameter": "PLT", "study_day": 0, "value": 30, "baseline": True},
+            json={
+                "parameter": "PLT",
+                "measured_on": "2026-01-05",
+                "value": 30,
+                "baseline": True,
+            },
             headers=inv,
         ).status_code
         == 201
@@ -258,10 +286,19 @@ def test_create_trials_through_the_api(client: TestClient) -> None:
     assert client.post("/api/trials", json=crm, headers=stat).status_code == 201
     for i in range(3):
         client.post(
-            "/api/trials/CRM trial/subjects", json={"code": f"C{i}", "weight_kg": 70}, headers=inv
+            "/api/trials/CRM trial/subjects",
+            json={"code": f"C{i}", "weight_kg": 70, "enrolled_on": "2026-01-05"},
+            headers=inv,
+        )
+        client.post(
+            f"/api/trials/CRM trial/subjects/C{i}/infusions",
+            json={"infused_at": "2026-01-06T10:00", "cells_per_kg": 1, "lot": "L"},
+            headers=inv,
         )
         dec = client.post(
-            f"/api/trials/CRM trial/subjects/C{i}/dlt", json={"dlt": False}, headers=inv
+            f"/api/trials/CRM trial/subjects/C{i}/dlt",
+            json={"assessed_on": "2026-02-02"},
+            headers=inv,
         ).json()
     assert dec["decision"]["next_dose"] == 2  # dfcrm's no-skipping restriction after 0/3 at dose 1
     thall_simon = {

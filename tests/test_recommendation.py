@@ -52,21 +52,50 @@ def _service(db: str) -> tuple[TrialService, dict[str, Any]]:
     return svc, users
 
 
+#: Each subject is enrolled on 2026-01-05 and infused the next day; a DLT (an adverse event
+#: meeting the DLT criteria) starts on day 5, and 'no DLT' is assessed when the 28-day window
+#: is over (2026-02-02).
+ENROLLED = "2026-01-05"
+INFUSED = "2026-01-06T10:00"
+DLT_ONSET = "2026-01-10"
+WINDOW_OVER = "2026-02-02"
+
+
+def _evaluate(svc: TrialService, u: dict[str, Any], trial: str, code: str, letter: str) -> None:
+    """Infuse the subject at its cohort's dose, then record its DLT outcome."""
+    st = svc.status(u["mon"], trial)
+    dose = next(c["dose"] for c in st["cohorts"] if code in c["subjects"])
+    svc.record_infusion(u["inv"], trial, code, INFUSED, dose, "L1")
+    if letter == "T":
+        svc.record_ae(
+            u["inv"],
+            trial,
+            code,
+            "Immune system disorders",
+            "Cytokine release syndrome",
+            3,
+            related=True,
+            onset_on=DLT_ONSET,
+            dlt=True,
+        )
+    else:
+        svc.record_dlt(u["inv"], trial, code, assessed_on=WINDOW_OVER)
+
+
 def _run_cohort(
     svc: TrialService, u: dict[str, Any], trial: str, dlts: str, start: int
 ) -> dict[str, Any]:
     """Enrol a cohort, record its DLTs ("NTN"), return the recommendation before signing."""
-    dec = None
+    before = svc.recommendation(u["mon"], trial)["latest"]
     for i, letter in enumerate(dlts):
         code = f"S{start + i:03d}"
-        svc.enrol(u["inv"], trial, code, 60)
-        if i < len(dlts) - 1:
-            dec = svc.record_dlt(u["inv"], trial, code, letter == "T")
-            assert dec is None  # the cohort is not complete yet
-        else:
-            dec = svc.record_dlt(u["inv"], trial, code, letter == "T")
-    assert dec is not None
-    return svc.recommendation(u["mon"], trial)
+        svc.enrol(u["inv"], trial, code, 60, enrolled_on=ENROLLED)
+        _evaluate(svc, u, trial, code, letter)
+        if i < len(dlts) - 1:  # the cohort is not complete yet: no new decision
+            assert svc.recommendation(u["mon"], trial)["latest"] == before
+    rec = svc.recommendation(u["mon"], trial)
+    assert rec["latest"] is not None and rec["latest"] != before
+    return rec
 
 
 # 3+3 trials worked by hand: (cohort DLT letters, dose of the cohort, expected next dose or
@@ -136,8 +165,8 @@ def test_recommendation_mid_cohort_keeps_the_last_decision(db_url: str) -> None:
     svc.create_trial(u["admin"], "T33", "3+3", {"n_doses": 3}, [0.5, 1.0, 2.0])
     first = _run_cohort(svc, u, "T33", "NNN", 0)["latest"]
     svc.confirm_decision(u["stat"], first["id"], "stat-pass-1")
-    svc.enrol(u["inv"], "T33", "S100", 60)
-    svc.record_dlt(u["inv"], "T33", "S100", True)
+    svc.enrol(u["inv"], "T33", "S100", 60, enrolled_on=ENROLLED)
+    _evaluate(svc, u, "T33", "S100", "T")
     rec = svc.recommendation(u["mon"], "T33")
     assert rec["latest"]["id"] == first["id"] and rec["latest"]["next_dose"] == 2
     assert rec["outcomes"] == "1NNN"
@@ -226,17 +255,21 @@ def test_recommendation_route_on_a_boin_trial_matches_r_get_boundary(db_url: str
     for k, (dose, dlts) in enumerate(BOIN_COHORTS, start=1):
         for letter in dlts:
             code += 1
+            subject = f"/api/trials/B30/subjects/B{code:02d}"
             r = client.post(
                 "/api/trials/B30/subjects",
-                json={"code": f"B{code:02d}", "weight_kg": 70},
+                json={"code": f"B{code:02d}", "weight_kg": 70, "enrolled_on": ENROLLED},
                 headers=inv,
             )
             assert r.status_code == 201, r.text
-            r = client.post(
-                f"/api/trials/B30/subjects/B{code:02d}/dlt",
-                json={"dlt": letter == "T"},
-                headers=inv,
-            )
+            infusion = {"infused_at": INFUSED, "cells_per_kg": float(dose), "lot": "L1"}
+            r = client.post(f"{subject}/infusions", json=infusion, headers=inv)
+            assert r.status_code == 201, r.text
+            if letter == "T":  # a DLT is the adverse event that meets the DLT criteria
+                ae = {"soc": "Immune", "pt": "CRS", "grade": 3, "onset_on": DLT_ONSET}
+                r = client.post(f"{subject}/aes", json={**ae, "dlt": True}, headers=inv)
+            else:
+                r = client.post(f"{subject}/dlt", json={"assessed_on": WINDOW_OVER}, headers=inv)
             assert r.status_code == 201, r.text
         history.append((dose, dlts))
         want_next, want_stop = _boin_next(history, 4)

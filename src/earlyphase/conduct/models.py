@@ -1,4 +1,12 @@
-"""The trial record: SQLAlchemy models (SQLite by default, PostgreSQL for multi-site use)."""
+"""The trial record: SQLAlchemy models (SQLite by default, PostgreSQL for multi-site use).
+
+The record is evidence (ICH E6(R3) 4.2, ALCOA+): rows are never deleted. A wrong entry is
+corrected (the old value stays in the audit trail) or voided with a reason; a voided row
+(``voided``/``void_reason``) is left out of analyses and decisions but kept in the database
+and the audit export. Calendar dates are ``Date`` columns (the date as the site records it, in
+the trial's time zone); instants (an infusion's date and time) are stored in UTC. Study days
+are derived from the dates, never stored: the integer ``*_day`` columns hold only what was
+entered before the record kept dates, and are not written any more."""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -15,6 +24,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -37,6 +48,8 @@ class Trial(Base):
     dose_unit: Mapped[str] = mapped_column(String(40), default="x 10^6 cells/kg")
     cohort_size: Mapped[int] = mapped_column(Integer, default=3)
     schedule: Mapped[str] = mapped_column(Text, default="")
+    #: the protocol's conduct settings (designs.settings.CONDUCT), defaults written in
+    conduct: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     cohorts: Mapped[list[Cohort]] = relationship(back_populates="trial", order_by="Cohort.number")
 
@@ -81,6 +94,9 @@ class Subject(Base):
     code: Mapped[str] = mapped_column(String(40))
     weight_kg: Mapped[float] = mapped_column(Float)
     enrolled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    enrolled_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # None: legacy row
+    voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    void_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     cohort: Mapped[Cohort] = relationship(back_populates="subjects")
 
 
@@ -88,21 +104,35 @@ class Infusion(Base):
     __tablename__ = "infusion"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
-    study_day: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # 1st, 2nd...
+    infused_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    study_day: Mapped[int | None] = mapped_column(Integer, nullable=True)  # legacy entry
     cells_per_kg: Mapped[float] = mapped_column(Float)  # 10^6 cells/kg
     weight_kg: Mapped[float] = mapped_column(Float)
     total_cells: Mapped[float] = mapped_column(Float)  # 10^6 cells = cells_per_kg x weight
     lot: Mapped[str] = mapped_column(String(80))
     lot_released: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: outside the protocol's dose tolerance of the cohort's dose: a deviation with its reason
+    deviation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    deviation_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    void_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class DltAssessment(Base):
+    """The end-of-window assessment: completed the DLT window without a DLT, or not evaluable.
+    A DLT itself is an adverse event flagged ``dlt``; ``dlt`` here is True only on rows
+    entered before DLTs were recorded as adverse events."""
+
     __tablename__ = "dlt_assessment"
-    __table_args__ = (UniqueConstraint("subject_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
     dlt: Mapped[bool] = mapped_column(Boolean)
+    evaluable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    assessed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     description: Mapped[str] = mapped_column(Text, default="")
+    voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    void_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class AdverseEvent(Base):
@@ -113,8 +143,14 @@ class AdverseEvent(Base):
     pt: Mapped[str] = mapped_column(String(200))
     grade: Mapped[int] = mapped_column(Integer)
     serious: Mapped[bool] = mapped_column(Boolean, default=False)
-    related: Mapped[bool] = mapped_column(Boolean, default=False)
-    onset_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    related: Mapped[bool] = mapped_column(Boolean, default=False)  # attribution to treatment
+    onset_day: Mapped[int | None] = mapped_column(Integer, nullable=True)  # legacy entry
+    onset_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    resolved_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # None: ongoing
+    #: meets the protocol's DLT criteria: the design counts DLTs from these
+    dlt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    void_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Response(Base):
@@ -123,15 +159,23 @@ class Response(Base):
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
     visit: Mapped[str] = mapped_column(String(40))
     value: Mapped[str] = mapped_column(String(10))  # CR, PR, SD, PD, NR
+    assessed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    void_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class FollowUp(Base):
+    """Vital status: the last date known alive, or the date of death (one current row per
+    subject; a voided row may be followed by a new one)."""
+
     __tablename__ = "follow_up"
-    __table_args__ = (UniqueConstraint("subject_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
-    last_day: Mapped[int] = mapped_column(Integer)
+    last_day: Mapped[int | None] = mapped_column(Integer, nullable=True)  # legacy entry
+    last_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     died: Mapped[bool] = mapped_column(Boolean, default=False)
+    voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    void_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Decision(Base):
@@ -146,12 +190,21 @@ class Decision(Base):
     stop: Mapped[bool] = mapped_column(Boolean)
     selected: Mapped[int | None] = mapped_column(Integer, nullable=True)
     reason: Mapped[str] = mapped_column(String(200))
+    #: the design's whole answer (Decision.to_dict(): action, estimates, message)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
     signer_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     signature_meaning: Mapped[str | None] = mapped_column(String(200), nullable=True)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     signature_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: APPROVED, APPROVED_OTHER_DOSE, STOPPED or REJECTED; only an approval opens a cohort
+    verdict: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    approved_dose: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    verdict_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: a correction touched the data behind the decision after it was computed or signed
+    data_changed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    data_changed_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class AuditEntry(Base):
@@ -177,6 +230,9 @@ class BiomarkerValue(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
     parameter: Mapped[str] = mapped_column(String(40))  # e.g. PLT, KL6, PFRATIO
-    study_day: Mapped[int] = mapped_column(Integer)
+    study_day: Mapped[int | None] = mapped_column(Integer, nullable=True)  # legacy entry
+    measured_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     value: Mapped[float] = mapped_column(Float)
     baseline: Mapped[bool] = mapped_column(Boolean, default=False)
+    voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    void_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

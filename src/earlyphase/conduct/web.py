@@ -33,6 +33,7 @@ from earlyphase.conduct.models import User
 from earlyphase.conduct.service import ConductError, PermissionDenied, TrialService
 from earlyphase.conduct.store import open_store
 from earlyphase.designs.settings import (
+    CONDUCT,
     PROTOCOL,
     SINGLE_ARM,
     Setting,
@@ -123,6 +124,81 @@ def _form_spec(design: str, form: Any) -> dict[str, Any]:
     return spec
 
 
+def _today(zone: str) -> str:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo(zone)).date().isoformat()
+
+
+def _review_html(rv: dict[str, Any]) -> str:
+    """The review payload as a page: what the statistician checks before signing."""
+    esc = html.escape
+    rec = rv["recommendation"]
+    c = rv["cohort"]
+    rows = ""
+    for x in rv["subjects"]:
+        doses = "<br>".join(
+            f"{i['number']}: {esc(i['infused_at'] or '')} (day {i['study_day']}) "
+            f"{i['cells_per_kg']:g}" + (" DEVIATION" if i["deviation"] else "")
+            for i in x["infusions"]
+        )
+        aes = "<br>".join(
+            f"{esc(a['pt'])} grade {a['grade']} {esc(a['onset_on'] or '')}"
+            + (" <strong>DLT</strong>" if a["dlt"] else "")
+            for a in x["adverse_events"]
+        )
+        w = x["window"]
+        rows += (
+            f"<tr><td>{esc(x['code'])}{' (voided)' if x['voided'] else ''}</td>"
+            f"<td>{esc(x['enrolled_on'] or '')}</td><td>{doses}</td>"
+            f"<td>{esc(str(w['start']))} to {esc(str(w['end']))}"
+            f"{' (completed)' if w['completed'] else ''}</td>"
+            f"<td>{esc(x['evaluable'])}</td><td>{aes}</td></tr>"
+        )
+    earlier = "".join(
+        f"<li>after cohort {d['after_cohort']}: {esc(d['reason'])} "
+        f"({esc(d['verdict'] or 'unsigned')})</li>"
+        for d in rv["earlier_decisions"]
+    )
+    changed = (
+        f"<p class='msg'>{esc(rec['data_changed_label'])}: {esc(rec['data_changed_note'])}</p>"
+        if rec["data_changed"]
+        else ""
+    )
+    return (
+        f"<p><a href='/trials/{esc(rv['trial'])}'>{esc(rv['trial'])}</a></p>"
+        f"<h1>Decision after cohort {c['number']}</h1>{changed}"
+        f"<p>Cohort {c['number']} at dose level {c['dose_level']} ({c['dose']:g} "
+        f"{esc(c['dose_unit'])}); dates in {esc(rv['time_zone'])}.</p>"
+        f"<p id='recommendation'>Recommendation: {esc(rec['message'] or rec['reason'])} "
+        f"(rule: {esc(rec['reason'])}; data {esc(rec['outcomes'])}, now "
+        f"{esc(rv['outcomes_now'])})</p>"
+        f"<pre>{esc(json.dumps(rec['estimates'], indent=1))}</pre>"
+        "<table><tr><th>Subject</th><th>Enrolled</th><th>Infusions</th><th>DLT window</th>"
+        f"<th>Evaluable</th><th>Adverse events</th></tr>{rows}</table>"
+        f"<h2>Earlier decisions</h2><ul>{earlier}</ul>"
+    )
+
+
+def _conduct_fieldset() -> str:
+    """The protocol's conduct settings, from the registry (blank = the default)."""
+    return (
+        "<details id='settings-conduct' open><summary>Conduct settings (DLT window,"
+        " schedule, dose tolerance, time zone)</summary><table>"
+        + "".join(_setting_input("conduct", s) for s in CONDUCT)
+        + "</table></details>"
+    )
+
+
+def _form_conduct(form: Any) -> dict[str, Any]:
+    return {
+        s.name: str(form.get(f"conduct.{s.name}", "") or "").strip()
+        for s in CONDUCT
+        if str(form.get(f"conduct.{s.name}", "") or "").strip()
+    }
+
+
 async def _form_data(request: Request) -> Any:
     return await request.form()
 
@@ -131,16 +207,26 @@ class EnrolIn(BaseModel):
     code: str = Field(min_length=1, max_length=40)
     weight_kg: float
     site: str | None = None
+    enrolled_on: str | None = Field(None, description="YYYY-MM-DD; default today (trial's zone)")
 
 
 class InfusionIn(BaseModel):
-    study_day: int
+    infused_at: str | None = Field(
+        None, description="date and time, e.g. 2026-03-01T10:30 (trial's local time)"
+    )
     cells_per_kg: float
     lot: str
+    number: int | None = Field(None, description="place in the schedule; default the next")
+    lot_released: bool = True
+    deviation_reason: str | None = Field(
+        None, description="required when the dose is outside the protocol's tolerance"
+    )
 
 
 class DltIn(BaseModel):
-    dlt: bool
+    dlt: bool = Field(False, description="a DLT is an adverse event with dlt = true")
+    assessed_on: str | None = None
+    evaluable: bool = Field(True, description="true: no DLT in the window; false: not evaluable")
     description: str = ""
 
 
@@ -150,7 +236,9 @@ class AeIn(BaseModel):
     grade: int
     serious: bool = False
     related: bool = False
-    onset_day: int | None = None
+    onset_on: str | None = None
+    resolved_on: str | None = None
+    dlt: bool = Field(False, description="meets the protocol's DLT criteria")
 
 
 class AeGradeChange(BaseModel):
@@ -161,18 +249,32 @@ class AeGradeChange(BaseModel):
 class ResponseIn(BaseModel):
     visit: str
     value: str
+    assessed_on: str | None = None
 
 
 class FollowUpIn(BaseModel):
-    last_day: int
+    last_on: str | None = Field(None, description="last date known alive, or date of death")
     died: bool = False
 
 
 class BiomarkerIn(BaseModel):
     parameter: str
-    study_day: int
+    measured_on: str | None = None
     value: float
     baseline: bool = False
+
+
+class CorrectionIn(BaseModel):
+    changes: dict[str, Any] = Field(description="field: corrected value")
+    reason: str = ""
+
+
+class VoidIn(BaseModel):
+    reason: str = ""
+
+
+class RecomputeIn(BaseModel):
+    reason: str = ""
 
 
 class TrialIn(BaseModel):
@@ -184,11 +286,31 @@ class TrialIn(BaseModel):
         default_factory=dict, description="design settings, e.g. target"
     )
     schedule: str = ""
+    conduct: dict[str, Any] = Field(
+        default_factory=dict,
+        description="conduct settings: dlt_window_days, n_infusions, time_zone...",
+    )
 
 
 class ConfirmIn(BaseModel):
     password: str
-    meaning: str = "Approved: next cohort as recommended"
+    meaning: str = Field(
+        "approve", description="approve, approve_other_dose, stop or reject (21 CFR 11.50)"
+    )
+    dose: int | None = Field(None, description="the dose level approved instead (1-based)")
+    reason: str | None = None
+
+
+#: The API's record collections and the record type each holds.
+COLLECTIONS = {
+    "subjects": "subject",
+    "infusions": "infusion",
+    "aes": "adverse_event",
+    "dlt-assessments": "dlt_assessment",
+    "responses": "response",
+    "follow-ups": "follow_up",
+    "biomarkers": "biomarker",
+}
 
 
 class TokenIn(BaseModel):
@@ -264,8 +386,14 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             body.dose_levels,
             body.dose_unit,
             body.schedule,
+            body.conduct,
         )
-        return {"name": t.name, "design": t.design_name, "cohort_size": t.cohort_size}
+        return {
+            "name": t.name,
+            "design": t.design_name,
+            "cohort_size": t.cohort_size,
+            "conduct": t.conduct,
+        }
 
     @app.get("/api/trials/{name}")
     def trial_status(name: str, user: User = Depends(api_user)) -> dict[str, Any]:
@@ -275,21 +403,51 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
     def recommendation(name: str, user: User = Depends(api_user)) -> dict[str, Any]:
         return service.recommendation(user, name)
 
+    def latest_id(user: User, name: str) -> int | None:
+        latest = service.recommendation(user, name)["latest"]
+        return None if latest is None else int(latest["id"])
+
+    def new_decision(user: User, name: str, before: int | None) -> dict[str, Any] | None:
+        """The decision an entry froze (completing its cohort), if it did."""
+        latest = service.recommendation(user, name)["latest"]
+        if latest is None or latest["id"] == before:
+            return None
+        keys = ("id", "reason", "next_dose", "stop")
+        return {k: latest[k] for k in keys}
+
     @app.post("/api/trials/{name}/subjects", status_code=201)
     def enrol(name: str, body: EnrolIn, user: User = Depends(api_user)) -> dict[str, Any]:
-        subj = service.enrol(user, name, body.code, body.weight_kg, body.site)
-        return {"code": subj.code, "cohort_id": subj.cohort_id}
+        subj = service.enrol(user, name, body.code, body.weight_kg, body.site, body.enrolled_on)
+        return {"id": subj.id, "code": subj.code, "cohort_id": subj.cohort_id}
 
     @app.post("/api/trials/{name}/subjects/{code}/infusions", status_code=201)
     def infusion(
         name: str, code: str, body: InfusionIn, user: User = Depends(api_user)
     ) -> dict[str, Any]:
-        inf = service.record_infusion(user, name, code, body.study_day, body.cells_per_kg, body.lot)
-        return {"id": inf.id, "total_cells": inf.total_cells}
+        inf = service.record_infusion(
+            user,
+            name,
+            code,
+            body.infused_at or "",
+            body.cells_per_kg,
+            body.lot,
+            body.lot_released,
+            body.number,
+            body.deviation_reason,
+        )
+        return {
+            "id": inf.id,
+            "number": inf.number,
+            "total_cells": inf.total_cells,
+            "deviation": inf.deviation,
+        }
 
     @app.post("/api/trials/{name}/subjects/{code}/dlt", status_code=201)
     def dlt(name: str, code: str, body: DltIn, user: User = Depends(api_user)) -> dict[str, Any]:
-        dec = service.record_dlt(user, name, code, body.dlt, body.description)
+        """The end-of-window DLT assessment (no DLT, or not evaluable)."""
+        dec = service.record_dlt(
+            user, name, code, body.dlt, body.description, body.assessed_on, body.evaluable
+        )
         return {
             "decision": None
             if dec is None
@@ -298,6 +456,9 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
 
     @app.post("/api/trials/{name}/subjects/{code}/aes", status_code=201)
     def ae(name: str, code: str, body: AeIn, user: User = Depends(api_user)) -> dict[str, Any]:
+        """An adverse event; ``dlt: true`` when it meets the DLT criteria (it may complete the
+        cohort: the decision it froze is returned)."""
+        before = latest_id(user, name)
         rec = service.record_ae(
             user,
             name,
@@ -307,9 +468,11 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             body.grade,
             body.serious,
             body.related,
-            body.onset_day,
+            body.onset_on,
+            body.resolved_on,
+            body.dlt,
         )
-        return {"id": rec.id}
+        return {"id": rec.id, "decision": new_decision(user, name, before)}
 
     @app.patch("/api/aes/{ae_id}")
     def ae_grade(ae_id: int, body: AeGradeChange, user: User = Depends(api_user)) -> dict[str, Any]:
@@ -321,34 +484,86 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
     def response(
         name: str, code: str, body: ResponseIn, user: User = Depends(api_user)
     ) -> dict[str, Any]:
-        return {"id": service.record_response(user, name, code, body.visit, body.value).id}
+        rec = service.record_response(user, name, code, body.visit, body.value, body.assessed_on)
+        return {"id": rec.id}
 
     @app.post("/api/trials/{name}/subjects/{code}/follow-up", status_code=201)
     def follow_up(
         name: str, code: str, body: FollowUpIn, user: User = Depends(api_user)
     ) -> dict[str, Any]:
-        return {"id": service.record_follow_up(user, name, code, body.last_day, body.died).id}
+        return {"id": service.record_follow_up(user, name, code, body.last_on, body.died).id}
 
     @app.post("/api/trials/{name}/subjects/{code}/biomarkers", status_code=201)
     def biomarker(
         name: str, code: str, body: BiomarkerIn, user: User = Depends(api_user)
     ) -> dict[str, Any]:
         rec = service.record_biomarker(
-            user, name, code, body.parameter, body.study_day, body.value, body.baseline
+            user, name, code, body.parameter, body.measured_on, body.value, body.baseline
         )
         return {"id": rec.id}
+
+    def record_kind(collection: str) -> str:
+        if collection not in COLLECTIONS:
+            raise ConductError(f"collection: one of {', '.join(COLLECTIONS)}, got {collection!r}")
+        return COLLECTIONS[collection]
+
+    def record_ref(kind: str, record: str) -> int | str:
+        if kind == "subject" and not record.isdigit():
+            return record  # a subject by its code
+        try:
+            return int(record)
+        except ValueError:
+            raise ConductError(f"{kind}: not a record number, got {record!r}") from None
+
+    @app.patch("/api/trials/{name}/{collection}/{record}")
+    def correct(
+        name: str,
+        collection: str,
+        record: str,
+        body: CorrectionIn,
+        user: User = Depends(api_user),
+    ) -> dict[str, Any]:
+        """Correct fields of a record (subjects by code or id; the others by id) with a
+        required reason; each old value stays in the audit trail."""
+        kind = record_kind(collection)
+        row = service.correct(user, name, kind, record_ref(kind, record), body.changes, body.reason)
+        return {"id": row.id, "kind": kind, "corrected": sorted(body.changes)}
+
+    @app.post("/api/trials/{name}/{collection}/{record}/void")
+    def void(
+        name: str, collection: str, record: str, body: VoidIn, user: User = Depends(api_user)
+    ) -> dict[str, Any]:
+        """Void a record with a required reason (kept, left out of analyses)."""
+        kind = record_kind(collection)
+        row = service.void(user, name, kind, record_ref(kind, record), body.reason)
+        return {"id": row.id, "kind": kind, "voided": row.voided, "reason": row.void_reason}
+
+    @app.get("/api/decisions/{decision_id}/review")
+    def review(decision_id: int, user: User = Depends(api_user)) -> dict[str, Any]:
+        return service.review(user, decision_id)
 
     @app.post("/api/decisions/{decision_id}/confirm")
     def confirm(
         decision_id: int, body: ConfirmIn, user: User = Depends(api_user)
     ) -> dict[str, Any]:
-        dec = service.confirm_decision(user, decision_id, body.password, body.meaning)
+        dec = service.confirm_decision(
+            user, decision_id, body.password, body.meaning, body.dose, body.reason
+        )
         return {
             "id": dec.id,
             "signer": dec.signer_name,
             "meaning": dec.signature_meaning,
+            "verdict": dec.verdict,
+            "approved_dose": dec.approved_dose,
             "confirmed_at": dec.confirmed_at.isoformat() if dec.confirmed_at else None,
         }
+
+    @app.post("/api/decisions/{decision_id}/recompute", status_code=201)
+    def recompute(
+        decision_id: int, body: RecomputeIn, user: User = Depends(api_user)
+    ) -> dict[str, Any]:
+        dec = service.recompute_decision(user, decision_id, body.reason)
+        return {"id": dec.id, "reason": dec.reason, "next_dose": dec.next_dose, "stop": dec.stop}
 
     @app.get("/api/audit/verify")
     def audit_verify(user: User = Depends(api_user)) -> dict[str, Any]:
@@ -447,6 +662,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
                 "id='trial-doses'></p>"
                 "<p>Settings of the chosen design (a blank field keeps its default):</p>"
                 + _settings_fieldsets()
+                + _conduct_fieldset()
                 + "<p><input name='settings' size='60' id='trial-settings' placeholder="
                 "'or settings as JSON, e.g. {\"skeleton\": [0.05, 0.15, 0.3]}'> "
                 "<button type='submit' id='create-trial'>Create</button></p></form>"
@@ -487,7 +703,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
                 if not isinstance(extra, dict):
                     raise ConductError('settings: a JSON object, e.g. {"n_cohorts": 10}')
                 settings.update(extra)
-            service.create_trial(user, name, design, settings, levels)
+            service.create_trial(user, name, design, settings, levels, conduct=_form_conduct(form))
             return RedirectResponse(f"/trials/{quote(name)}?msg=trial%20created", status_code=303)
         except ConductError as exc:
             return RedirectResponse(f"/?msg={quote(str(exc))}", status_code=303)
@@ -509,54 +725,71 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             for c in st["cohorts"]
         )
         decs = ""
+        today = _today(st["conduct"]["time_zone"])
         for d in st["decisions"]:
-            action = (
-                ("signed by " + esc(d["signer"] or "") + ": " + esc(d["meaning"] or ""))
-                if d["confirmed"]
-                else (
+            review = f"<a href='/decisions/{d['id']}/review' id='review-{d['id']}'>review</a> "
+            if d["confirmed"]:
+                action = "signed by " + esc(d["signer"] or "") + ": " + esc(d["meaning"] or "")
+            elif user.role == "statistician":
+                action = (
                     f"<form method='post' action='/decisions/{d['id']}/confirm'>"
                     f"<input type='hidden' name='csrf' value='{csrf}'>"
                     f"<input type='hidden' name='trial' value='{esc(name)}'>"
+                    "<select name='meaning' id='sign-meaning'>"
+                    "<option value='approve'>approve the recommendation</option>"
+                    "<option value='approve_other_dose'>approve a different dose</option>"
+                    "<option value='stop'>stop the trial</option>"
+                    "<option value='reject'>reject (enrolment stays paused)</option></select> "
+                    "<input name='dose' size='4' placeholder='dose level' id='sign-dose'> "
+                    "<input name='reason' placeholder='reason' id='sign-reason'> "
                     "<input type='password' name='password' placeholder='password'"
                     " id='sign-password'> "
-                    "<button type='submit' id='sign'>Sign and confirm</button></form>"
-                    if user.role == "statistician"
-                    else "awaiting the statistician's signature"
+                    "<button type='submit' id='sign'>Sign</button></form>"
                 )
-            )
+            else:
+                action = "awaiting the statistician's signature"
+            if d["data_changed"]:
+                action += (
+                    f"<br><strong class='changed'>{esc(d['data_changed_label'])}</strong>: "
+                    f"<small>{esc(d['data_changed_note'] or '')}</small>"
+                )
             nxt = "stop" if d["stop"] else f"dose {d['next_dose']}"
             decs += (
                 f"<tr><td>{d['after_cohort']}</td><td>{esc(d['outcomes'])}</td><td>{esc(d['reason'])}"
-                f"</td><td id='decision-{d['id']}'>{nxt}</td><td>{action}</td></tr>"
+                f"</td><td id='decision-{d['id']}'>{nxt}</td><td>{review}{action}</td></tr>"
             )
+        devs = "".join(
+            f"<li>{esc(x['code'])} infusion {x['number']} ({esc(x['infused_at'] or '')}): "
+            f"{x['cells_per_kg']:g} for {x['assigned']:g}: {esc(x['reason'] or '')}</li>"
+            for x in st["deviations"]
+        )
+        if devs:
+            devs = f"<h2>Dose deviations</h2><ul id='deviations'>{devs}</ul>"
         forms = ""
+        date_in = f"type='date' value='{today}'"
         if user.role in ("admin", "investigator"):
             forms = (
                 f"<h2>Enrol</h2><form method='post' action='/trials/{esc(name)}/enrol'>"
                 f"<input type='hidden' name='csrf' value='{csrf}'>"
                 "<input name='code' placeholder='subject code' id='code'> "
                 "<input name='weight_kg' placeholder='weight kg' id='weight'> "
+                f"<label>enrolled <input name='enrolled_on' {date_in} id='enrolled-on'></label> "
                 + (
                     "<input name='site' placeholder='site' id='site'> "
                     if user.role == "admin"
                     else ""
                 )
                 + "<button type='submit' id='enrol'>Enrol</button></form>"
-                f"<h2>DLT assessment</h2><form method='post' action='/trials/{esc(name)}/dlt'>"
-                f"<input type='hidden' name='csrf' value='{csrf}'>"
-                "<input name='code' placeholder='subject code' id='dlt-code'> "
-                "<select name='dlt' id='dlt-value'><option value='no'>no DLT</option>"
-                "<option value='yes'>DLT</option></select> "
-                "<button type='submit' id='record-dlt'>Record</button></form>"
-            )
-        if user.role in ("admin", "investigator"):
-            forms += (
                 f"<h2>Infusion</h2><form method='post' action='/trials/{esc(name)}/infusion'>"
                 f"<input type='hidden' name='csrf' value='{csrf}'>"
                 "<input name='code' placeholder='subject code' id='inf-code'> "
-                "<input name='study_day' placeholder='day' id='inf-day'> "
+                "<label>date and time <input type='datetime-local' name='infused_at'"
+                " id='inf-at'></label> "
+                "<input name='number' size='3' placeholder='no.' id='inf-number'> "
                 "<input name='cells_per_kg' placeholder='10^6 cells/kg' id='inf-dose'> "
                 "<input name='lot' placeholder='lot' id='inf-lot'> "
+                "<input name='deviation_reason' placeholder='deviation reason (if outside"
+                " tolerance)' id='inf-deviation'> "
                 "<button type='submit' id='record-infusion'>Record</button></form>"
                 f"<h2>Adverse event</h2><form method='post' action='/trials/{esc(name)}/ae'>"
                 f"<input type='hidden' name='csrf' value='{csrf}'>"
@@ -564,13 +797,28 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
                 "<input name='soc' placeholder='system organ class' id='ae-soc'> "
                 "<input name='pt' placeholder='preferred term' id='ae-pt'> "
                 "<input name='grade' placeholder='grade 1-5' id='ae-grade'> "
+                f"<label>onset <input name='onset_on' {date_in} id='ae-onset'></label> "
+                "<label>resolved <input name='resolved_on' type='date' id='ae-resolved'></label> "
                 "<label><input type='checkbox' name='serious' value='yes'> serious</label> "
-                "<label><input type='checkbox' name='related' value='yes'> related</label> "
+                "<label><input type='checkbox' name='related' value='yes' id='ae-related'>"
+                " related</label> "
+                "<label><input type='checkbox' name='dlt' value='yes' id='ae-dlt'> meets the"
+                " DLT criteria</label> "
                 "<button type='submit' id='record-ae'>Record</button></form>"
+                "<h2>DLT assessment (end of window)</h2>"
+                f"<form method='post' action='/trials/{esc(name)}/dlt'>"
+                f"<input type='hidden' name='csrf' value='{csrf}'>"
+                "<input name='code' placeholder='subject code' id='dlt-code'> "
+                f"<input name='assessed_on' {date_in} id='dlt-date'> "
+                "<select name='dlt' id='dlt-value'><option value='no'>no DLT in the window"
+                "</option><option value='ne'>not evaluable</option></select> "
+                "<input name='description' placeholder='why not evaluable' id='dlt-why'> "
+                "<button type='submit' id='record-dlt'>Record</button></form>"
                 f"<h2>Response</h2><form method='post' action='/trials/{esc(name)}/response'>"
                 f"<input type='hidden' name='csrf' value='{csrf}'>"
                 "<input name='code' placeholder='subject code' id='resp-code'> "
                 "<input name='visit' placeholder='visit, e.g. Day 28' id='resp-visit'> "
+                f"<input name='assessed_on' {date_in} id='resp-date'> "
                 "<select name='value' id='resp-value'>"
                 + "".join(f"<option>{v}</option>" for v in ("CR", "PR", "SD", "PD", "NR", "NE"))
                 + "</select> <button type='submit' id='record-response'>Record</button></form>"
@@ -585,7 +833,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             f"<h2>Cohorts</h2><table><tr><th>Cohort</th><th>Dose</th><th>Enrolled</th>"
             f"<th>Subjects</th></tr>{rows}</table>"
             f"<h2>Decisions</h2><table><tr><th>After cohort</th><th>Data</th><th>Rule</th>"
-            f"<th>Next</th><th>Signature</th></tr>{decs}</table>{forms}{rules}"
+            f"<th>Next</th><th>Signature</th></tr>{decs}</table>{devs}{forms}{rules}"
             + (
                 f"<p><a id='report' href='/api/trials/{esc(name)}/report'>Report</a></p>"
                 if user.role != "investigator"
@@ -627,13 +875,18 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         csrf: str = Form(""),
         code: str = Form(""),
         weight_kg: str = Form(""),
+        enrolled_on: str = Form(""),
         site: str | None = Form(None),
     ) -> Response:
         def action(user: User) -> str:
-            service.enrol(user, name, code, weight_kg, site or None)  # type: ignore[arg-type]
+            service.enrol(user, name, code, weight_kg, site or None, enrolled_on or None)  # type: ignore[arg-type]
             return f"{code} enrolled"
 
         return submit(name, request, csrf, action)
+
+    def recommends(user: User, name: str, before: int | None) -> str:
+        dec = new_decision(user, name, before)
+        return "" if dec is None else f"; the design recommends: {dec['reason']}"
 
     @app.post("/trials/{name}/dlt")
     def dlt_form(
@@ -641,12 +894,16 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         request: Request,
         csrf: str = Form(""),
         code: str = Form(""),
+        assessed_on: str = Form(""),
         dlt: str = Form("no"),
+        description: str = Form(""),
     ) -> Response:
         def action(user: User) -> str:
-            dec = service.record_dlt(user, name, code, dlt == "yes")
-            extra = "" if dec is None else f"; the design recommends: {dec.reason}"
-            return f"DLT assessment of {code} recorded{extra}"
+            before = latest_id(user, name)
+            service.record_dlt(
+                user, name, code, False, description, assessed_on, evaluable=dlt != "ne"
+            )
+            return f"DLT assessment of {code} recorded{recommends(user, name, before)}"
 
         return submit(name, request, csrf, action)
 
@@ -656,13 +913,26 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         request: Request,
         csrf: str = Form(""),
         code: str = Form(""),
-        study_day: str = Form(""),
+        infused_at: str = Form(""),
+        number: str = Form(""),
         cells_per_kg: str = Form(""),
         lot: str = Form(""),
+        deviation_reason: str = Form(""),
     ) -> Response:
         def action(user: User) -> str:
-            inf = service.record_infusion(user, name, code, study_day, cells_per_kg, lot)  # type: ignore[arg-type]
-            return f"infusion recorded: {inf.total_cells:g} x 10^6 cells"
+            inf = service.record_infusion(
+                user,
+                name,
+                code,
+                infused_at,
+                cells_per_kg,  # type: ignore[arg-type]
+                lot,
+                True,
+                number or None,  # type: ignore[arg-type]
+                deviation_reason or None,
+            )
+            dev = " (dose deviation recorded)" if inf.deviation else ""
+            return f"infusion recorded: {inf.total_cells:g} x 10^6 cells{dev}"
 
         return submit(name, request, csrf, action)
 
@@ -675,16 +945,29 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         soc: str = Form(""),
         pt: str = Form(""),
         grade: str = Form(""),
+        onset_on: str = Form(""),
+        resolved_on: str = Form(""),
         serious: str = Form("no"),
         related: str = Form("no"),
+        dlt: str = Form("no"),
     ) -> Response:
         def action(user: User) -> str:
-            try:
-                g = int(grade)
-            except ValueError:
-                raise ConductError("grade: must be a whole number 1-5") from None
-            service.record_ae(user, name, code, soc, pt, g, serious == "yes", related == "yes")
-            return f"adverse event recorded for {code}"
+            before = latest_id(user, name)
+            service.record_ae(
+                user,
+                name,
+                code,
+                soc,
+                pt,
+                grade,  # type: ignore[arg-type]
+                serious == "yes",
+                related == "yes",
+                onset_on,
+                resolved_on or None,
+                dlt == "yes",
+            )
+            kind = "DLT" if dlt == "yes" else "adverse event"
+            return f"{kind} recorded for {code}{recommends(user, name, before)}"
 
         return submit(name, request, csrf, action)
 
@@ -696,9 +979,10 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         code: str = Form(""),
         visit: str = Form(""),
         value: str = Form(""),
+        assessed_on: str = Form(""),
     ) -> Response:
         def action(user: User) -> str:
-            service.record_response(user, name, code, visit, value)
+            service.record_response(user, name, code, visit, value, assessed_on)
             return f"response {value} recorded for {code}"
 
         return submit(name, request, csrf, action)
@@ -710,12 +994,34 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         csrf: str = Form(""),
         trial: str = Form(""),
         password: str = Form(""),
+        meaning: str = Form("approve"),
+        dose: str = Form(""),
+        reason: str = Form(""),
     ) -> Response:
         def action(user: User) -> str:
-            service.confirm_decision(user, decision_id, password)
+            service.confirm_decision(
+                user,
+                decision_id,
+                password,
+                meaning,
+                dose or None,  # type: ignore[arg-type]
+                reason or None,
+            )
             return "decision signed"
 
         return submit(trial, request, csrf, action)
+
+    @app.get("/decisions/{decision_id}/review", response_class=HTMLResponse)
+    def review_page(decision_id: int, request: Request) -> Response:
+        """The cohort's data, the recommendation with its rule, and the earlier decisions."""
+        found = session_user(request)
+        if found is None:
+            return RedirectResponse("/login", status_code=303)
+        try:
+            rv = service.review(found[0], decision_id)
+        except ConductError as exc:
+            return page("Error", f"<p class='msg'>{html.escape(str(exc))}</p>")
+        return page(f"Review of decision {decision_id}", _review_html(rv))
 
     app.state.service = service
     return app

@@ -1110,6 +1110,113 @@ PROTOCOL = (
     ),
 )
 
+#: How a trial is run, as the conduct service checks it at entry: the DLT window, the
+#: evaluability rule, the infusion schedule, the dose tolerance, replacement and the time zone
+#: its dates are shown in. They belong to the protocol, not to the design's decision rule.
+CONDUCT = (
+    S(
+        "dlt_window_days",
+        "int",
+        28,
+        "Length of the DLT observation window in days (day 1 of the window is its first day).",
+        low=1,
+        high=365,
+        reference="protocol: DLT definition",
+    ),
+    S(
+        "dlt_window_from",
+        "choice",
+        "first",
+        "Whether the DLT window counts from the first or the last infusion.",
+        choices=("first", "last"),
+        reference="protocol: DLT definition",
+    ),
+    S(
+        "evaluable_if",
+        "choice",
+        "all-infusions",
+        "Evaluable for DLT: received all planned infusions (all-infusions) or at least one "
+        "(any-infusion) and completed the window without a DLT, or had a DLT.",
+        choices=("all-infusions", "any-infusion"),
+        reference="protocol: DLT-evaluable population",
+    ),
+    S(
+        "n_infusions",
+        "int",
+        1,
+        "Planned infusions per subject.",
+        low=1,
+        high=52,
+        reference="protocol: treatment schedule",
+    ),
+    S(
+        "infusion_interval_days",
+        "int",
+        7,
+        "Days between two planned infusions (used when n_infusions > 1).",
+        low=1,
+        high=365,
+        reference="protocol: treatment schedule",
+    ),
+    S(
+        "dose_tolerance",
+        "float",
+        0.1,
+        "Relative difference between the infused and the assigned dose beyond which the "
+        "infusion is a dose deviation that needs a reason (0.1 = 10 %).",
+        low=0.0,
+        high=1.0,
+        high_open=True,
+        reference="protocol: dose preparation and administration",
+    ),
+    S(
+        "replace_non_evaluable",
+        "bool",
+        True,
+        "Whether a subject not evaluable for DLT is replaced (does not fill a cohort slot).",
+        reference="protocol: replacement of subjects",
+    ),
+    S(
+        "time_zone",
+        "text",
+        "UTC",
+        "The trial's time zone (IANA name, e.g. Asia/Tokyo): dates are shown and study days "
+        "counted in it; times are stored in UTC.",
+        reference="IANA time zone database (zoneinfo)",
+    ),
+)
+
+
+def check_conduct(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The conduct settings of ``spec``, typed, checked and with every default written in
+    (a running trial keeps the protocol it was created with). Every problem, including an
+    unknown time zone, is named in one ``ValueError``."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    known = {s.name: s for s in CONDUCT}
+    problems = [f"{k}: not a conduct setting" for k in spec if k not in known]
+    out: dict[str, Any] = {}
+    for name, s in known.items():
+        value = spec.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            out[name] = s.default
+            continue
+        try:
+            out[name] = _coerce(s, value)
+        except _BadValueError as exc:
+            problems.append(f"{name}: {exc}")
+    zone = out.get("time_zone")
+    if isinstance(zone, str):
+        try:
+            ZoneInfo(zone.strip())
+            out["time_zone"] = zone.strip()
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"time_zone: not an IANA time zone name, got {zone!r}")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return out
+
+
 #: Settings per design name.
 SETTINGS: dict[str, tuple[Setting, ...]] = {
     "3+3": THREE_PLUS_THREE,
@@ -1123,6 +1230,7 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
     "multi-outcome": MULTI_OUTCOME,
     **BEHAVIOURS,
     "protocol": PROTOCOL,
+    "conduct": CONDUCT,
 }
 
 #: Designs, in the order they are listed to people.

@@ -1,0 +1,559 @@
+"""Design-driven decisions: computed and frozen once a cohort is complete, reviewed with the
+cohort's subject-level data, and signed by the statistician with a meaning.
+
+A frozen decision is never recomputed silently. When the data behind it change afterwards (a
+correction, a voided record, a late DLT), the decision is marked ``data_changed`` with a note
+and an audit entry, and the status and recommendation show it; a new decision is computed only
+when a statistician asks for it, with a reason (:meth:`DecisionsMixin.recompute_decision`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from earlyphase.conduct import audit
+from earlyphase.conduct.common import (
+    ConductError,
+    PermissionDenied,
+    Problems,
+    ServiceBase,
+    assigned_dose,
+    conduct_of,
+    design_of,
+    iso,
+    require,
+    study_day,
+    trial_named,
+    zone_of,
+)
+from earlyphase.conduct.models import (
+    AdverseEvent,
+    Cohort,
+    Decision,
+    Site,
+    Subject,
+    Trial,
+    User,
+    utcnow,
+)
+from earlyphase.conduct.security import verify_password
+from earlyphase.conduct.timeline import (
+    NOT_EVALUABLE,
+    assessment,
+    counts_in_cohort,
+    evaluation,
+    first_dose_date,
+    infusion_date,
+    infusions,
+    instant_text,
+    window,
+)
+
+#: Meanings a signature can carry (21 CFR 11.50(a)(3)), by the word the API takes.
+MEANINGS = {
+    "approve": "APPROVED",
+    "approve_other_dose": "APPROVED_OTHER_DOSE",
+    "stop": "STOPPED",
+    "reject": "REJECTED",
+}
+#: Verdicts that let enrolment go on (only an approval opens the next cohort).
+APPROVALS = ("APPROVED", "APPROVED_OTHER_DOSE")
+
+
+def cohorts_of(s: Session, trial: Trial) -> list[Cohort]:
+    return list(
+        s.execute(
+            select(Cohort).where(Cohort.trial_id == trial.id).order_by(Cohort.number)
+        ).scalars()
+    )
+
+
+def members(s: Session, cohort: Cohort) -> list[Subject]:
+    return list(
+        s.execute(
+            select(Subject).where(Subject.cohort_id == cohort.id).order_by(Subject.id)
+        ).scalars()
+    )
+
+
+def outcomes(s: Session, trial: Trial, design: Any, through: int | None = None) -> str:
+    """The outcome string (``"1NNN 2NTN"``) of the cohorts up to ``through`` (all if None):
+    voided and non-evaluable subjects are left out, pending ones are not yet in it."""
+    tokens = []
+    for c in cohorts_of(s, trial):
+        if through is not None and c.number > through:
+            break
+        letters = ""
+        for subj in members(s, c):
+            letter = evaluation(s, trial, design, subj)
+            if letter is not None and letter != NOT_EVALUABLE:
+                letters += letter
+        if letters:
+            tokens.append(f"{c.dose_level}{letters}")
+    return " ".join(tokens)
+
+
+def latest_decision(s: Session, trial: Trial, after_cohort: int) -> Decision | None:
+    """The decision in force after a cohort: the last one computed for it."""
+    return s.execute(
+        select(Decision)
+        .where(Decision.trial_id == trial.id, Decision.after_cohort == after_cohort)
+        .order_by(Decision.id.desc())
+        .limit(1)
+    ).scalar()
+
+
+def _freeze(s: Session, who: str, trial: Trial, cohort: Cohort, design: Any) -> Decision:
+    data = outcomes(s, trial, design)
+    d = design.decide(data)
+    detail = json.loads(json.dumps(d.to_dict(), default=float))  # plain JSON (no NumPy)
+    dec = Decision(
+        trial_id=trial.id,
+        after_cohort=cohort.number,
+        outcomes=data,
+        next_dose=d.dose,
+        stop=d.stop,
+        selected=d.selected,
+        reason=d.reason[:200],
+        detail=detail,
+    )
+    audit.created(s, who, dec, new=f"after cohort {cohort.number} ({data}): {d}")
+    return dec
+
+
+def maybe_decide(s: Session, who: str, trial: Trial, cohort: Cohort) -> Decision | None:
+    """Once the cohort has its evaluable subjects and every one is evaluated, compute the
+    design's decision and freeze it (None before that, or when the decision exists)."""
+    design = design_of(trial)
+    group = [m for m in members(s, cohort) if not m.voided]
+    filled = [m for m in group if counts_in_cohort(s, trial, design, m)]
+    if len(filled) < cohort.size or any(evaluation(s, trial, design, m) is None for m in group):
+        return None
+    if latest_decision(s, trial, cohort.number) is not None:
+        return None  # frozen: never recomputed silently
+    return _freeze(s, who, trial, cohort, design)
+
+
+def flag_changes(
+    s: Session, who: str, trial: Trial, subj: Subject, why: str, correction: bool
+) -> list[Decision]:
+    """Mark the decisions whose data include ``subj`` (decisions after its cohort or later)
+    as having changed data. A correction or a voided record always marks them, since the
+    statistician reviewed the old value; a new entry marks them only when it changes the
+    outcome string they were computed from (a late DLT). Returns the decisions marked."""
+    cohort = s.get(Cohort, subj.cohort_id)
+    assert cohort is not None
+    design = design_of(trial)
+    marked = []
+    for dec in s.execute(
+        select(Decision)
+        .where(Decision.trial_id == trial.id, Decision.after_cohort >= cohort.number)
+        .order_by(Decision.id)
+    ).scalars():
+        now = outcomes(s, trial, design, through=dec.after_cohort)
+        if not correction and now == dec.outcomes:
+            continue
+        when = "after signature" if dec.confirmed_at is not None else "since computed"
+        note = f"data changed {when}: {why}"
+        if now != dec.outcomes:
+            note += f"; outcomes now {now!r}, computed from {dec.outcomes!r}"
+        old = dec.data_changed_note
+        dec.data_changed = True
+        dec.data_changed_note = f"{old}\n{note}" if old else note
+        audit.record(s, who, "flag", "decision", dec.id, "data_changed", old, note, why)
+        marked.append(dec)
+    return marked
+
+
+def _decision_dict(d: Decision) -> dict[str, Any]:
+    detail = dict(d.detail or {})
+    signed = d.confirmed_at is not None
+    return {
+        "id": d.id,
+        "after_cohort": d.after_cohort,
+        "outcomes": d.outcomes,
+        "next_dose": d.next_dose,
+        "stop": d.stop,
+        "selected": d.selected,
+        "reason": d.reason,
+        "action": detail.get("action"),
+        "estimates": detail.get("estimates", {}),
+        "message": detail.get("message"),
+        "confirmed": signed,
+        "signer": d.signer_name,
+        "meaning": d.signature_meaning,
+        "verdict": d.verdict,
+        "approved_dose": d.approved_dose,
+        "verdict_reason": d.verdict_reason,
+        "confirmed_at": d.confirmed_at.isoformat() if d.confirmed_at else None,
+        "data_changed": d.data_changed,
+        "data_changed_label": (
+            ("data changed after signature" if signed else "data changed since computed")
+            if d.data_changed
+            else None
+        ),
+        "data_changed_note": d.data_changed_note,
+    }
+
+
+def subject_review(s: Session, trial: Trial, subj: Subject) -> dict[str, Any]:
+    """One subject's data as the statistician reviews it: doses with dates and study days,
+    the DLT window and evaluability, every adverse event with its grade, and the DLTs."""
+    zone = zone_of(trial)
+    design = design_of(trial)
+    cohort, assigned = assigned_dose(s, trial, subj)
+    ref = first_dose_date(s, trial, subj)
+    letter = evaluation(s, trial, design, subj)
+    site = s.get(Site, subj.site_id)
+    doses = [
+        {
+            "id": i.id,
+            "number": i.number,
+            "infused_at": instant_text(i.infused_at, zone),
+            "date": iso(infusion_date(i, zone)),
+            "study_day": study_day(infusion_date(i, zone), ref)
+            if i.infused_at is not None
+            else i.study_day,
+            "cells_per_kg": i.cells_per_kg,
+            "assigned": assigned,
+            "total_cells": i.total_cells,
+            "lot": i.lot,
+            "deviation": i.deviation,
+            "deviation_reason": i.deviation_reason,
+        }
+        for i in infusions(s, subj)
+    ]
+    aes = [
+        {
+            "id": ae.id,
+            "soc": ae.soc,
+            "pt": ae.pt,
+            "grade": ae.grade,
+            "serious": ae.serious,
+            "related": ae.related,
+            "dlt": ae.dlt,
+            "onset_on": iso(ae.onset_on),
+            "onset_day": study_day(ae.onset_on, ref) if ae.onset_on else ae.onset_day,
+            "resolved_on": iso(ae.resolved_on),
+        }
+        for ae in s.execute(
+            select(AdverseEvent)
+            .where(AdverseEvent.subject_id == subj.id, AdverseEvent.voided.is_(False))
+            .order_by(AdverseEvent.id)
+        ).scalars()
+    ]
+    a = assessment(s, subj)
+    return {
+        "id": subj.id,
+        "code": subj.code,
+        "site": site.name if site is not None else None,
+        "cohort": cohort.number,
+        "weight_kg": subj.weight_kg,
+        "enrolled_on": iso(subj.enrolled_on),
+        "voided": subj.voided,
+        "void_reason": subj.void_reason,
+        "first_dose_on": iso(ref),
+        "infusions": doses,
+        "window": window(s, trial, subj).to_dict(zone),
+        "evaluable": {None: "pending", NOT_EVALUABLE: "no"}.get(letter, "yes"),
+        "outcome": letter,
+        "assessment": None
+        if a is None
+        else {
+            "id": a.id,
+            "assessed_on": iso(a.assessed_on),
+            "evaluable": a.evaluable,
+            "dlt": a.dlt,
+            "description": a.description,
+        },
+        "adverse_events": aes,
+        "dlts": [ae for ae in aes if ae["dlt"]],
+    }
+
+
+class DecisionsMixin(ServiceBase):
+    def confirm_decision(
+        self,
+        actor: User,
+        decision_id: int,
+        password: str,
+        meaning: str = "approve",
+        dose: int | None = None,
+        reason: str | None = None,
+    ) -> Decision:
+        """Electronic signature (21 CFR 11.50, 11.70, 11.200): the statistician re-enters the
+        password; the signature records the printed name, the time and its meaning, bound to
+        the decision by a hash of its content. Meanings:
+
+        - ``approve``: the recommendation (the next cohort at its dose, or the stop);
+        - ``approve_other_dose``: the next cohort at ``dose`` instead (a reason is required;
+          the deviation from the design is recorded with the signature and in the trail);
+        - ``stop``: stop the trial (a reason is required unless the design recommends it);
+        - ``reject``: do not accept the recommendation (a reason is required); enrolment
+          stays paused until a new decision is computed and approved.
+
+        Only an approval opens the next cohort, at the approved dose."""
+        require(actor, "statistician")
+        signer = self.read(lambda s: s.get(User, actor.id))
+        if signer is None or not verify_password(password, signer.password_hash):
+            raise PermissionDenied("password: unknown user or wrong password")
+        key = str(meaning or "").strip().lower().replace("-", "_").replace(" ", "_")
+        p = Problems()
+        if key not in MEANINGS:
+            p.add("meaning", f"one of {', '.join(MEANINGS)}, got {meaning!r}")
+        why = reason.strip() if isinstance(reason, str) and reason.strip() else None
+        with self._tx() as s:
+            dec = s.get(Decision, decision_id)
+            if dec is None:
+                raise ConductError(f"decision: no decision {decision_id}")
+            if dec.confirmed_at is not None:
+                raise ConductError(f"decision: decision {decision_id} is already signed")
+            trial = s.get(Trial, dec.trial_id)
+            assert trial is not None
+            n_doses = len(trial.dose_levels)
+            verdict = MEANINGS.get(key)
+            approved: int | None = None
+            if verdict == "APPROVED":
+                approved = None if dec.stop else dec.next_dose
+                statement = (
+                    f"Approved: stop the trial as recommended ({dec.reason})"
+                    if dec.stop
+                    else f"Approved: next cohort at dose level {dec.next_dose} as recommended"
+                )
+            elif verdict == "APPROVED_OTHER_DOSE":
+                level = p.whole(dose, "dose", 1, n_doses) if dose is not None else None
+                if dose is None:
+                    p.add("dose", f"the dose level (1-{n_doses}) approved instead")
+                elif level is not None and level == dec.next_dose and not dec.stop:
+                    p.add("dose", f"dose level {level} is the recommendation; approve it")
+                if why is None:
+                    p.add("reason", "required to approve a dose other than the design's")
+                approved = level
+                recommended = "stop" if dec.stop else f"dose level {dec.next_dose}"
+                statement = (
+                    f"Approved with a deviation from the design: next cohort at dose level "
+                    f"{level} instead of {recommended} ({why})"
+                )
+            elif verdict == "STOPPED":
+                if not dec.stop and why is None:
+                    p.add("reason", "required to stop when the design does not recommend it")
+                statement = f"Stop the trial{f' ({why})' if why else ''}"
+            else:
+                if why is None:
+                    p.add("reason", "required to reject the recommendation")
+                statement = f"Rejected: enrolment stays paused ({why})"
+            p.raise_any()
+            dec.confirmed_by = actor.id
+            dec.signer_name = actor.full_name
+            dec.signature_meaning = statement[:200]
+            dec.verdict = verdict
+            dec.approved_dose = approved
+            dec.verdict_reason = why
+            dec.confirmed_at = utcnow()
+            content = json.dumps(
+                {
+                    "id": dec.id,
+                    "outcomes": dec.outcomes,
+                    "next": dec.next_dose,
+                    "stop": dec.stop,
+                    "selected": dec.selected,
+                    "signer": actor.username,
+                    "meaning": dec.signature_meaning,
+                    "verdict": verdict,
+                    "approved_dose": approved,
+                    "reason": why,
+                    "at": dec.confirmed_at.isoformat(),
+                },
+                sort_keys=True,
+            )
+            dec.signature_hash = hashlib.sha256(content.encode()).hexdigest()
+            audit.record(
+                s,
+                actor.username,
+                "sign",
+                "decision",
+                dec.id,
+                "signature",
+                None,
+                f"{actor.full_name}: {statement}",
+                why,
+            )
+            if verdict == "APPROVED_OTHER_DOSE":
+                audit.record(
+                    s,
+                    actor.username,
+                    "deviation",
+                    "decision",
+                    dec.id,
+                    "next_dose",
+                    "stop" if dec.stop else dec.next_dose,
+                    approved,
+                    why,
+                )
+            return dec
+
+    def recompute_decision(self, actor: User, decision_id: int, reason: str) -> Decision:
+        """Compute a new decision for the same cohort from the data as they are now, when the
+        one in force was rejected or its data changed; the old one stays on record."""
+        require(actor, "statistician")
+        p = Problems()
+        why = p.text(reason, "reason")
+        p.raise_any()
+        with self._tx() as s:
+            old = s.get(Decision, decision_id)
+            if old is None:
+                raise ConductError(f"decision: no decision {decision_id}")
+            trial = s.get(Trial, old.trial_id)
+            assert trial is not None
+            current = latest_decision(s, trial, old.after_cohort)
+            if current is None or current.id != old.id:
+                raise ConductError(f"decision: decision {decision_id} was already superseded")
+            if old.verdict != "REJECTED" and not old.data_changed:
+                raise ConductError(
+                    f"decision: decision {decision_id} stands (neither rejected nor based on "
+                    "changed data)"
+                )
+            cohort = s.execute(
+                select(Cohort).where(Cohort.trial_id == trial.id, Cohort.number == old.after_cohort)
+            ).scalar_one()
+            later = s.execute(
+                select(Cohort).where(Cohort.trial_id == trial.id, Cohort.number > old.after_cohort)
+            ).scalar()
+            if later is not None:
+                raise ConductError(
+                    f"decision: cohort {later.number} is already open; a decision is taken "
+                    "after the last cohort"
+                )
+            dec = _freeze(s, actor.username, trial, cohort, design_of(trial))
+            audit.record(
+                s, actor.username, "recompute", "decision", dec.id, "supersedes", None, old.id, why
+            )
+            return dec
+
+    def review(self, actor: User, decision_id: int) -> dict[str, Any]:
+        """What the statistician reviews before signing: the cohort's subject-level data, the
+        design's recommendation with its rule and estimates, and the earlier decisions."""
+        require(actor, "statistician", "admin", "monitor")
+
+        def get(s: Session) -> dict[str, Any]:
+            dec = s.get(Decision, decision_id)
+            if dec is None:
+                raise ConductError(f"decision: no decision {decision_id}")
+            trial = s.get(Trial, dec.trial_id)
+            assert trial is not None
+            cohort = s.execute(
+                select(Cohort).where(Cohort.trial_id == trial.id, Cohort.number == dec.after_cohort)
+            ).scalar_one()
+            design = design_of(trial)
+            earlier = [
+                _decision_dict(d)
+                for d in s.execute(
+                    select(Decision)
+                    .where(Decision.trial_id == trial.id, Decision.id < dec.id)
+                    .order_by(Decision.id)
+                ).scalars()
+            ]
+            return {
+                "trial": trial.name,
+                "design": trial.design_name,
+                "time_zone": conduct_of(trial)["time_zone"],
+                "conduct": conduct_of(trial),
+                "cohort": {
+                    "number": cohort.number,
+                    "dose_level": cohort.dose_level,
+                    "dose": trial.dose_levels[cohort.dose_level - 1],
+                    "dose_unit": trial.dose_unit,
+                    "size": cohort.size,
+                },
+                "subjects": [subject_review(s, trial, m) for m in members(s, cohort)],
+                "recommendation": _decision_dict(dec),
+                "outcomes_now": outcomes(s, trial, design, through=dec.after_cohort),
+                "earlier_decisions": earlier,
+            }
+
+        return self.read(get)
+
+    # --- reading --------------------------------------------------------------------------
+    def status(self, actor: User, trial_name: str) -> dict[str, Any]:
+        """Cohorts, subjects (own site for investigators), the outcome string, the decisions
+        (with any data changed after signature) and the dose deviations."""
+
+        def get(s: Session) -> dict[str, Any]:
+            trial = trial_named(s, trial_name)
+            design = design_of(trial)
+            zone = zone_of(trial)
+            out_cohorts = []
+            deviations = []
+            for c in cohorts_of(s, trial):
+                subs = members(s, c)
+                visible = [
+                    x for x in subs if actor.role != "investigator" or x.site_id == actor.site_id
+                ]
+                out_cohorts.append(
+                    {
+                        "number": c.number,
+                        "dose_level": c.dose_level,
+                        "dose": trial.dose_levels[c.dose_level - 1],
+                        "size": c.size,
+                        "enrolled": sum(counts_in_cohort(s, trial, design, x) for x in subs),
+                        "subjects": [x.code for x in visible if not x.voided],
+                    }
+                )
+                for x in visible:
+                    for inf in infusions(s, x):
+                        if inf.deviation and not x.voided:
+                            deviations.append(
+                                {
+                                    "code": x.code,
+                                    "infusion": inf.id,
+                                    "number": inf.number,
+                                    "infused_at": instant_text(inf.infused_at, zone),
+                                    "cells_per_kg": inf.cells_per_kg,
+                                    "assigned": trial.dose_levels[c.dose_level - 1],
+                                    "reason": inf.deviation_reason,
+                                }
+                            )
+            decisions = [
+                _decision_dict(d)
+                for d in s.execute(
+                    select(Decision).where(Decision.trial_id == trial.id).order_by(Decision.id)
+                ).scalars()
+            ]
+            return {
+                "trial": trial.name,
+                "design": trial.design_name,
+                "dose_levels": trial.dose_levels,
+                "dose_unit": trial.dose_unit,
+                "conduct": conduct_of(trial),
+                "outcomes": outcomes(s, trial, design),
+                "cohorts": out_cohorts,
+                "decisions": decisions,
+                "deviations": deviations,
+            }
+
+        return self.read(get)
+
+    def recommendation(self, actor: User, trial_name: str) -> dict[str, Any]:
+        """The latest frozen decision and the data it was computed from, with the mark when
+        the data changed after it."""
+        del actor  # every role may read the recommendation
+
+        def get(s: Session) -> dict[str, Any]:
+            row = s.execute(
+                select(Decision)
+                .join(Trial, Trial.id == Decision.trial_id)
+                .where(Trial.name == trial_name)
+                .order_by(Decision.id.desc())
+                .limit(1)
+            ).scalar()
+            if row is None:
+                trial_named(s, trial_name)  # raises for an unknown trial
+                return {"outcomes": "", "latest": None}
+            return {"outcomes": row.outcomes, "latest": _decision_dict(row)}
+
+        return self.read(get)

@@ -1,0 +1,202 @@
+"""A subject's course, derived from the non-voided record: infusions in order, the first
+infusion date (study day 1), the DLT window, evaluability for DLT, death, and the subject's
+letter in the design's outcome string. Nothing here is stored: it is recomputed from the
+dated entries every time, so that a corrected date moves everything that depends on it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from earlyphase.conduct.common import as_utc, conduct_of, iso, local, today, zone_of
+from earlyphase.conduct.models import (
+    AdverseEvent,
+    BiomarkerValue,
+    DltAssessment,
+    FollowUp,
+    Infusion,
+    Response,
+    Subject,
+    Trial,
+)
+from earlyphase.conduct.protocol import SingleArmProtocol
+
+#: The letter of a subject not evaluable for DLT (left out of the outcome string).
+NOT_EVALUABLE = "X"
+
+
+def infusions(s: Session, subj: Subject) -> list[Infusion]:
+    return list(
+        s.execute(
+            select(Infusion)
+            .where(Infusion.subject_id == subj.id, Infusion.voided.is_(False))
+            .order_by(Infusion.number, Infusion.id)
+        ).scalars()
+    )
+
+
+def infusion_date(inf: Infusion, zone: ZoneInfo) -> dt.date | None:
+    return local(inf.infused_at, zone).date() if inf.infused_at is not None else None
+
+
+def first_dose_date(s: Session, trial: Trial, subj: Subject) -> dt.date | None:
+    """Study day 1: the date of the first infusion, in the trial's time zone."""
+    zone = zone_of(trial)
+    dates = [d for d in (infusion_date(i, zone) for i in infusions(s, subj)) if d is not None]
+    return min(dates) if dates else None
+
+
+def dlt_aes(s: Session, subj: Subject) -> list[AdverseEvent]:
+    return list(
+        s.execute(
+            select(AdverseEvent)
+            .where(
+                AdverseEvent.subject_id == subj.id,
+                AdverseEvent.dlt.is_(True),
+                AdverseEvent.voided.is_(False),
+            )
+            .order_by(AdverseEvent.id)
+        ).scalars()
+    )
+
+
+def assessment(s: Session, subj: Subject) -> DltAssessment | None:
+    return s.execute(
+        select(DltAssessment)
+        .where(DltAssessment.subject_id == subj.id, DltAssessment.voided.is_(False))
+        .order_by(DltAssessment.id.desc())
+        .limit(1)
+    ).scalar()
+
+
+def follow_up(s: Session, subj: Subject) -> FollowUp | None:
+    return s.execute(
+        select(FollowUp)
+        .where(FollowUp.subject_id == subj.id, FollowUp.voided.is_(False))
+        .order_by(FollowUp.id.desc())
+        .limit(1)
+    ).scalar()
+
+
+def death_date(s: Session, subj: Subject) -> dt.date | None:
+    f = follow_up(s, subj)
+    return f.last_on if f is not None and f.died else None
+
+
+@dataclass(frozen=True)
+class Window:
+    """The subject's DLT window: ``start`` (None before the infusion it counts from) to
+    ``end`` inclusive; ``received`` of ``planned`` infusions."""
+
+    counts_from: str
+    days: int
+    start: dt.date | None
+    end: dt.date | None
+    received: int
+    planned: int
+
+    def completed(self, on: dt.date) -> bool:
+        return self.end is not None and on >= self.end
+
+    def to_dict(self, zone: ZoneInfo) -> dict[str, Any]:
+        return {
+            "counts_from": f"{self.counts_from} infusion",
+            "days": self.days,
+            "start": iso(self.start),
+            "end": iso(self.end),
+            "received": self.received,
+            "planned": self.planned,
+            "completed": self.completed(today(zone)),
+        }
+
+
+def window(s: Session, trial: Trial, subj: Subject) -> Window:
+    """Day 1 of the window is the first infusion, or the last planned one (unknown until it
+    is given); the window ends ``dlt_window_days - 1`` days later."""
+    c = conduct_of(trial)
+    zone = zone_of(trial)
+    dates = sorted(d for d in (infusion_date(i, zone) for i in infusions(s, subj)) if d)
+    planned = int(c["n_infusions"])
+    start: dt.date | None = None
+    if dates and c["dlt_window_from"] == "first":
+        start = dates[0]
+    elif dates and len(dates) >= planned:
+        start = dates[-1]
+    days = int(c["dlt_window_days"])
+    end = start + dt.timedelta(days=days - 1) if start is not None else None
+    return Window(str(c["dlt_window_from"]), days, start, end, len(dates), planned)
+
+
+def dated_records(s: Session, trial: Trial, subj: Subject) -> list[tuple[str, dt.date]]:
+    """Every non-voided entry of the subject with its date (for the checks against death)."""
+    zone = zone_of(trial)
+    out: list[tuple[str, dt.date]] = []
+    for inf in infusions(s, subj):
+        d = infusion_date(inf, zone)
+        if d is not None:
+            out.append((f"infusion {inf.number}", d))
+    live = (AdverseEvent.subject_id == subj.id, AdverseEvent.voided.is_(False))
+    for ae in s.execute(select(AdverseEvent).where(*live)).scalars():
+        if ae.onset_on is not None:
+            out.append((f"adverse event {ae.pt} (onset)", ae.onset_on))
+        if ae.resolved_on is not None:
+            out.append((f"adverse event {ae.pt} (resolution)", ae.resolved_on))
+    a = assessment(s, subj)
+    if a is not None and a.assessed_on is not None:
+        out.append(("DLT assessment", a.assessed_on))
+    for r in s.execute(
+        select(Response).where(Response.subject_id == subj.id, Response.voided.is_(False))
+    ).scalars():
+        if r.assessed_on is not None:
+            out.append((f"response at {r.visit}", r.assessed_on))
+    for b in s.execute(
+        select(BiomarkerValue).where(
+            BiomarkerValue.subject_id == subj.id, BiomarkerValue.voided.is_(False)
+        )
+    ).scalars():
+        if b.measured_on is not None:
+            out.append((f"{b.parameter} value", b.measured_on))
+    return out
+
+
+def evaluation(s: Session, trial: Trial, design: Any, subj: Subject) -> str | None:
+    """The subject's letter in the outcome string: ``T`` a DLT (an adverse event meeting the
+    DLT criteria), ``N`` completed the window without one, ``R``/``N`` responder or not for a
+    response endpoint, :data:`NOT_EVALUABLE`, or None while pending."""
+    if subj.voided:
+        return None
+    if isinstance(design, SingleArmProtocol) and design.endpoint == "response":
+        query = select(Response).where(Response.subject_id == subj.id, Response.voided.is_(False))
+        if design.endpoint_visit is not None:
+            query = query.where(Response.visit == design.endpoint_visit)
+        r = s.execute(query.order_by(Response.id).limit(1)).scalar()
+        if r is None:
+            return None
+        return "R" if r.value in design.responders else "N"
+    if dlt_aes(s, subj):
+        return "T"
+    a = assessment(s, subj)
+    if a is None:
+        return None
+    if a.dlt:  # entered before DLTs were adverse events
+        return "T"
+    return "N" if a.evaluable else NOT_EVALUABLE
+
+
+def counts_in_cohort(s: Session, trial: Trial, design: Any, subj: Subject) -> bool:
+    """Whether the subject fills a slot of the cohort: not voided, and not a non-evaluable
+    subject that the protocol replaces."""
+    if subj.voided:
+        return False
+    if not conduct_of(trial)["replace_non_evaluable"]:
+        return True
+    return evaluation(s, trial, design, subj) != NOT_EVALUABLE
+
+
+def instant_text(t: dt.datetime | None, zone: ZoneInfo) -> str | None:
+    return local(as_utc(t), zone).isoformat(timespec="minutes") if t is not None else None
