@@ -359,7 +359,7 @@ def test_migrations_match_the_models(db_url: str) -> None:
     sessions = open_store(db_url)
     with sessions() as s:
         ctx = MigrationContext.configure(s.connection())
-        assert ctx.get_current_revision() == "0002"
+        assert ctx.get_current_revision() == "0003"
         assert compare_metadata(ctx, Base.metadata) == []
     svc, u = _setup(db_url)
     svc.enrol(u["inv1"], "GVHD", "B1", 60, enrolled_on=D0)

@@ -1226,25 +1226,66 @@ audit_app = typer.Typer(help="The audit trail of a trial database.", no_args_is_
 app.add_typer(audit_app, name="audit")
 
 
-@audit_app.command("verify")
-def audit_verify_cmd(database: str | None = _DATABASE) -> None:
-    """Recompute the hash chain; exit 1 if any entry was altered or removed."""
-    from earlyphase.conduct import audit, open_store
+_EXPECT_HEAD = typer.Option(
+    None,
+    "--expect-head",
+    help="Hash of the head kept outside the database: fail if it is not in the trail.",
+)
+_HEAD_FILE_IN = typer.Option(
+    None,
+    "--head-file",
+    help="Head file written earlier by 'audit export --head-file' (head hash and count).",
+)
+_HEAD_FILE_OUT = typer.Option(
+    None,
+    "--head-file",
+    help="Also write the trail's head hash and entry count here, to keep outside the database.",
+)
 
-    with open_store(database)() as s:
-        res = audit.verify(s)
-    Console().print(res.message)
+
+@audit_app.command("verify")
+def audit_verify_cmd(
+    database: str | None = _DATABASE,
+    expect_head: str | None = _EXPECT_HEAD,
+    head_file: Path | None = _HEAD_FILE_IN,
+) -> None:
+    """Check the audit trail (21 CFR 11.10(e)): its hash chain, its append-only triggers,
+    every audited row against the content the trail records for it, and signatures. Exit 1
+    on any difference, 2 if the database does not exist. Prints the head and count."""
+    from earlyphase.conduct import audit
+    from earlyphase.conduct.store import NoSuchDatabaseError, open_store
+
+    expect_count: int | None = None
+    if head_file is not None:
+        try:
+            expect_head, expect_count = audit.parse_head(head_file.read_text())
+        except (OSError, KeyError, ValueError) as exc:
+            typer.echo(f"head file: cannot read {head_file} ({exc})", err=True)
+            raise typer.Exit(code=2) from exc
+    try:
+        # opened as it is: verify creates neither a database nor the triggers it checks
+        sessions = open_store(database, setup=False)
+    except NoSuchDatabaseError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+    with sessions() as s:
+        res = audit.verify(s, expect_head=expect_head, expect_count=expect_count)
+    Console().print(res.message, markup=False, highlight=False)
     if not res.ok:
         raise typer.Exit(code=1)
 
 
 @audit_app.command("export")
-def audit_export_cmd(database: str | None = _DATABASE) -> None:
-    """Print the audit trail as CSV."""
+def audit_export_cmd(
+    database: str | None = _DATABASE, head_file: Path | None = _HEAD_FILE_OUT
+) -> None:
+    """Print the audit trail as CSV; ``--head-file`` also writes its head hash and count."""
     from earlyphase.conduct import audit, open_store
 
     with open_store(database)() as s:
         typer.echo(audit.export_csv(s), nl=False)
+        if head_file is not None:
+            head_file.write_text(audit.head_text(audit.verify(s)))
 
 
 @app.command("serve")

@@ -221,6 +221,9 @@ class AuditEntry(Base):
     old_value: Mapped[str | None] = mapped_column(Text, nullable=True)
     new_value: Mapped[str | None] = mapped_column(Text, nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: the row's whole content as canonical JSON when the entry was committed (audit.py);
+    #: None on entries written before rows were bound to the trail
+    row_state: Mapped[str | None] = mapped_column(Text, nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 

@@ -22,6 +22,10 @@ POSTGRES_AUDIT_GUARDS = (
     "DROP TRIGGER IF EXISTS audit_no_change ON audit_entry",
     "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit_entry "
     "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+    # row triggers do not fire on TRUNCATE: a statement trigger refuses it
+    "DROP TRIGGER IF EXISTS audit_no_truncate ON audit_entry",
+    "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_entry "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
 )
 
 
@@ -78,14 +82,27 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def open_store(database: str | Path | None = None) -> sessionmaker[Session]:
-    """Create (if needed) the schema and return a session factory."""
+class NoSuchDatabaseError(Exception):
+    """The SQLite file to inspect does not exist (nothing was created)."""
+
+
+def open_store(database: str | Path | None = None, *, setup: bool = True) -> sessionmaker[Session]:
+    """Create (if needed) the schema and the audit trail's guards, and return a session
+    factory. ``setup=False`` opens an existing database as it is, for inspection
+    (``audit verify``): nothing is created, so a missing file or a dropped trigger is found,
+    not repaired."""
     url = database_url(database)
+    if not setup and url.startswith("sqlite"):
+        path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
+        if path in ("", ":memory:") or not Path(path).is_file():
+            raise NoSuchDatabaseError(f"database: no such file: {path or url}")
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _sqlite_setup(engine)
     else:
         engine = create_engine(url, pool_size=20, max_overflow=20, pool_recycle=1800)
+    if not setup:
+        return sessionmaker(engine, expire_on_commit=False)
     migrate(engine)
     guards = SQLITE_AUDIT_GUARDS if engine.dialect.name == "sqlite" else POSTGRES_AUDIT_GUARDS
     with engine.begin() as conn:
