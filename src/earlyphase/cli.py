@@ -1226,66 +1226,128 @@ audit_app = typer.Typer(help="The audit trail of a trial database.", no_args_is_
 app.add_typer(audit_app, name="audit")
 
 
-_EXPECT_HEAD = typer.Option(
+_KEY_FILE = typer.Option(
     None,
-    "--expect-head",
-    help="Hash of the head kept outside the database: fail if it is not in the trail.",
+    "--key-file",
+    help="The trail's anchoring key (default: EARLYPHASE_AUDIT_KEY, EARLYPHASE_AUDIT_KEY_FILE, "
+    "or the key file beside the database).",
 )
-_HEAD_FILE_IN = typer.Option(
+_ANCHOR_IN = typer.Option(
     None,
-    "--head-file",
-    help="Head file written earlier by 'audit export --head-file' (head hash and count).",
+    "--anchor",
+    help="An anchor written earlier by 'audit anchor -o', kept outside the database: fail if "
+    "the trail no longer holds it (rollback, truncation, rewriting).",
 )
-_HEAD_FILE_OUT = typer.Option(
-    None,
-    "--head-file",
-    help="Also write the trail's head hash and entry count here, to keep outside the database.",
+_ANCHOR_OUT = typer.Option(
+    None, "--output", "-o", help="Write the anchor here (JSON) as well as printing it."
 )
+
+
+def _audit_key(key_file: Path | None) -> bytes | None:
+    from earlyphase.conduct.anchor import AuditKeyError, parse_key
+
+    if key_file is None:
+        return None
+    try:
+        return parse_key(key_file.read_text(), str(key_file))
+    except OSError as exc:
+        typer.echo(f"--key-file: cannot read {key_file} ({exc.strerror})", err=True)
+        raise typer.Exit(code=2) from exc
+    except AuditKeyError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+
+
+def _inspect_store(database: str | None, key: bytes | None) -> Any:
+    """The database as it is: verify and anchor create neither a file nor a trigger."""
+    from earlyphase.conduct.anchor import AuditKeyError
+    from earlyphase.conduct.store import NoSuchDatabaseError, open_store
+
+    try:
+        return open_store(database, setup=False, key=key)
+    except (NoSuchDatabaseError, AuditKeyError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
 
 
 @audit_app.command("verify")
 def audit_verify_cmd(
     database: str | None = _DATABASE,
-    expect_head: str | None = _EXPECT_HEAD,
-    head_file: Path | None = _HEAD_FILE_IN,
+    key_file: Path | None = _KEY_FILE,
+    anchor_file: Path | None = _ANCHOR_IN,
 ) -> None:
-    """Check the audit trail (21 CFR 11.10(e)): its hash chain, its append-only triggers,
-    every audited row against the content the trail records for it, and signatures. Exit 1
-    on any difference, 2 if the database does not exist. Prints the head and count."""
+    """Check the audit trail (21 CFR 11.10(e)): its append-only triggers, its hash chain,
+    every audited row against the content the trail records for it, signatures, and the
+    checkpoints that authenticate its length and head. Exit 1 on any difference, 2 if the
+    database, key or anchor cannot be read."""
     from earlyphase.conduct import audit
-    from earlyphase.conduct.store import NoSuchDatabaseError, open_store
+    from earlyphase.conduct.anchor import Anchor
 
-    expect_count: int | None = None
-    if head_file is not None:
+    witness = None
+    if anchor_file is not None:
         try:
-            expect_head, expect_count = audit.parse_head(head_file.read_text())
-        except (OSError, KeyError, ValueError) as exc:
-            typer.echo(f"head file: cannot read {head_file} ({exc})", err=True)
+            witness = Anchor.from_json(anchor_file.read_text())
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            typer.echo(f"--anchor: cannot read {anchor_file} ({exc})", err=True)
             raise typer.Exit(code=2) from exc
-    try:
-        # opened as it is: verify creates neither a database nor the triggers it checks
-        sessions = open_store(database, setup=False)
-    except NoSuchDatabaseError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(code=2) from exc
+    sessions = _inspect_store(database, _audit_key(key_file))
     with sessions() as s:
-        res = audit.verify(s, expect_head=expect_head, expect_count=expect_count)
+        res = audit.verify(s, witness=witness)
+    sessions.kw["bind"].dispose()
     Console().print(res.message, markup=False, highlight=False)
     if not res.ok:
         raise typer.Exit(code=1)
 
 
-@audit_app.command("export")
-def audit_export_cmd(
-    database: str | None = _DATABASE, head_file: Path | None = _HEAD_FILE_OUT
+@audit_app.command("anchor")
+def audit_anchor_cmd(
+    database: str | None = _DATABASE,
+    key_file: Path | None = _KEY_FILE,
+    output: Path | None = _ANCHOR_OUT,
 ) -> None:
-    """Print the audit trail as CSV; ``--head-file`` also writes its head hash and count."""
+    """Write a checkpoint of the trail now and print it as an anchor for an external witness
+    (keep it outside the database: 'audit verify --anchor' then detects a rollback). Refused
+    when the trail does not verify (a trail from before checkpoints existed excepted), so an
+    anchor never covers a forged entry."""
+    from earlyphase.conduct import audit
+    from earlyphase.conduct.anchor import KEY_INFO, anchor_of, checkpoint_now
+    from earlyphase.conduct.store import database_url
+
+    sessions = _inspect_store(database, _audit_key(key_file))
+    try:
+        with sessions() as s, s.begin():
+            key = s.info.get(KEY_INFO)
+            if key is None:
+                typer.echo(
+                    "audit key: none found (set EARLYPHASE_AUDIT_KEY or give --key-file)",
+                    err=True,
+                )
+                raise typer.Exit(code=2)
+            res = audit.verify(s)
+            # a trail written before checkpoints existed is what an on-demand anchor is for;
+            # an uncovered tail after a checkpoint was appended outside the service
+            blocking = [p for p in res.problems if not p.startswith("audit_checkpoint: none")]
+            if blocking:
+                Console().print(res.message, markup=False, highlight=False)
+                typer.echo("anchor: refused, the trail does not verify", err=True)
+                raise typer.Exit(code=1)
+            cp = checkpoint_now(s, key)
+            text_ = anchor_of(cp, database_url(database).split("@")[-1]).to_json()
+    finally:
+        sessions.kw["bind"].dispose()
+    if output is not None:
+        output.write_text(text_)
+    typer.echo(text_, nl=False)
+
+
+@audit_app.command("export")
+def audit_export_cmd(database: str | None = _DATABASE) -> None:
+    """Print the audit trail as CSV (cells that a spreadsheet would run as a formula are
+    prefixed with an apostrophe)."""
     from earlyphase.conduct import audit, open_store
 
     with open_store(database)() as s:
         typer.echo(audit.export_csv(s), nl=False)
-        if head_file is not None:
-            head_file.write_text(audit.head_text(audit.verify(s)))
 
 
 @app.command("serve")

@@ -49,7 +49,8 @@ from typing import Any, Protocol
 from sqlalchemy import Table, event, select, text
 from sqlalchemy.orm import Session, UOWTransaction
 
-from earlyphase.conduct.models import AuditEntry, Base, Decision, User, utcnow
+from earlyphase.conduct import anchor
+from earlyphase.conduct.models import AuditCheckpoint, AuditEntry, Base, Decision, User, utcnow
 
 GENESIS = "0" * 64
 
@@ -64,18 +65,31 @@ _USER = "earlyphase_audit_user"
 #: Triggers that make the trail append-only, per dialect (store.py and the migrations create
 #: them).
 GUARD_TRIGGERS = {
-    "sqlite": ("audit_no_delete", "audit_no_update"),
-    "postgresql": ("audit_no_change", "audit_no_truncate"),
+    "sqlite": (
+        "audit_no_delete",
+        "audit_no_update",
+        "checkpoint_no_delete",
+        "checkpoint_no_update",
+    ),
+    "postgresql": (
+        "audit_no_change",
+        "audit_no_truncate",
+        "checkpoint_no_change",
+        "checkpoint_no_truncate",
+    ),
 }
+
+#: The trail and its checkpoints prove the record; they are not part of it.
+_TRAIL_TABLES = frozenset({AuditEntry.__tablename__, AuditCheckpoint.__tablename__})
 
 
 def audited_tables() -> dict[str, Table]:
-    """Every table of the record except the trail itself."""
-    return {
-        name: table
-        for name, table in Base.metadata.tables.items()
-        if name != AuditEntry.__tablename__
-    }
+    """Every table of the record: all but the trail, its checkpoints, and the tables the
+    models declare unaudited (sign-in bookkeeping that churns and proves nothing)."""
+    from earlyphase.conduct import models
+
+    skip = _TRAIL_TABLES | frozenset(getattr(models, "UNAUDITED_TABLES", ()))
+    return {name: table for name, table in Base.metadata.tables.items() if name not in skip}
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -192,7 +206,7 @@ def _track_writes(session: Session, _flush: UOWTransaction) -> None:
     written: set[tuple[str, int]] = session.info.setdefault(_WRITTEN, set())
     for obj in [*session.new, *session.dirty]:
         table = getattr(obj, "__tablename__", None)
-        if table is None or table == AuditEntry.__tablename__ or table not in audited_tables():
+        if table is None or table not in audited_tables():
             continue
         if obj in session.dirty and not session.is_modified(obj):
             continue
@@ -233,12 +247,27 @@ def _seal(session: Session) -> None:
         states[(table, record_id)] = _state_json(row)
     last = session.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).scalar()
     prev = last.hash if last is not None else GENESIS
+    key = session.info.get(anchor.KEY_INFO)
+    before = 0
+    if key is not None:
+        # counted before the new entries are added (a query would flush them)
+        cp = session.execute(
+            select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)
+        ).scalar()
+        if cp is not None and cp.head == prev:
+            before = cp.entries
+        else:
+            before = session.query(AuditEntry).count()
     for e in pending:
         e.row_state = states[(e.table_name, e.record_id)]
         e.prev_hash = prev
         e.hash = _digest(prev, _fields(e))
         prev = e.hash
         session.add(e)
+    if key is not None:
+        # every commit is anchored, so an entry appended outside the service stands out
+        reason = "signature" if any(e.action == "sign" for e in pending) else "commit"
+        anchor.write_checkpoint(session, key, before + len(pending), len(pending), prev, reason)
     session.flush()
     session.info.pop(_WRITTEN, None)  # the entries' own flush wrote no audited row
 
@@ -283,14 +312,17 @@ def signature_hash(dec: Mapping[Any, Any], signer: str) -> str:
 
 
 def missing_guards(session: Session) -> list[str]:
-    """The append-only triggers that are not on the trail table."""
+    """The append-only triggers missing from the trail and its checkpoints."""
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_entry'"
+        sql = (
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+            "AND tbl_name IN ('audit_entry', 'audit_checkpoint')"
+        )
     elif dialect == "postgresql":
         sql = (
-            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_entry'::regclass "
-            "AND NOT tgisinternal"
+            "SELECT tgname FROM pg_trigger WHERE tgrelid IN "
+            "('audit_entry'::regclass, 'audit_checkpoint'::regclass) AND NOT tgisinternal"
         )
     else:
         return []
@@ -374,32 +406,24 @@ def _check_data(session: Session, entries: list[AuditEntry], problems: list[str]
 
 
 def verify(
-    session: Session, expect_head: str | None = None, expect_count: int | None = None
+    session: Session,
+    key: bytes | None = None,
+    witness: anchor.Anchor | None = None,
 ) -> VerifyResult:
-    """Check the chain, the append-only triggers, every audited row against the state the
-    trail records for it, signatures, and (given) the head kept outside the database."""
+    """Check the append-only triggers, the chain, every audited row against the state the
+    trail records for it, signatures, the checkpoints (authenticated with ``key``; by default
+    the one the session factory holds) and, given, an anchor kept by an external witness."""
     problems: list[str] = []
     missing = missing_guards(session)
     if missing:
-        problems.append(f"audit_entry: append-only trigger missing: {', '.join(missing)}")
+        problems.append(f"audit trail: append-only trigger missing: {', '.join(missing)}")
     entries = list(session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars())
     n, first_bad, head, hashes = _check_chain(entries, problems)
     unbound = _check_data(session, entries, problems)
-    if expect_head is not None:
-        if expect_head != GENESIS and expect_head not in hashes:
-            problems.append(
-                f"audit_entry: the expected head {expect_head} is not in the trail "
-                "(entries removed, rolled back or rewritten)"
-            )
-        elif expect_count is not None:
-            at = 0 if expect_head == GENESIS else hashes.index(expect_head) + 1
-            if at != expect_count:
-                problems.append(
-                    f"audit_entry: the expected head is entry {at}, not entry {expect_count}"
-                )
-    if expect_count is not None and n < expect_count:
-        problems.append(f"audit_entry: {n} entries, fewer than the {expect_count} expected")
-    summary = f"{n} entries; head {head}"
+    if key is None:
+        key = session.info.get(anchor.KEY_INFO)
+    checkpoints = anchor.check(session, key, hashes, problems, witness)
+    summary = f"{n} entries; head {head}; {checkpoints} checkpoints"
     if unbound:
         summary += f"; {unbound} rows recorded before row binding (not compared)"
     if problems:
@@ -408,19 +432,20 @@ def verify(
     return VerifyResult(True, n, None, f"audit trail intact: {summary}", head, ())
 
 
-def head_text(result: VerifyResult) -> str:
-    """The head file ``audit export --head-file`` writes and ``audit verify --head-file``
-    reads: kept outside the database, it shows a later truncation or rollback."""
-    return f"head {result.head}\nentries {result.entries}\n"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def parse_head(content: str) -> tuple[str, int | None]:
-    values = dict(line.split(None, 1) for line in content.splitlines() if line.strip())
-    count = values.get("entries")
-    return values["head"].strip(), None if count is None else int(count)
+def _cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run: text starting as a formula gets a leading
+    apostrophe (OWASP, CSV injection). Numbers are written as they are."""
+    if isinstance(value, int | float):
+        return str(value)
+    text_ = str(value)
+    return "'" + text_ if text_.startswith(_FORMULA_START) else text_
 
 
 def export_csv(session: Session) -> str:
+    """The whole trail as CSV, one row per entry (formula-like cells neutralised)."""
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(
@@ -441,21 +466,20 @@ def export_csv(session: Session) -> str:
         ]
     )
     for e in session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars():
-        w.writerow(
-            [
-                e.id,
-                _utc(e.at).isoformat() if e.at else "",
-                e.username,
-                e.action,
-                e.table_name,
-                e.record_id,
-                e.field or "",
-                e.old_value or "",
-                e.new_value or "",
-                e.reason or "",
-                e.row_state or "",
-                e.prev_hash,
-                e.hash,
-            ]
-        )
+        row = [
+            e.id,
+            _utc(e.at).isoformat() if e.at else "",
+            e.username,
+            e.action,
+            e.table_name,
+            e.record_id,
+            e.field or "",
+            e.old_value or "",
+            e.new_value or "",
+            e.reason or "",
+            e.row_state or "",
+            e.prev_hash,
+            e.hash,
+        ]
+        w.writerow([_cell(v) for v in row])
     return out.getvalue()

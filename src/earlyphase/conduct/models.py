@@ -228,6 +228,24 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class AuditCheckpoint(Base):
+    """An authenticated statement "the trail had ``entries`` entries ending in ``head``"
+    (anchor.py): HMAC-SHA256 under a key kept outside the database, each checkpoint chained to
+    the previous one's MAC. Append-only like the trail, and not itself audited."""
+
+    __tablename__ = "audit_checkpoint"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    entries: Mapped[int] = mapped_column(Integer)
+    #: entries this checkpoint's transaction appended (all of them for an "on demand" one)
+    added: Mapped[int] = mapped_column(Integer)
+    head: Mapped[str] = mapped_column(String(64))
+    #: why it was written: "commit", "signature" or "on demand"
+    reason: Mapped[str] = mapped_column(String(20))
+    prev_mac: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64), unique=True)
+
+
 class BiomarkerValue(Base):
     __tablename__ = "biomarker_value"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -15,6 +15,10 @@ SQLITE_AUDIT_GUARDS = (
     "BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END",
     "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_entry "
     "BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS checkpoint_no_update BEFORE UPDATE ON audit_checkpoint "
+    "BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS checkpoint_no_delete BEFORE DELETE ON audit_checkpoint "
+    "BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END",
 )
 POSTGRES_AUDIT_GUARDS = (
     "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$ BEGIN "
@@ -25,6 +29,12 @@ POSTGRES_AUDIT_GUARDS = (
     # row triggers do not fire on TRUNCATE: a statement trigger refuses it
     "DROP TRIGGER IF EXISTS audit_no_truncate ON audit_entry",
     "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit_entry "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
+    "DROP TRIGGER IF EXISTS checkpoint_no_change ON audit_checkpoint",
+    "CREATE TRIGGER checkpoint_no_change BEFORE UPDATE OR DELETE ON audit_checkpoint "
+    "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+    "DROP TRIGGER IF EXISTS checkpoint_no_truncate ON audit_checkpoint",
+    "CREATE TRIGGER checkpoint_no_truncate BEFORE TRUNCATE ON audit_checkpoint "
     "FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
 )
 
@@ -86,11 +96,16 @@ class NoSuchDatabaseError(Exception):
     """The SQLite file to inspect does not exist (nothing was created)."""
 
 
-def open_store(database: str | Path | None = None, *, setup: bool = True) -> sessionmaker[Session]:
-    """Create (if needed) the schema and the audit trail's guards, and return a session
-    factory. ``setup=False`` opens an existing database as it is, for inspection
-    (``audit verify``): nothing is created, so a missing file or a dropped trigger is found,
-    not repaired."""
+def open_store(
+    database: str | Path | None = None, *, setup: bool = True, key: bytes | None = None
+) -> sessionmaker[Session]:
+    """Create (if needed) the schema, the audit trail's guards and its anchoring key
+    (anchor.py), and return a session factory whose sessions checkpoint the trail with that
+    key. ``setup=False`` opens an existing database as it is, for inspection (``audit
+    verify``): nothing is created, so a missing file, key or trigger is found, not repaired.
+    ``key`` overrides the key the environment or the key file gives."""
+    from earlyphase.conduct.anchor import KEY_INFO, load_key
+
     url = database_url(database)
     if not setup and url.startswith("sqlite"):
         path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
@@ -101,11 +116,14 @@ def open_store(database: str | Path | None = None, *, setup: bool = True) -> ses
         _sqlite_setup(engine)
     else:
         engine = create_engine(url, pool_size=20, max_overflow=20, pool_recycle=1800)
+    if key is None:
+        key = load_key(url, create=setup)
+    info = {} if key is None else {KEY_INFO: key}
     if not setup:
-        return sessionmaker(engine, expire_on_commit=False)
+        return sessionmaker(engine, expire_on_commit=False, info=info)
     migrate(engine)
     guards = SQLITE_AUDIT_GUARDS if engine.dialect.name == "sqlite" else POSTGRES_AUDIT_GUARDS
     with engine.begin() as conn:
         for stmt in guards:
             conn.execute(text(stmt))
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(engine, expire_on_commit=False, info=info)

@@ -1,4 +1,4 @@
-"""audit entries bound to their rows' content; TRUNCATE refused on the trail (PostgreSQL)
+"""audit entries bound to their rows' content; authenticated checkpoints; TRUNCATE refused
 
 Revision ID: 0003
 Revises: 0002
@@ -25,6 +25,17 @@ depends_on = None
 def upgrade() -> None:
     # a plain ADD COLUMN (no batch copy): SQLite keeps the table, its rows and its triggers
     op.add_column("audit_entry", sa.Column("row_state", sa.Text(), nullable=True))
+    op.create_table(
+        "audit_checkpoint",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("entries", sa.Integer(), nullable=False),
+        sa.Column("added", sa.Integer(), nullable=False),
+        sa.Column("head", sa.String(64), nullable=False),
+        sa.Column("reason", sa.String(20), nullable=False),
+        sa.Column("prev_mac", sa.String(64), nullable=False),
+        sa.Column("mac", sa.String(64), nullable=False, unique=True),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$ BEGIN "
@@ -38,6 +49,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("audit_checkpoint")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_no_truncate ON audit_entry")
     op.drop_column("audit_entry", "row_state")
