@@ -1222,6 +1222,50 @@ def report_cmd(
 _DATABASE = typer.Option(
     None, "--database", help="SQLite file (default ./earlyphase.db) or postgresql://..."
 )
+
+
+@app.command("packet")
+def packet_cmd(
+    trial_name: str = typer.Option(..., "--trial", help="The trial's name."),
+    user: str = typer.Option(
+        ..., "--user", help="Who prepares the packet (a statistician, monitor or admin)."
+    ),
+    database: str | None = _DATABASE,
+    output: Path = typer.Option(Path("packet.html"), "-o", "--output", help="HTML file."),
+    pdf: bool = typer.Option(False, "--pdf", help="Also print an A4 PDF (needs Chromium)."),
+) -> None:
+    """Write the safety review packet for the dose-escalation meeting: cohorts, doses given,
+    AEs and DLTs by subject, evaluability, the recommendation and its rule, earlier decisions
+    with their signatures, open deviations and the decision table. Reads only."""
+    from sqlalchemy import select
+
+    from earlyphase.conduct import ConductError, TrialService
+    from earlyphase.conduct.models import User
+    from earlyphase.conduct.packet import render_packet
+    from earlyphase.report import write_pdf
+
+    sessions = _inspect_store(database, None)
+    try:
+        svc = TrialService(sessions)
+        with sessions() as s:
+            actor = s.execute(select(User).where(User.username == user)).scalar()
+        if actor is None:
+            raise _fail(f"--user: no user {user!r} in this database")
+        try:
+            html_text = render_packet(svc.safety_packet(actor, trial_name))
+        except ConductError as exc:
+            raise _fail(str(exc)) from None
+        output.write_text(html_text, encoding="utf-8")
+        Console().print(f"packet written to {output}")
+        if pdf:
+            try:
+                Console().print(f"PDF written to {write_pdf(output, output.with_suffix('.pdf'))}")
+            except ValueError as exc:
+                raise _fail(str(exc)) from None
+    finally:
+        sessions.kw["bind"].dispose()
+
+
 audit_app = typer.Typer(help="The audit trail of a trial database.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 

@@ -7,7 +7,8 @@ application, the command line, scripts) use a single object.
 - :mod:`~earlyphase.conduct.entry`: data entry with its checks;
 - :mod:`~earlyphase.conduct.corrections`: corrections and voiding with reasons;
 - :mod:`~earlyphase.conduct.decisions`: frozen decisions, review, signature, status;
-- :mod:`~earlyphase.conduct.exports`: the ADaM-style tables for the report.
+- :mod:`~earlyphase.conduct.exports`: the ADaM-style tables for the report;
+- :mod:`~earlyphase.conduct.packet`: the safety review packet for the escalation meeting.
 
 Every write happens in one transaction together with its audit entries; on SQLite each
 transaction starts with ``BEGIN IMMEDIATE`` so two coordinators enrolling at once are
@@ -23,12 +24,14 @@ from earlyphase.conduct.decisions import MEANINGS, DecisionsMixin
 from earlyphase.conduct.enrolment import EnrolmentMixin
 from earlyphase.conduct.entry import EntryMixin
 from earlyphase.conduct.exports import ExportsMixin
+from earlyphase.conduct.packet import PacketMixin
 from earlyphase.conduct.trials import TrialsMixin
 
 __all__ = ["MEANINGS", "MODELS", "ROLES", "ConductError", "PermissionDenied", "TrialService"]
 
 
 class TrialService(
+    PacketMixin,
     AccountsMixin,
     TrialsMixin,
     EnrolmentMixin,
