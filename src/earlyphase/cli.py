@@ -1224,6 +1224,58 @@ _DATABASE = typer.Option(
 )
 
 
+@app.command("grid")
+def grid_cmd(
+    grid_file: Path = typer.Argument(..., help="The grid: designs, settings to vary, scenarios."),
+    output: Path = typer.Option(
+        Path("grid.parquet"), "-o", "--output", help="Results (.parquet or .csv)."
+    ),
+    figure: Path | None = typer.Option(
+        None, "--figure", help="Also draw the comparison (PNG, SVG or PDF by suffix)."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="A running Dask scheduler (tcp://host:8786)."
+    ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=0,
+        help="Local worker processes (default: one per core; 0 runs in this process).",
+    ),
+) -> None:
+    """Run designs x settings x scenarios with common random numbers, locally or on a Dask
+    cluster, and write one tidy table (and the best variant when the grid asks to
+    calibrate). The same grid file gives the same numbers wherever it runs."""
+    from earlyphase.simulate.grid import GridError, calibrate, comparison_figure, read_grid
+    from earlyphase.simulate.grid import run_grid as _run
+
+    try:
+        grid = read_grid(grid_file)
+    except GridError as exc:
+        raise _fail(str(exc)) from None
+    if output.suffix.lower() not in (".parquet", ".csv"):
+        raise _fail(f"--output: {output} must end in .parquet or .csv")
+    result = _run(grid, scheduler=scheduler, workers=workers)
+    if output.suffix.lower() == ".csv":
+        result.to_csv(output, index=False)
+    else:
+        result.to_parquet(output, index=False)
+    console = Console()
+    summary = result.drop_duplicates(["scenario", "variant"])[
+        ["scenario", "variant", "pcs", "prob_select_overdose"]
+    ]
+    # plain text: a wide frame must not be wrapped by the terminal's width
+    typer.echo(summary.to_string(index=False))
+    console.print(f"{len(result)} rows written to {output}")
+    if grid.calibrate:
+        ranked = calibrate(result, str(grid.calibrate.get("objective", "pcs")))
+        typer.echo(f"best variant: {ranked.iloc[0]['variant']}")
+        typer.echo(ranked.to_string(index=False))
+    if figure is not None:
+        comparison_figure(result).savefig(figure)
+        console.print(f"figure written to {figure}")
+
+
 @app.command("packet")
 def packet_cmd(
     trial_name: str = typer.Option(..., "--trial", help="The trial's name."),

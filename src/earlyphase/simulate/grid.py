@@ -1,0 +1,453 @@
+"""Scenario grids: designs x settings x scenarios, on one machine or a Dask cluster.
+
+A grid file (YAML or JSON) names the designs, the settings to vary, and the true
+dose-toxicity scenarios::
+
+    seed: 2026
+    n_sims: 4000          # simulated trials per scenario
+    chunk: 2000           # trials per task (results depend on it, not on the cluster)
+    target: 0.3           # optional: the rate PCS is scored against (default: each design's)
+    designs:
+      - label: BOIN
+        design: boin
+        settings: {target: 0.3, n_doses: 5, n_cohorts: 10}
+        vary: {cohort_size: [2, 3]}          # every combination becomes a variant
+      - label: CRM
+        design: crm
+        settings: {target: 0.3, skeleton: [0.05, 0.12, 0.25, 0.4, 0.55], n_cohorts: 10}
+    scenarios:
+      - {label: "MTD at 3", truth: [0.05, 0.12, 0.3, 0.45, 0.6]}
+      - {label: "all toxic", truth: [0.45, 0.55, 0.65, 0.75, 0.85]}
+    calibrate: {objective: pcs}             # optional: the variant with the best mean PCS
+
+Every variant of every design runs on the *same* simulated patients within a scenario and
+chunk (common random numbers, :func:`earlyphase.simulate.compare_designs`), so differences
+between designs are not Monte Carlo noise between patient samples. A task is one scenario and
+one chunk of trials; its seed is drawn from ``SeedSequence([seed, scenario, chunk])``, so the
+same grid file gives the same numbers sequentially, on a local cluster or on a remote one.
+Chunks are combined exactly (selection probabilities and expected counts are means over
+trials, weighted by the chunk's size).
+
+The result is tidy: one row per scenario, variant and dose (plus "none"), with the true
+toxicity, the probability of selecting the dose, expected patients and DLTs, and per row of a
+variant the percentage of correct selection (PCS: selecting the dose whose true toxicity is
+closest to the target, Cheung 2011, section 4.2; when even that dose is an overdose, more than
+``OVERDOSE_MARGIN`` above the target, the correct decision is to select none) and the
+probability of selecting an overdose.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Keys a grid file may hold; anything else is a mistake worth naming.
+_TOP = {"seed", "n_sims", "chunk", "target", "designs", "scenarios", "calibrate"}
+_DESIGN = {"label", "design", "settings", "vary"}
+_SCENARIO = {"label", "truth"}
+
+
+class GridError(ValueError):
+    """A grid file that cannot be run; the message names every problem ("where: why")."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One design with one combination of the varied settings."""
+
+    label: str
+    design: str
+    settings: dict[str, Any]
+    varied: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    label: str
+    truth: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A parsed, validated grid."""
+
+    seed: int
+    n_sims: int
+    chunk: int
+    variants: tuple[Variant, ...]
+    scenarios: tuple[Scenario, ...]
+    calibrate: Mapping[str, Any] = field(default_factory=dict)
+    #: the DLT rate PCS is scored against; None: each design's own target
+    target: float | None = None
+
+    def tasks(self) -> list[tuple[int, int, int]]:
+        """(scenario index, chunk index, trials in the chunk) for every task."""
+        out = []
+        for s in range(len(self.scenarios)):
+            for c, start in enumerate(range(0, self.n_sims, self.chunk)):
+                out.append((s, c, min(self.chunk, self.n_sims - start)))
+        return out
+
+
+def _unknown(keys: Any, allowed: set[str], where: str, problems: list[str]) -> None:
+    import difflib
+
+    for k in keys:
+        if k not in allowed:
+            near = difflib.get_close_matches(str(k), sorted(allowed), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            problems.append(f"{where}: unknown key {k!r}{hint}")
+
+
+def _whole(value: Any, where: str, low: int, high: int, problems: list[str]) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        problems.append(f"{where}: a whole number from {low} to {high}, got {value!r}")
+        return low
+    return value
+
+
+def parse_grid(spec: Mapping[str, Any], source: str = "grid") -> Grid:
+    """Validate a grid (a mapping, as read from YAML or JSON); every design variant is built
+    once here, so a bad setting is reported before anything runs, all problems together."""
+    from earlyphase.designs.spec import build_design
+
+    problems: list[str] = []
+    if not isinstance(spec, Mapping):
+        raise GridError(f"{source}: a mapping with designs and scenarios")
+    _unknown(spec, _TOP, source, problems)
+    seed = _whole(spec.get("seed", 0), f"{source}: seed", 0, 2**63 - 1, problems)
+    n_sims = _whole(spec.get("n_sims", 10_000), f"{source}: n_sims", 1, 10**9, problems)
+    chunk = _whole(spec.get("chunk", 10_000), f"{source}: chunk", 1, 10**7, problems)
+    target = spec.get("target")
+    if target is not None and (
+        isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target < 1
+    ):
+        problems.append(f"{source}: target: a DLT rate in (0, 1), got {target!r}")
+        target = None
+    variants: list[Variant] = []
+    designs = spec.get("designs")
+    if not isinstance(designs, list) or not designs:
+        problems.append(f"{source}: designs: a list of at least one design")
+        designs = []
+    for i, d in enumerate(designs, start=1):
+        where = f"{source}: designs[{i}]"
+        if not isinstance(d, Mapping):
+            problems.append(f"{where}: a mapping with design and settings")
+            continue
+        _unknown(d, _DESIGN, where, problems)
+        name = d.get("design")
+        base = d.get("settings", {}) or {}
+        vary = d.get("vary", {}) or {}
+        if not isinstance(name, str):
+            problems.append(f"{where}: design: the design's name (e.g. boin, crm, 3+3)")
+            continue
+        if not isinstance(base, Mapping) or not isinstance(vary, Mapping):
+            problems.append(f"{where}: settings and vary are mappings")
+            continue
+        bad_vary = [k for k, v in vary.items() if not isinstance(v, list) or not v]
+        for k in bad_vary:
+            problems.append(f"{where}: vary: {k}: a non-empty list of values")
+        if bad_vary:
+            continue
+        label = str(d.get("label", name))
+        keys = list(vary)
+        for combo in itertools.product(*(vary[k] for k in keys)):
+            varied = dict(zip(keys, combo, strict=True))
+            settings = {**base, **varied}
+            shown = ", ".join(f"{k}={v}" for k, v in varied.items())
+            vlabel = f"{label} ({shown})" if shown else label
+            try:
+                built = build_design(name, settings)
+            except ValueError as exc:
+                problems.append(f"{where} {vlabel}: {exc}")
+                continue
+            if target is None and getattr(built, "target", None) is None:
+                problems.append(
+                    f"{where} {vlabel}: has no target DLT rate to score selection against; "
+                    "give the grid a target"
+                )
+            variants.append(Variant(vlabel, name, settings, varied))
+    labels = [v.label for v in variants]
+    for dup in sorted({x for x in labels if labels.count(x) > 1}):
+        problems.append(f"{source}: designs: two variants are labelled {dup!r}; give labels")
+    scenarios: list[Scenario] = []
+    raw = spec.get("scenarios")
+    if not isinstance(raw, list) or not raw:
+        problems.append(f"{source}: scenarios: a list of at least one scenario")
+        raw = []
+    for i, sc in enumerate(raw, start=1):
+        where = f"{source}: scenarios[{i}]"
+        if not isinstance(sc, Mapping):
+            problems.append(f"{where}: a mapping with label and truth")
+            continue
+        _unknown(sc, _SCENARIO, where, problems)
+        truth = sc.get("truth")
+        ok = (
+            isinstance(truth, list)
+            and truth
+            and all(
+                isinstance(p, int | float) and not isinstance(p, bool) and 0 <= p <= 1
+                for p in truth
+            )
+        )
+        if not ok or not isinstance(truth, list):
+            problems.append(f"{where}: truth: a list of probabilities in [0, 1], one per dose")
+            continue
+        scenarios.append(Scenario(str(sc.get("label", f"scenario {i}")), tuple(map(float, truth))))
+    if variants and scenarios:
+        for sc in scenarios:
+            for v in variants:
+                k = build_design(v.design, v.settings).n_doses
+                if k != len(sc.truth):
+                    problems.append(
+                        f"{source}: scenario {sc.label!r} has {len(sc.truth)} doses, "
+                        f"{v.label} has {k}"
+                    )
+    calibrate = spec.get("calibrate", {}) or {}
+    if not isinstance(calibrate, Mapping):
+        problems.append(f"{source}: calibrate: a mapping such as {{objective: pcs}}")
+        calibrate = {}
+    else:
+        _unknown(calibrate, {"objective"}, f"{source}: calibrate", problems)
+        if calibrate.get("objective", "pcs") not in OBJECTIVES:
+            problems.append(f"{source}: calibrate: objective: one of {sorted(OBJECTIVES)}")
+    if problems:
+        raise GridError("; ".join(dict.fromkeys(problems)))
+    return Grid(
+        seed,
+        n_sims,
+        chunk,
+        tuple(variants),
+        tuple(scenarios),
+        dict(calibrate),
+        None if target is None else float(target),
+    )
+
+
+def read_grid(path: str | Path) -> Grid:
+    """Read a grid file (``.yaml``/``.yml`` or ``.json``)."""
+    path = Path(path)
+    try:
+        text_ = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise GridError(f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        if path.suffix.lower() == ".json":
+            spec = json.loads(text_)
+        else:
+            import yaml
+
+            spec = yaml.safe_load(text_)
+    except Exception as exc:  # the parsers' own errors, with line and column
+        raise GridError(f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}") from exc
+    return parse_grid(spec, str(path))
+
+
+def task_seed(seed: int, scenario: int, chunk: int) -> int:
+    """The seed of one task: independent streams whatever runs it, wherever."""
+    return int(np.random.SeedSequence([seed, scenario, chunk]).generate_state(1, np.uint64)[0])
+
+
+def run_task(grid: Grid, scenario: int, chunk: int, n: int) -> pd.DataFrame:
+    """One scenario, one chunk of ``n`` trials, every variant on the same patients."""
+    from earlyphase.designs.spec import build_design
+    from earlyphase.simulate.monte_carlo import compare_designs
+
+    designs = {v.label: build_design(v.design, v.settings) for v in grid.variants}
+    sc = grid.scenarios[scenario]
+    _table, ocs = compare_designs(
+        designs, list(sc.truth), n_sims=n, seed=task_seed(grid.seed, scenario, chunk)
+    )
+    rows = []
+    for v in grid.variants:
+        oc = ocs[v.label]
+        labels = [*oc.dose_labels, "none"]
+        for i, label in enumerate(labels):
+            last = i == len(labels) - 1
+            rows.append(
+                {
+                    "scenario": sc.label,
+                    "variant": v.label,
+                    "design": v.design,
+                    "dose": label,
+                    "dose_index": i + 1 if not last else 0,
+                    "true_tox": np.nan if last else sc.truth[i],
+                    "prob_selected": float(oc.selection[i]),
+                    "mean_patients": np.nan if last else float(oc.mean_n[i]),
+                    "mean_dlt": np.nan if last else float(oc.mean_dlt[i]),
+                    "n_sims": n,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _combine(parts: Sequence[pd.DataFrame], grid: Grid) -> pd.DataFrame:
+    """Chunks to one result: means over trials, weighted by chunk size."""
+    frame = pd.concat(parts, ignore_index=True)
+    keys = ["scenario", "variant", "design", "dose", "dose_index", "true_tox"]
+    values = ["prob_selected", "mean_patients", "mean_dlt"]
+    w = frame["n_sims"].to_numpy(dtype=np.float64)
+    weighted = frame[values].mul(w, axis=0)
+    weighted[keys] = frame[keys]
+    weighted["n_sims"] = w
+    out = weighted.groupby(keys, sort=False, dropna=False).sum().reset_index()
+    out[values] = out[values].div(out["n_sims"], axis=0)
+    out["n_sims"] = out["n_sims"].astype(np.int64)
+    # the grid's own order: scenarios, variants, doses, then "none"
+    rank = pd.DataFrame(
+        {
+            "s": out["scenario"].map({s.label: i for i, s in enumerate(grid.scenarios)}),
+            "v": out["variant"].map({v.label: i for i, v in enumerate(grid.variants)}),
+            "d": out["dose_index"].where(out["dose_index"] > 0, 10**6),
+        }
+    )
+    out = out.loc[rank.sort_values(["s", "v", "d"]).index].reset_index(drop=True)
+    return _add_summaries(out, grid)
+
+
+#: A dose whose true toxicity exceeds the target by more than this is an overdose (the upper
+#: edge of the usual target interval, e.g. 0.3 +- 0.1; Liu & Yuan 2015).
+OVERDOSE_MARGIN = 0.1
+
+
+def _target(design: Any) -> float:
+    target = getattr(design, "target", None)
+    if target is None:
+        raise GridError(f"{type(design).__name__}: has no target toxicity to score PCS against")
+    return float(target)
+
+
+def _add_summaries(out: pd.DataFrame, grid: Grid) -> pd.DataFrame:
+    """PCS and the risk of overdosing per scenario and variant, repeated on its rows."""
+    from earlyphase.designs.spec import build_design
+
+    targets = {
+        v.label: grid.target
+        if grid.target is not None
+        else _target(build_design(v.design, v.settings))
+        for v in grid.variants
+    }
+    pcs: dict[tuple[str, str], float] = {}
+    over: dict[tuple[str, str], float] = {}
+    for (sc, var), g in out.groupby(["scenario", "variant"], sort=False):
+        doses = g[g["dose_index"] > 0]
+        tox = doses["true_tox"].to_numpy()
+        target = targets[str(var)]
+        gap = np.abs(tox - target)
+        correct = np.isclose(gap, gap.min())
+        above = tox > target + OVERDOSE_MARGIN
+        prob = doses["prob_selected"].to_numpy()
+        if above[correct].all():
+            # every dose is an overdose: the correct decision is to stop without a dose
+            pcs[(str(sc), str(var))] = float(g.loc[g["dose_index"] == 0, "prob_selected"].sum())
+        else:
+            pcs[(str(sc), str(var))] = float(prob[correct].sum())
+        over[(str(sc), str(var))] = float(prob[above].sum())
+    key = list(zip(out["scenario"], out["variant"], strict=True))
+    out["target"] = [targets[v] for v in out["variant"]]
+    out["pcs"] = [pcs[k] for k in key]
+    out["prob_select_overdose"] = [over[k] for k in key]
+    return out
+
+
+OBJECTIVES: dict[str, Callable[[pd.DataFrame], float]] = {
+    "pcs": lambda g: float(g["pcs"].mean()),
+    "safety": lambda g: -float(g["prob_select_overdose"].mean()),
+}
+
+
+def calibrate(result: pd.DataFrame, objective: str = "pcs") -> pd.DataFrame:
+    """The variants ranked by the objective averaged over scenarios (``pcs``: mean PCS;
+    ``safety``: least mean probability of selecting an overdose), best first; ties keep the
+    grid's order. The grid search of Lee & Cheung (2009) for CRM skeletons and priors is this
+    with the skeleton's settings varied."""
+    summary = result.drop_duplicates(["scenario", "variant"])
+    score = OBJECTIVES[objective]
+    per = pd.DataFrame(
+        [
+            {"variant": var, "score": score(g), "scenarios": len(g)}
+            for var, g in summary.groupby("variant", sort=False)
+        ]
+    )
+    return per.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def run_grid(
+    grid: Grid,
+    scheduler: str | None = None,
+    workers: int | None = None,
+) -> pd.DataFrame:
+    """Run every task and combine them. ``workers=0`` runs in this process; otherwise a
+    Dask ``LocalCluster`` with ``workers`` processes (default: the CPU count), or the cluster
+    whose scheduler listens at ``scheduler`` (``tcp://host:8786``)."""
+    tasks = grid.tasks()
+    if scheduler is None and workers == 0:
+        return _combine([run_task(grid, *t) for t in tasks], grid)
+    import dask.distributed
+
+    # distributed is untyped: its two entry points are used through Any
+    dist: Any = dask.distributed
+    if scheduler is not None:
+        client = dist.Client(scheduler)
+        cluster = None
+    else:
+        import os
+
+        cluster = dist.LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+        )
+        client = dist.Client(cluster)
+    try:
+        futures = [client.submit(run_task, grid, *t, pure=False) for t in tasks]
+        parts = client.gather(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return _combine(parts, grid)
+
+
+def comparison_figure(result: pd.DataFrame) -> Any:
+    """PCS by scenario for every variant (bars), with the probability of selecting an
+    overdose as hatched bars: colour-blind-safe (Okabe-Ito) colours."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = result.drop_duplicates(["scenario", "variant"])
+    scenarios = list(dict.fromkeys(summary["scenario"]))
+    variants = list(dict.fromkeys(summary["variant"]))
+    colours = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(scenarios) * max(1, len(variants)) / 2), 4))
+    width = 0.8 / max(1, len(variants))
+    x = np.arange(len(scenarios))
+    for i, var in enumerate(variants):
+        g = summary[summary["variant"] == var].set_index("scenario").reindex(scenarios)
+        colour = colours[i % len(colours)]
+        ax.bar(x + i * width, g["pcs"], width, label=var, color=colour)
+        ax.bar(
+            x + i * width,
+            g["prob_select_overdose"],
+            width,
+            fill=False,
+            hatch="//",
+            edgecolor="#222222",
+        )
+    ax.set_xticks(x + width * (len(variants) - 1) / 2, scenarios, rotation=15, ha="right")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("Probability")
+    ax.set_title("Correct selection (bars) and overdose selection (hatched)")
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
