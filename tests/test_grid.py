@@ -236,4 +236,43 @@ def test_the_grid_command(tmp_path: Path) -> None:
 def test_the_example_grid_parses() -> None:
     root = Path(__file__).resolve().parents[1]
     grid = read_grid(root / "examples" / "grids" / "boin_vs_crm.yaml")
-    assert len(grid.variants) == 3 and len(grid.scenarios) == 4
+    assert len(grid.variants) == 7 and len(grid.scenarios) == 4
+
+
+def test_skeletons_calibrated_in_the_grid_are_getprior_skeletons() -> None:
+    """dfcrm::getprior(0.05, 0.25, 3, 5) = 0.084 0.1567 0.25 0.3545 0.4603 (dfcrm 0.2-2.1, as
+    in the calibrate_skeleton doctest); every delta x prior-MTD combination is a variant."""
+    grid = parse_grid(
+        {
+            **SMALL,
+            "designs": [
+                {
+                    "label": "CRM",
+                    "design": "crm",
+                    "settings": {"target": 0.25, "n_patients": 12},
+                    "skeleton_from": {"n_doses": 5, "delta": [0.05, 0.07], "mtd_prior_level": 3},
+                }
+            ],
+            "scenarios": [{"label": "s", "truth": [0.1, 0.2, 0.25, 0.4, 0.5]}],
+        }
+    )
+    assert [v.label for v in grid.variants] == [
+        "CRM (skeleton_delta=0.05, skeleton_mtd_prior_level=3)",
+        "CRM (skeleton_delta=0.07, skeleton_mtd_prior_level=3)",
+    ]
+    np.testing.assert_allclose(
+        grid.variants[0].settings["skeleton"], [0.084, 0.1567, 0.25, 0.3545, 0.4603], atol=5e-5
+    )
+    with pytest.raises(GridError, match="skeleton_from: mtd_prior_level: required"):
+        parse_grid(
+            {
+                **SMALL,
+                "designs": [
+                    {
+                        "design": "crm",
+                        "settings": {"target": 0.3},
+                        "skeleton_from": {"n_doses": 4, "delta": 0.05},
+                    }
+                ],
+            }
+        )

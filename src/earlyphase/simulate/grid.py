@@ -14,11 +14,19 @@ dose-toxicity scenarios::
         vary: {cohort_size: [2, 3]}          # every combination becomes a variant
       - label: CRM
         design: crm
-        settings: {target: 0.3, skeleton: [0.05, 0.12, 0.25, 0.4, 0.55], n_cohorts: 10}
+        settings: {target: 0.3, skeleton: [0.05, 0.12, 0.25, 0.4, 0.55], n_patients: 30}
+      - label: CRM calibrated
+        design: crm
+        settings: {target: 0.3, n_patients: 30, cohort_size: 3}
+        skeleton_from: {n_doses: 5, delta: [0.04, 0.06, 0.08], mtd_prior_level: [2, 3]}
     scenarios:
       - {label: "MTD at 3", truth: [0.05, 0.12, 0.3, 0.45, 0.6]}
       - {label: "all toxic", truth: [0.45, 0.55, 0.65, 0.75, 0.85]}
     calibrate: {objective: pcs}             # optional: the variant with the best mean PCS
+
+``skeleton_from`` calibrates a CRM skeleton for every combination of indifference half-width
+``delta`` and prior MTD level (Lee & Cheung 2009; ``dfcrm::getprior``), so a grid searches the
+quantities the calibration literature varies rather than raw skeletons.
 
 Every variant of every design runs on the *same* simulated patients within a scenario and
 chunk (common random numbers, :func:`earlyphase.simulate.compare_designs`), so differences
@@ -50,7 +58,8 @@ import pandas as pd
 
 #: Keys a grid file may hold; anything else is a mistake worth naming.
 _TOP = {"seed", "n_sims", "chunk", "target", "designs", "scenarios", "calibrate"}
-_DESIGN = {"label", "design", "settings", "vary"}
+_DESIGN = {"label", "design", "settings", "vary", "skeleton_from"}
+_SKELETON = {"delta", "mtd_prior_level", "n_doses"}
 _SCENARIO = {"label", "truth"}
 
 
@@ -157,13 +166,19 @@ def parse_grid(spec: Mapping[str, Any], source: str = "grid") -> Grid:
         if bad_vary:
             continue
         label = str(d.get("label", name))
-        keys = list(vary)
-        for combo in itertools.product(*(vary[k] for k in keys)):
+        skel = _skeleton_grid(d.get("skeleton_from"), where, problems)
+        if skel is None:
+            continue
+        keys = list(vary) + list(skel)
+        lists = [*vary.values(), *skel.values()]
+        for combo in itertools.product(*lists):
             varied = dict(zip(keys, combo, strict=True))
-            settings = {**base, **varied}
+            settings = {**base, **{k: v for k, v in varied.items() if k not in skel}}
             shown = ", ".join(f"{k}={v}" for k, v in varied.items())
             vlabel = f"{label} ({shown})" if shown else label
             try:
+                if skel:
+                    settings["skeleton"] = _skeleton(d["skeleton_from"], settings, varied)
                 built = build_design(name, settings)
             except ValueError as exc:
                 problems.append(f"{where} {vlabel}: {exc}")
@@ -229,6 +244,52 @@ def parse_grid(spec: Mapping[str, Any], source: str = "grid") -> Grid:
         dict(calibrate),
         None if target is None else float(target),
     )
+
+
+def _skeleton_grid(spec: Any, where: str, problems: list[str]) -> dict[str, list[Any]] | None:
+    """The varied values of a ``skeleton_from`` block (``delta`` and ``mtd_prior_level``,
+    lists or single values; ``n_doses`` fixed)."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping) or "n_doses" not in spec:
+        problems.append(
+            f"{where}: skeleton_from: a mapping with n_doses, delta and mtd_prior_level"
+        )
+        return None
+    _unknown(spec, _SKELETON, f"{where}: skeleton_from", problems)
+    out: dict[str, list[Any]] = {}
+    for key in ("delta", "mtd_prior_level"):
+        values = spec.get(key)
+        if values is None or values == []:
+            problems.append(f"{where}: skeleton_from: {key}: required")
+            return None
+        out[f"skeleton_{key}"] = values if isinstance(values, list) else [values]
+    return out
+
+
+def _skeleton(
+    spec: Mapping[str, Any], settings: Mapping[str, Any], varied: Mapping[str, Any]
+) -> list[float]:
+    """A CRM skeleton by Lee & Cheung (2009) calibration (``dfcrm::getprior``), so that a
+    grid searches indifference intervals and prior MTDs rather than raw skeletons."""
+    from earlyphase.designs import calibrate_skeleton
+
+    if "target" not in settings:
+        raise ValueError("skeleton_from: the design's target is needed to calibrate a skeleton")
+    n_doses = spec["n_doses"]
+    if isinstance(n_doses, bool) or not isinstance(n_doses, int):
+        raise ValueError(f"skeleton_from: n_doses: a whole number, got {n_doses!r}")
+    return [
+        float(x)
+        for x in calibrate_skeleton(
+            float(settings["target"]),
+            n_doses,
+            int(varied["skeleton_mtd_prior_level"]),
+            delta=float(varied["skeleton_delta"]),
+            model=str(settings.get("model", "empiric")),
+            intercept=float(settings.get("intercept", 3.0)),
+        )
+    ]
 
 
 def read_grid(path: str | Path) -> Grid:
