@@ -152,3 +152,25 @@ def test_demo_runs_from_an_installed_wheel(tmp_path: Path) -> None:
     assert cells and "0.2365" in words and "0.3585" in words
     for stem in ("gvhd_3plus3_expansion", "boin_target_0.3"):
         assert (workdir / "protocols" / f"{stem}.html").read_text(encoding="utf-8").count("<table")
+
+
+def test_conduct_walkthrough_runs_the_whole_flow(tmp_path: Path) -> None:
+    """The README's walkthrough: a refused tenfold dose, a deviation with its reason, a late
+    DLT corrected after a signed decision, a rejection, an approval at another dose, the
+    packet and a verified audit trail."""
+    run = subprocess.run(
+        [sys.executable, str(EXAMPLES / "conduct_walkthrough.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")},
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "refused: cells_per_kg: 5 is 900% above cohort 1's dose" in out
+    assert "decision 1 now: data changed after signature" in out
+    assert "decision 2: Rejected: enrolment stays paused" in out
+    assert "decision 3: Approved with a deviation from the design" in out
+    assert "audit trail intact" in out
+    assert "vial overfill" in (tmp_path / "packet.html").read_text()
