@@ -1023,6 +1023,46 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             return page("Error", f"<p class='msg'>{html.escape(str(exc))}</p>")
         return page(f"Review of decision {decision_id}", _review_html(rv))
 
+    @app.get("/trials/{name}/packet", response_class=HTMLResponse)
+    def packet_page(name: str, request: Request) -> Response:
+        """The safety review packet for the escalation meeting (print it, or take the PDF)."""
+        found = session_user(request)
+        if found is None:
+            return RedirectResponse("/login", status_code=303)
+        from earlyphase.conduct.packet import render_packet
+
+        try:
+            return HTMLResponse(render_packet(service.safety_packet(found[0], name)))
+        except ConductError as exc:
+            return page("Error", f"<p class='msg'>{html.escape(str(exc))}</p>")
+
+    @app.get("/trials/{name}/packet.pdf")
+    def packet_pdf(name: str, request: Request) -> Response:
+        """The packet printed to A4 PDF by headless Chromium."""
+        found = session_user(request)
+        if found is None:
+            return RedirectResponse("/login", status_code=303)
+        import tempfile
+
+        from earlyphase.conduct.packet import render_packet
+        from earlyphase.report import write_pdf
+
+        try:
+            text_ = render_packet(service.safety_packet(found[0], name))
+            with tempfile.TemporaryDirectory() as tmp:
+                source = Path(tmp) / "packet.html"
+                source.write_text(text_, encoding="utf-8")
+                pdf = write_pdf(source, Path(tmp) / "packet.pdf").read_bytes()
+        except ConductError as exc:
+            return page("Error", f"<p class='msg'>{html.escape(str(exc))}</p>")
+        except ValueError as exc:  # no Chromium on this server
+            return page("PDF unavailable", f"<p class='msg'>{html.escape(str(exc))}</p>")
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": 'inline; filename="safety-review-packet.pdf"'},
+        )
+
     app.state.service = service
     return app
 
