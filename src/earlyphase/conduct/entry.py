@@ -58,6 +58,15 @@ from earlyphase.designs.settings import RESPONSES
 
 Parser = Callable[[Problems, Any, ZoneInfo], Any]
 
+#: No record of a subject is dated before this: an earlier date is a typing error (a year
+#: 0026 for 2026), not a trial's data.
+EARLIEST_DATE = dt.date(1980, 1, 1)
+#: A subject's records lie at most this many days after enrolment (twenty years: the
+#: long-term follow-up of gene and cell therapies is fifteen).
+MAX_DAYS_AFTER_ENROLMENT = 20 * 366
+#: Screening values may precede enrolment by at most this many days.
+MAX_DAYS_BEFORE_ENROLMENT = 366
+
 
 def _optional_date(p: Problems, v: Any, zone: ZoneInfo, field: str) -> dt.date | None:
     if v is None or (isinstance(v, str) and not v.strip()):
@@ -125,9 +134,18 @@ FIELDS: dict[str, dict[str, Parser]] = {
 }
 
 
+def _printable(p: Problems, field: str, value: Any) -> Any:
+    """Text as a record holds it: no NUL or other control character (line breaks and tabs
+    aside), which no database column stores the same way and no page shows."""
+    if isinstance(value, str) and any(not (c.isprintable() or c in "\t\n\r") for c in value):
+        p.add(field, "control or unprintable characters are not allowed")
+        return None
+    return value
+
+
 def parse(kind: str, p: Problems, raw: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
     """The fields of ``raw`` parsed for a ``kind`` record (problems go to ``p``)."""
-    return {k: FIELDS[kind][k](p, v, zone) for k, v in raw.items()}
+    return {k: _printable(p, k, FIELDS[kind][k](p, v, zone)) for k, v in raw.items()}
 
 
 def _dates(
@@ -139,11 +157,31 @@ def _dates(
     before_enrolment: bool = False,
     exclude_death: bool = False,
 ) -> None:
-    """A date of the subject's record: not before enrolment, not after death."""
+    """A date of the subject's record: not before enrolment, not after death, and within the
+    span a trial's record can cover (study days bounded both ways)."""
     if d is None:
         return
-    if not before_enrolment and subj.enrolled_on is not None and d < subj.enrolled_on:
-        p.add(field, f"{d} is before {subj.code}'s enrolment on {subj.enrolled_on}")
+    if d < EARLIEST_DATE:
+        p.add(field, f"{d} is before {EARLIEST_DATE}; check the year")
+        return
+    on = subj.enrolled_on
+    if on is not None and field != "enrolled_on":
+        if (d - on).days > MAX_DAYS_AFTER_ENROLMENT:
+            p.add(
+                field,
+                f"{d} is more than {MAX_DAYS_AFTER_ENROLMENT} days after {subj.code}'s "
+                f"enrolment on {on}; check the year",
+            )
+            return
+        if before_enrolment and (on - d).days > MAX_DAYS_BEFORE_ENROLMENT:
+            p.add(
+                field,
+                f"{d} is more than {MAX_DAYS_BEFORE_ENROLMENT} days before {subj.code}'s "
+                f"enrolment on {on}; check the year",
+            )
+            return
+    if not before_enrolment and on is not None and d < on:
+        p.add(field, f"{d} is before {subj.code}'s enrolment on {on}")
     died = None if exclude_death else death_date(s, subj)
     if died is not None and d > died:
         p.add(field, f"{d} is after {subj.code}'s death on {died}")

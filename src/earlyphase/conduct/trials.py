@@ -5,20 +5,78 @@ written in, so that a running trial keeps the protocol it was created with."""
 from __future__ import annotations
 
 import json
+import math
+import unicodedata
 from collections.abc import Mapping
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from earlyphase.conduct import audit
-from earlyphase.conduct.common import ConductError, ServiceBase, require, text_value, trial_named
+from earlyphase.conduct.common import ConductError, ServiceBase, require, trial_named
 from earlyphase.conduct.models import Trial, User
 from earlyphase.conduct.protocol import SINGLE_ARM, build_protocol
-from earlyphase.designs.settings import CONDUCT, check_conduct, with_defaults
+from earlyphase.designs.settings import (
+    CONDUCT,
+    MAX_DOSE,
+    MAX_DOSES,
+    MAX_TEXT,
+    check_conduct,
+    with_defaults,
+)
 
 #: Names of the conduct settings, which may also be given among a design's settings.
 CONDUCT_NAMES = frozenset(s.name for s in CONDUCT)
+#: Characters of a trial's name (the record's column holds 200).
+MAX_NAME = 200
+
+
+def trial_name(value: Any) -> str:
+    """The trial's name as it is stored: Unicode NFC, spaces collapsed and stripped, so that
+    " GVHD" and "GVHD" (or a name typed with a different space or accent encoding) are one
+    trial. Control characters are refused: a name is shown on pages and in URLs."""
+    if not isinstance(value, str):
+        raise ConductError(f"name: text, got {type(value).__name__}")
+    name = " ".join(unicodedata.normalize("NFC", value).split())
+    if not name:
+        raise ConductError("name: required")
+    if len(name) > MAX_NAME:
+        raise ConductError(f"name: at most {MAX_NAME} characters, got {len(name)}")
+    if any(not c.isprintable() for c in name):
+        raise ConductError("name: control or unprintable characters are not allowed")
+    if "/" in name:  # the name is a path segment of the trial's pages and API
+        raise ConductError("name: must not contain '/'")
+    return name
+
+
+def dose_problems(dose_levels: Any) -> list[str]:
+    """What is wrong with a trial's dose levels: each a finite positive amount, strictly
+    increasing (so unique), at most :data:`MAX_DOSES` of them."""
+    if not isinstance(dose_levels, list | tuple) or not dose_levels:
+        return ["dose_levels: give the dose levels, e.g. [0.5, 1, 2]"]
+    if len(dose_levels) > MAX_DOSES:
+        return [f"dose_levels: at most {MAX_DOSES} levels, got {len(dose_levels)}"]
+    values: list[float] = []
+    for v in dose_levels:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return [f"dose_levels: numbers, got {type(v).__name__}"]
+        try:
+            f = float(v)
+        except OverflowError:
+            return [f"dose_levels: every dose at most {MAX_DOSE:g}"]
+        if not math.isfinite(f):
+            return [f"dose_levels: finite numbers, got {f}"]
+        if not 0 < f <= MAX_DOSE:
+            return [f"dose_levels: every dose above 0 and at most {MAX_DOSE:g}, got {f:g}"]
+        values.append(f)
+    for a, b in pairwise(values):
+        if b == a:
+            return [f"dose_levels: dose {a:g} is given twice; each level is a different dose"]
+        if b < a:
+            return [f"dose_levels: strictly increasing, but {b:g} follows {a:g}"]
+    return []
 
 
 def _builds(design_name: str, spec: dict[str, Any]) -> bool:
@@ -45,10 +103,25 @@ class TrialsMixin(ServiceBase):
         DLT window, evaluability, infusion schedule, dose tolerance, replacement, time zone);
         they may also come among ``design_spec``'s keys (one JSON object in a form)."""
         require(actor, "admin", "statistician")
+        problems: list[str] = []
+        try:
+            name = trial_name(name)
+        except ConductError as exc:
+            problems.append(str(exc))
+        problems += dose_problems(dose_levels)
+        if not isinstance(dose_unit, str) or len(dose_unit) > MAX_TEXT:
+            problems.append(f"dose_unit: text of at most {MAX_TEXT} characters")
+        elif any(not c.isprintable() for c in dose_unit):
+            problems.append("dose_unit: control or unprintable characters are not allowed")
+        if not isinstance(schedule, str) or len(schedule) > 2000:
+            problems.append("schedule: text of at most 2000 characters")
+        elif any(not (c.isprintable() or c in "\t\n\r") for c in schedule):
+            problems.append("schedule: control characters are not allowed")
+        if problems:  # the design is built for these dose levels only once they are sound
+            raise ConductError("; ".join(problems))
         spec = {k: v for k, v in design_spec.items() if k not in CONDUCT_NAMES}
         given = {k: v for k, v in design_spec.items() if k in CONDUCT_NAMES}
         given.update(conduct or {})
-        problems: list[str] = []
         settings: dict[str, Any] = {}
         try:
             settings = check_conduct(given)
@@ -70,10 +143,13 @@ class TrialsMixin(ServiceBase):
             )
         if problems:
             raise ConductError("; ".join(problems))
-        name = text_value(name, "name")
         with self._tx() as s:
-            if s.execute(select(Trial).where(Trial.name == name)).scalar():
-                raise ConductError(f"name: trial {name!r} exists")
+            # names differing only in case are one trial to the people who read them
+            same = s.execute(
+                select(Trial.name).where(func.lower(Trial.name) == name.lower())
+            ).scalar()
+            if same is not None:
+                raise ConductError(f"name: trial {same!r} exists")
             trial = Trial(
                 name=name,
                 design_name=design_name,

@@ -39,7 +39,8 @@ class Setting:
     design then either does without the rule, or, with ``required``, refuses to build);
     ``default_text`` says the default in words when it depends on other settings.
     ``low``/``high`` bound a number (each element of a list), open when ``low_open``/
-    ``high_open``; ``choices`` lists the accepted words. ``param`` names the constructor (or
+    ``high_open``; ``max_len`` bounds a list's length or a text's characters; ``choices``
+    lists the accepted words. ``param`` names the constructor (or
     behaviour) parameter the setting feeds when it differs from ``name``; ``flags`` are the
     command-line spellings (default ``--name-with-dashes``). ``only_with`` = (setting, value)
     and ``requires`` = setting restrict where a setting may be given, so that no setting is
@@ -65,6 +66,9 @@ class Setting:
     requires: str | None = None
     from_length_of: str | None = None
     default_text: str = ""
+    #: at most this many values (lists) or characters (text): what a trial can hold and what
+    #: the trial record's columns store
+    max_len: int | None = None
 
     @property
     def target(self) -> str:
@@ -87,19 +91,25 @@ class Setting:
         return format_value(self.default)
 
     def bounds_text(self) -> str:
-        """``[0.05, 0.6]``, ``(0, 1)``, ``>= 1``... ("" when unbounded)."""
+        """``[0.05, 0.6]``, ``(0, 1)``, ``>= 1``, ``(0, 1e+09], at most 20 values``... ("" when
+        unbounded)."""
         if self.choices:
             return "one of " + ", ".join(self.choices)
+        size = ""
+        if self.max_len is not None:
+            size = f"at most {self.max_len} {'characters' if self.type == 'text' else 'values'}"
         lo, hi = self.low, self.high
         if lo is not None and hi is not None:
             left = "(" if self.low_open else "["
             right = ")" if self.high_open else "]"
-            return f"{left}{_num(lo)}, {_num(hi)}{right}"
-        if lo is not None:
-            return f"{'>' if self.low_open else '>='} {_num(lo)}"
-        if hi is not None:
-            return f"{'<' if self.high_open else '<='} {_num(hi)}"
-        return ""
+            span = f"{left}{_num(lo)}, {_num(hi)}{right}"
+        elif lo is not None:
+            span = f"{'>' if self.low_open else '>='} {_num(lo)}"
+        elif hi is not None:
+            span = f"{'<' if self.high_open else '<='} {_num(hi)}"
+        else:
+            span = ""
+        return ", ".join(x for x in (span, size) if x)
 
 
 def _num(v: float) -> str:
@@ -126,7 +136,29 @@ def S(name: str, type: str, default: Any = None, help: str = "", **kw: Any) -> S
 
 _PROB_OPEN = {"low": 0.0, "high": 1.0, "low_open": True, "high_open": True}
 _PROB = {"low": 0.0, "high": 1.0}
-_POSITIVE = {"low": 0.0, "low_open": True}
+
+# What a trial can be: every number a design or the conduct service accepts is bounded, so
+# that no setting asks for a trial no one could run (or a number no database column holds).
+#: Dose levels of a dose-finding trial.
+MAX_DOSES = 20
+#: Patients in one cohort.
+MAX_COHORT_SIZE = 12
+#: Cohorts of a dose-finding trial.
+MAX_COHORTS = 100
+#: Patients of a trial (sample sizes, looks, stopping counts).
+MAX_PATIENTS = 1000
+#: Looks of a monitoring design.
+MAX_LOOKS = 100
+#: Beta prior parameters (pseudo-patients) and historical sample sizes.
+MAX_PRIOR = 100_000.0
+#: A dose amount, whatever its unit.
+MAX_DOSE = 1e9
+#: Characters of a free-text setting (the dose unit and the visit are 40 in the record).
+MAX_TEXT = 40
+#: A positive number: prior parameters, sample sizes behind a rate.
+_POSITIVE = {"low": 0.0, "low_open": True, "high": MAX_PRIOR}
+#: A count of patients.
+_PATIENTS = {"low": 1, "high": MAX_PATIENTS}
 
 # --- dose levels, shared by the dose-finding designs ---------------------------------------
 _DOSE_LEVELS = (
@@ -137,6 +169,10 @@ _DOSE_LEVELS = (
         "Dose amounts, increasing, e.g. 0.5,1,2 (levels numbered 1..K if not given).",
         param="doses",
         increasing=True,
+        low=0.0,
+        low_open=True,
+        high=MAX_DOSE,
+        max_len=MAX_DOSES,
         reference="earlyphase.designs.DoseLevels",
     ),
     S(
@@ -146,6 +182,7 @@ _DOSE_LEVELS = (
         "Unit of the dose amounts, e.g. 'x 10^6 cells/kg'.",
         param="doses",
         requires="dose_values",
+        max_len=MAX_TEXT,
         reference="earlyphase.designs.DoseLevels",
     ),
 )
@@ -158,6 +195,7 @@ def _n_doses(ref: str) -> Setting:
         None,
         "Number of dose levels (default: the number of dose values, or of true rates).",
         low=1,
+        high=MAX_DOSES,
         required=True,
         from_length_of="dose_values",
         flags=("--n-doses", "--doses"),
@@ -166,7 +204,15 @@ def _n_doses(ref: str) -> Setting:
 
 
 def _start_dose(ref: str) -> Setting:
-    return S("start_dose", "int", 1, "Starting dose level (1-based).", low=1, reference=ref)
+    return S(
+        "start_dose",
+        "int",
+        1,
+        "Starting dose level (1-based).",
+        low=1,
+        high=MAX_DOSES,
+        reference=ref,
+    )
 
 
 THREE_PLUS_THREE = (
@@ -201,6 +247,7 @@ BOIN_SETTINGS = (
         3,
         "Patients per cohort.",
         low=1,
+        high=MAX_COHORT_SIZE,
         reference="BOIN::get.boundary cohortsize",
     ),
     S(
@@ -209,6 +256,7 @@ BOIN_SETTINGS = (
         10,
         "Maximum number of cohorts; the trial stops at n_cohorts x cohort_size patients.",
         low=1,
+        high=MAX_COHORTS,
         flags=("--n-cohorts", "--cohorts"),
         reference="BOIN::get.boundary ncohort",
     ),
@@ -269,7 +317,7 @@ BOIN_SETTINGS = (
         "int",
         None,
         "Stop when this many patients are at the dose to be given next.",
-        low=1,
+        **_PATIENTS,
         default_text="none",
         reference="BOIN::get.oc n.earlystop",
     ),
@@ -292,6 +340,7 @@ CRM_SETTINGS = (
         "Prior guesses of the DLT rate per dose, strictly increasing, e.g. 0.05,0.12,0.25,0.4.",
         required=True,
         increasing=True,
+        max_len=MAX_DOSES,
         reference="dfcrm::crm prior",
         **_PROB_OPEN,
     ),
@@ -318,7 +367,9 @@ CRM_SETTINGS = (
         math.sqrt(1.34),
         "Standard deviation of the normal prior on beta.",
         reference="dfcrm::crm scale",
-        **_POSITIVE,
+        low=0.0,
+        low_open=True,
+        high=100.0,
     ),
     S(
         "intercept",
@@ -326,6 +377,8 @@ CRM_SETTINGS = (
         3.0,
         "Intercept of the logistic model.",
         only_with=("model", "logistic"),
+        low=-100.0,
+        high=100.0,
         reference="dfcrm::crm intcpt",
     ),
     S(
@@ -333,11 +386,19 @@ CRM_SETTINGS = (
         "int",
         24,
         "Sample size; the trial stops when it is reached.",
-        low=1,
+        **_PATIENTS,
         flags=("--n-patients", "--patients"),
         reference="dfcrm::crmsim n",
     ),
-    S("cohort_size", "int", 1, "Patients per cohort.", low=1, reference="dfcrm::crmsim mcohort"),
+    S(
+        "cohort_size",
+        "int",
+        1,
+        "Patients per cohort.",
+        low=1,
+        high=MAX_COHORT_SIZE,
+        reference="dfcrm::crmsim mcohort",
+    ),
     _start_dose("dfcrm::crmsim x0"),
     S(
         "no_skipping",
@@ -393,7 +454,7 @@ BEHAVIOURS: dict[str, tuple[Setting, ...]] = {
             "int",
             None,
             "Stop when this many patients have had the dose named by at_dose.",
-            low=1,
+            **_PATIENTS,
             param="n",
             default_text="none",
             reference="escalation::stop_when_n_at_dose n",
@@ -405,6 +466,7 @@ BEHAVIOURS: dict[str, tuple[Setting, ...]] = {
             "Dose counted by stop_when_n_at_dose: recommended, any, or a dose level.",
             param="dose",
             requires="stop_when_n_at_dose",
+            max_len=MAX_TEXT,
             reference="escalation::stop_when_n_at_dose dose",
         ),
     ),
@@ -414,7 +476,7 @@ BEHAVIOURS: dict[str, tuple[Setting, ...]] = {
             "int",
             None,
             "Stop once this many patients have been treated.",
-            low=1,
+            **_PATIENTS,
             param="n",
             default_text="none",
             reference="escalation::stop_at_n n",
@@ -458,7 +520,7 @@ BEHAVIOURS: dict[str, tuple[Setting, ...]] = {
             "int",
             None,
             "Expansion cohort: this many more patients at the selected dose (RP2D).",
-            low=1,
+            **_PATIENTS,
             param="n",
             default_text="none",
             reference="earlyphase DoseFindingDesign.with_expansion",
@@ -469,6 +531,7 @@ BEHAVIOURS: dict[str, tuple[Setting, ...]] = {
             None,
             "Cohort size in the expansion.",
             low=1,
+            high=MAX_COHORT_SIZE,
             param="cohort_size",
             requires="expansion",
             default_text="the design's cohort size",
@@ -593,7 +656,7 @@ THALL_SIMON = (
         "int",
         1,
         "First look (patients evaluated).",
-        low=1,
+        **_PATIENTS,
         reference="Thall & Simon (1994)",
     ),
     S(
@@ -601,7 +664,7 @@ THALL_SIMON = (
         "int",
         40,
         "Maximum sample size; a look after every patient from n_min on.",
-        low=1,
+        **_PATIENTS,
         reference="ph2bayes::stopbound_post nmax",
     ),
     S(
@@ -685,6 +748,7 @@ SIMON = (
         None,
         "Fixed design: stop after stage 1 if responses <= r1.",
         low=-1,
+        high=MAX_PATIENTS,
         reference="clinfun::oc.twostage.bdry r1",
     ),
     S(
@@ -692,7 +756,7 @@ SIMON = (
         "int",
         None,
         "Fixed design: stage-1 sample size.",
-        low=1,
+        **_PATIENTS,
         reference="clinfun::oc.twostage.bdry n1",
     ),
     S(
@@ -701,6 +765,7 @@ SIMON = (
         None,
         "Fixed design: promising if total responses > r.",
         low=0,
+        high=MAX_PATIENTS,
         reference="clinfun::oc.twostage.bdry r",
     ),
     S(
@@ -709,6 +774,7 @@ SIMON = (
         None,
         "Fixed design: total sample size.",
         low=2,
+        high=MAX_PATIENTS,
         reference="clinfun::oc.twostage.bdry n",
     ),
 )
@@ -758,8 +824,15 @@ PREDICTIVE = (
         reference="Lee & Liu (2008) theta_U",
         **_PROB_OPEN,
     ),
-    S("n_min", "int", 1, "First look.", low=1, reference="Lee & Liu (2008)"),
-    S("n_max", "int", 40, "Maximum sample size.", low=1, reference="ph2bayes::predprob nmax"),
+    S("n_min", "int", 1, "First look.", reference="Lee & Liu (2008)", **_PATIENTS),
+    S(
+        "n_max",
+        "int",
+        40,
+        "Maximum sample size.",
+        reference="ph2bayes::predprob nmax",
+        **_PATIENTS,
+    ),
 )
 
 TOX_MONITOR = (
@@ -804,7 +877,7 @@ TOX_MONITOR = (
         "int",
         1,
         "Bayesian: first look (looks after every patient up to n_max, unless looks is given).",
-        low=1,
+        **_PATIENTS,
         only_with=("method", "bayesian"),
     ),
     S(
@@ -812,7 +885,7 @@ TOX_MONITOR = (
         "int",
         30,
         "Bayesian: maximum sample size.",
-        low=1,
+        **_PATIENTS,
         only_with=("method", "bayesian"),
     ),
     S(
@@ -822,6 +895,8 @@ TOX_MONITOR = (
         "Sample sizes of the looks, e.g. 10,20,30 (required by ivanova; for bayesian it "
         "replaces n_min/n_max).",
         low=1,
+        high=MAX_PATIENTS,
+        max_len=MAX_LOOKS,
         increasing=True,
         default_text="every patient from n_min to n_max",
         reference="clinfun::toxbdry n",
@@ -920,7 +995,10 @@ EFFTOX = (
         param="doses",
         increasing=True,
         reference="trialr::stan_efftox real_doses",
-        **_POSITIVE,
+        low=0.0,
+        low_open=True,
+        high=MAX_DOSE,
+        max_len=MAX_DOSES,
     ),
     S(
         "eff_hurdle",
@@ -970,6 +1048,8 @@ EFFTOX = (
         EFFTOX_PRIORS,
         "12 numbers: mean and sd of alpha, beta, gamma, zeta, eta, psi.",
         length=12,
+        low=-1000.0,
+        high=1000.0,
         flags=("--priors", "--efftox-priors"),
         reference="Thall et al. (2014); trialr::stan_efftox alpha_mean ... psi_sd",
     ),
@@ -979,6 +1059,7 @@ EFFTOX = (
         3,
         "Patients per cohort.",
         low=1,
+        high=MAX_COHORT_SIZE,
         reference="trialr::efftox_simulate cohort_sizes",
     ),
     S(
@@ -986,7 +1067,7 @@ EFFTOX = (
         "int",
         30,
         "Sample size.",
-        low=1,
+        **_PATIENTS,
         flags=("--n-patients", "--n-max"),
         reference="trialr::efftox_simulate",
     ),
@@ -996,9 +1077,10 @@ EFFTOX = (
         65536,
         "Quasi-Monte Carlo points for the posterior integrals (decisions).",
         low=64,
+        high=2**22,
         reference="Genz & Monahan (1998)",
     ),
-    S("start_dose", "int", 1, "Starting dose level (1-based).", low=1),
+    S("start_dose", "int", 1, "Starting dose level (1-based).", low=1, high=MAX_DOSES),
     S(
         "no_skipping",
         "bool",
@@ -1082,8 +1164,8 @@ MULTI_OUTCOME = (
         reference="Thall, Simon & Estey (1995) p_T",
         **_PROB_OPEN,
     ),
-    S("n_min", "int", 1, "First look.", low=1),
-    S("n_max", "int", 40, "Maximum sample size.", low=1),
+    S("n_min", "int", 1, "First look.", **_PATIENTS),
+    S("n_max", "int", 40, "Maximum sample size.", **_PATIENTS),
 )
 
 #: Response categories a single-arm protocol can count.
@@ -1106,6 +1188,7 @@ PROTOCOL = (
         None,
         "The visit whose response is the endpoint, as recorded, e.g. 'Day 28'.",
         default_text="any visit",
+        max_len=MAX_TEXT,
         reference="conduct service: SingleArmProtocol",
     ),
 )
@@ -1182,6 +1265,7 @@ CONDUCT = (
         "UTC",
         "The trial's time zone (IANA name, e.g. Asia/Tokyo): dates are shown and study days "
         "counted in it; times are stored in UTC.",
+        max_len=64,
         reference="IANA time zone database (zoneinfo)",
     ),
 )
@@ -1210,8 +1294,8 @@ def check_conduct(spec: Mapping[str, Any]) -> dict[str, Any]:
         try:
             ZoneInfo(zone.strip())
             out["time_zone"] = zone.strip()
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(f"time_zone: not an IANA time zone name, got {zone!r}")
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name no file can have
+            problems.append(f"time_zone: not an IANA time zone name, got {_shown(zone)}")
     if problems:
         raise ValueError("; ".join(problems))
     return out
@@ -1285,27 +1369,34 @@ class _BadValueError(Exception):
     """One setting's problem (the reason, without the name)."""
 
 
+def _shown(value: Any) -> str:
+    """A value as an error message quotes it: a long one cut short, so that an error never
+    echoes a whole request back."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _to_float(value: Any) -> float:
     if isinstance(value, bool) or value is None:
-        raise _BadValueError(f"must be a number, got {value!r}")
+        raise _BadValueError(f"must be a number, got {_shown(value)}")
     try:
         out = float(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError):
-        raise _BadValueError(f"must be a number, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond any float
+        raise _BadValueError(f"must be a number, got {_shown(value)}") from None
     if not math.isfinite(out):
-        raise _BadValueError(f"must be a finite number, got {value!r}")
+        raise _BadValueError(f"must be a finite number, got {_shown(value)}")
     return out
 
 
 def _to_int(value: Any) -> int:
     if isinstance(value, bool) or value is None:
-        raise _BadValueError(f"must be a whole number, got {value!r}")
+        raise _BadValueError(f"must be a whole number, got {_shown(value)}")
     try:
         f = float(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError):
-        raise _BadValueError(f"must be a whole number, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise _BadValueError(f"must be a whole number, got {_shown(value)}") from None
     if not math.isfinite(f) or f != int(f):
-        raise _BadValueError(f"must be a whole number, got {value!r}")
+        raise _BadValueError(f"must be a whole number, got {_shown(value)}")
     return int(f)
 
 
@@ -1342,15 +1433,19 @@ def _coerce(s: Setting, value: Any) -> Any:
             return value.strip().lower() in _TRUE
         if isinstance(value, int) and value in (0, 1):
             return bool(value)
-        raise _BadValueError(f"must be true or false, got {value!r}")
+        raise _BadValueError(f"must be true or false, got {_shown(value)}")
     if s.type == "choice":
         text = str(value).strip().lower() if isinstance(value, str) else value
         if text not in s.choices:
-            raise _BadValueError(f"must be one of {', '.join(s.choices)}, got {value!r}")
+            raise _BadValueError(f"must be one of {', '.join(s.choices)}, got {_shown(value)}")
         return text
     if s.type == "text":
         if not isinstance(value, str):
-            raise _BadValueError(f"must be text, got {value!r}")
+            raise _BadValueError(f"must be text, got {_shown(value)}")
+        if s.max_len is not None and len(value) > s.max_len:
+            raise _BadValueError(f"at most {s.max_len} characters, got {len(value)}")
+        if any(not c.isprintable() for c in value):  # NUL, control and unpaired characters
+            raise _BadValueError(f"must be printable text, got {_shown(value)}")
         return value
     if s.type == "words":
         if isinstance(value, str):
@@ -1358,17 +1453,17 @@ def _coerce(s: Setting, value: Any) -> Any:
         elif isinstance(value, list | tuple) and all(isinstance(w, str) for w in value):
             words = [w.strip() for w in value]
         else:
-            raise _BadValueError(f"a list such as {format_value(s.default)}, got {value!r}")
+            raise _BadValueError(f"a list such as {format_value(s.default)}, got {_shown(value)}")
         canon = {c.upper(): c for c in s.choices}
         bad = [w for w in words if w.upper() not in canon]
         if bad or not words:
-            raise _BadValueError(f"must be among {', '.join(s.choices)}, got {value!r}")
+            raise _BadValueError(f"must be among {', '.join(s.choices)}, got {_shown(value)}")
         return [canon[w.upper()] for w in words]
     if s.type in ("float", "int"):
         whole = s.type == "int"
         v: float = _to_int(value) if whole else _to_float(value)
         if not _in_bounds(s, v):
-            raise _BadValueError(f"must be {_must(s, whole)}, got {value!r}")
+            raise _BadValueError(f"must be {_must(s, whole)}, got {_shown(value)}")
         return v
     # lists
     whole = s.type == "ints"
@@ -1378,13 +1473,15 @@ def _coerce(s: Setting, value: Any) -> Any:
     elif isinstance(value, Iterable) and not isinstance(value, Mapping):
         items = list(value)
     else:
-        raise _BadValueError(f"must be a list of numbers such as 1,2,3, got {value!r}")
+        raise _BadValueError(f"must be a list of numbers such as 1,2,3, got {_shown(value)}")
     try:
         out: list[float] = [_to_int(t) if whole else _to_float(t) for t in items]
     except _BadValueError:
-        raise _BadValueError(f"must be comma-separated numbers, got {value!r}") from None
+        raise _BadValueError(f"must be comma-separated numbers, got {_shown(value)}") from None
     if not out:
         raise _BadValueError("must not be empty")
+    if s.max_len is not None and len(out) > s.max_len:
+        raise _BadValueError(f"at most {s.max_len} values, got {len(out)}")
     if s.length is not None and len(out) != s.length:
         raise _BadValueError(f"needs {s.length} numbers, got {len(out)}")
     outside = [v for v in out if not _in_bounds(s, v)]
