@@ -24,8 +24,8 @@ def main(directory: Path) -> None:
     svc.bootstrap_admin("admin", "Ada Admin", "admin-pass-1")
     admin = svc.authenticate("admin", "admin-pass-1")
     svc.create_site(admin, "Tokyo")
-    svc.create_user(admin, "stat", "Sam Statistician", "statistician", "stat-pass-1")
-    svc.create_user(admin, "ivy", "Ivy Investigator", "investigator", "ivy-pass-11", "Tokyo")
+    svc.create_user(admin, "stat", "Sam Statistician", "statistician", "stat-passwd-1")
+    svc.create_user(admin, "ivy", "Ivy Investigator", "investigator", "ivy-passwd-11", "Tokyo")
     # the protocol: design settings and the conduct settings (window, schedule, tolerance)
     svc.create_trial(
         admin,
@@ -35,8 +35,8 @@ def main(directory: Path) -> None:
         [0.5, 1.0, 2.0],
         conduct={"dlt_window_days": 28, "n_infusions": 1, "dose_tolerance": 0.1},
     )
-    ivy = svc.authenticate("ivy", "ivy-pass-11")
-    stat = svc.authenticate("stat", "stat-pass-1")
+    ivy = svc.authenticate("ivy", "ivy-passwd-11")
+    stat = svc.authenticate("stat", "stat-passwd-1")
     trial = "UC-MSC GVHD"
 
     # cohort 1 at 0.5 x 10^6 cells/kg
@@ -62,7 +62,7 @@ def main(directory: Path) -> None:
         svc.record_dlt(ivy, trial, code, False, assessed_on="2026-03-30")
     first = svc.recommendation(stat, trial)["latest"]
     print("after cohort 1:", first["outcomes"], "->", first["reason"])
-    svc.confirm_decision(stat, first["id"], "stat-pass-1")  # approve: escalate to level 2
+    svc.confirm_decision(stat, first["id"], "stat-passwd-1")  # approve: escalate to level 2
 
     # a DLT found on source verification after the "no DLT" assessment: the assessment is
     # voided with its reason (it stays in the record), and the DLT recorded as the adverse
@@ -91,7 +91,7 @@ def main(directory: Path) -> None:
         svc.record_dlt(ivy, trial, code, False, assessed_on="2026-05-04")
     second = svc.recommendation(stat, trial)["latest"]
     svc.confirm_decision(
-        stat, second["id"], "stat-pass-1", "reject", reason="await the SRC's review of 002"
+        stat, second["id"], "stat-passwd-1", "reject", reason="await the SRC's review of 002"
     )
     # the committee has met: a new decision from the same data, approved at another dose (the
     # deviation from the design is recorded and reported)
@@ -99,7 +99,7 @@ def main(directory: Path) -> None:
     svc.confirm_decision(
         stat,
         third.id,
-        "stat-pass-1",
+        "stat-passwd-1",
         "approve_other_dose",
         dose=2,
         reason="SRC: expand dose level 2 before escalating after the late DLT at level 1",

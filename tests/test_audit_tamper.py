@@ -50,11 +50,11 @@ def _trial(db_url: str) -> tuple[TrialService, dict[str, Any]]:
     svc.bootstrap_admin("admin", "Ada Admin", "admin-pass-1")
     admin = svc.authenticate("admin", "admin-pass-1")
     svc.create_site(admin, "Tokyo")
-    svc.create_user(admin, "stat", "Sam Statistician", "statistician", "stat-pass-1")
-    svc.create_user(admin, "inv1", "Ivy One", "investigator", "inv1-pass-1", "Tokyo")
+    svc.create_user(admin, "stat", "Sam Statistician", "statistician", "stat-passwd-1")
+    svc.create_user(admin, "inv1", "Ivy One", "investigator", "inv1-passwd-1", "Tokyo")
     svc.create_trial(admin, "GVHD", "3+3", {"n_doses": 3}, [0.5, 1.0, 2.0])
-    inv = svc.authenticate("inv1", "inv1-pass-1")
-    stat_ = svc.authenticate("stat", "stat-pass-1")
+    inv = svc.authenticate("inv1", "inv1-passwd-1")
+    stat_ = svc.authenticate("stat", "stat-passwd-1")
     for code, dlt in (("A1", False), ("A2", True), ("A3", False)):
         svc.enrol(inv, "GVHD", code, 60, enrolled_on=D0)
         svc.record_infusion(inv, "GVHD", code, INFUSED, 0.5, "L1")
@@ -73,7 +73,7 @@ def _trial(db_url: str) -> tuple[TrialService, dict[str, Any]]:
         else:
             svc.record_dlt(inv, "GVHD", code, False, assessed_on=WINDOW_OVER)
     dec = svc.recommendation(stat_, "GVHD")["latest"]
-    svc.confirm_decision(stat_, dec["id"], "stat-pass-1")
+    svc.confirm_decision(stat_, dec["id"], "stat-passwd-1")
     return svc, {"admin": admin, "inv": inv, "stat": stat_}
 
 

@@ -28,13 +28,13 @@ def _setup(db: str, **conduct: Any) -> tuple[TrialService, dict[str, Any]]:
     svc.bootstrap_admin("admin", "Ada Admin", "admin-pass-1")
     admin = svc.authenticate("admin", "admin-pass-1")
     svc.create_site(admin, "Tokyo")
-    svc.create_user(admin, "stat", "Sam Statistician", "statistician", "stat-pass-1")
-    svc.create_user(admin, "inv", "Ivy One", "investigator", "inv-pass-11", "Tokyo")
+    svc.create_user(admin, "stat", "Sam Statistician", "statistician", "stat-passwd-1")
+    svc.create_user(admin, "inv", "Ivy One", "investigator", "inv-passwd-11", "Tokyo")
     svc.create_trial(admin, TRIAL, "3+3", {}, [0.5, 1.0, 2.0], conduct=conduct)
     users = {
         "admin": admin,
-        "stat": svc.authenticate("stat", "stat-pass-1"),
-        "inv": svc.authenticate("inv", "inv-pass-11"),
+        "stat": svc.authenticate("stat", "stat-passwd-1"),
+        "inv": svc.authenticate("inv", "inv-passwd-11"),
     }
     return svc, users
 
@@ -296,7 +296,7 @@ def test_a_correction_after_signature_marks_the_decision(db_url: str) -> None:
     inv, stat = u["inv"], u["stat"]
     _cohort(svc, inv, ["A1", "A2", "A3"], "NNN", 0.5)
     dec = _latest(svc, u)
-    svc.confirm_decision(stat, dec["id"], "stat-pass-1")
+    svc.confirm_decision(stat, dec["id"], "stat-passwd-1")
     svc.void(inv, TRIAL, "dlt_assessment", 1, "assessment entered for the wrong subject")
     svc.record_ae(inv, TRIAL, "A1", "Immune", "CRS", 3, onset_on="2026-01-12", dlt=True)
     st = svc.status(stat, TRIAL)
@@ -317,15 +317,15 @@ def test_rejected_decision_keeps_enrolment_paused(db_url: str) -> None:
     _cohort(svc, inv, ["A1", "A2", "A3"], "NNN", 0.5)
     dec = _latest(svc, u)
     with pytest.raises(ConductError, match=r"^reason: required to reject"):
-        svc.confirm_decision(stat, dec["id"], "stat-pass-1", "reject")
-    signed = svc.confirm_decision(stat, dec["id"], "stat-pass-1", "reject", reason="query open")
+        svc.confirm_decision(stat, dec["id"], "stat-passwd-1", "reject")
+    signed = svc.confirm_decision(stat, dec["id"], "stat-passwd-1", "reject", reason="query open")
     assert signed.verdict == "REJECTED" and signed.approved_dose is None
     with pytest.raises(ConductError, match=r"^cohort: the decision after cohort 1 was rejected"):
         svc.enrol(inv, TRIAL, "B1", 60, enrolled_on=D0)
     assert len(svc.status(stat, TRIAL)["cohorts"]) == 1
     new = svc.recompute_decision(stat, dec["id"], "query resolved")
     assert new.id != dec["id"] and new.next_dose == 2
-    svc.confirm_decision(stat, new.id, "stat-pass-1")
+    svc.confirm_decision(stat, new.id, "stat-passwd-1")
     svc.enrol(inv, TRIAL, "B1", 60, enrolled_on=D0)
     assert svc.status(stat, TRIAL)["cohorts"][1]["dose_level"] == 2
 
@@ -337,12 +337,12 @@ def test_a_different_dose_needs_a_reason_and_opens_the_next_cohort_at_it(db_url:
     dec = _latest(svc, u)
     assert dec["next_dose"] == 2
     with pytest.raises(ConductError) as err:
-        svc.confirm_decision(stat, dec["id"], "stat-pass-1", "approve_other_dose")
+        svc.confirm_decision(stat, dec["id"], "stat-passwd-1", "approve_other_dose")
     assert str(err.value).startswith("dose:") and "reason: required" in str(err.value)
     with pytest.raises(ConductError, match=r"^dose: dose level 2 is the recommendation"):
-        svc.confirm_decision(stat, dec["id"], "stat-pass-1", "approve_other_dose", 2, "x")
+        svc.confirm_decision(stat, dec["id"], "stat-passwd-1", "approve_other_dose", 2, "x")
     signed = svc.confirm_decision(
-        stat, dec["id"], "stat-pass-1", "approve_other_dose", 1, "SRC: expand the first dose"
+        stat, dec["id"], "stat-passwd-1", "approve_other_dose", 1, "SRC: expand the first dose"
     )
     assert signed.verdict == "APPROVED_OTHER_DOSE" and signed.approved_dose == 1
     assert "deviation from the design" in (signed.signature_meaning or "")
@@ -358,10 +358,10 @@ def test_stop_meaning_stops_the_trial(db_url: str) -> None:
     _cohort(svc, inv, ["A1", "A2", "A3"], "NNN", 0.5)
     dec = _latest(svc, u)
     with pytest.raises(ConductError, match=r"^meaning: one of"):
-        svc.confirm_decision(stat, dec["id"], "stat-pass-1", "maybe")
+        svc.confirm_decision(stat, dec["id"], "stat-passwd-1", "maybe")
     with pytest.raises(ConductError, match=r"^reason: required to stop"):
-        svc.confirm_decision(stat, dec["id"], "stat-pass-1", "stop")
-    svc.confirm_decision(stat, dec["id"], "stat-pass-1", "stop", reason="sponsor decision")
+        svc.confirm_decision(stat, dec["id"], "stat-passwd-1", "stop")
+    svc.confirm_decision(stat, dec["id"], "stat-passwd-1", "stop", reason="sponsor decision")
     with pytest.raises(ConductError, match=r"^cohort: the trial has stopped"):
         svc.enrol(inv, TRIAL, "B1", 60, enrolled_on=D0)
 
@@ -370,7 +370,7 @@ def test_review_shows_the_cohort_the_rule_and_earlier_decisions(db_url: str) -> 
     svc, u = _setup(db_url)
     inv, stat = u["inv"], u["stat"]
     _cohort(svc, inv, ["A1", "A2", "A3"], "NNN", 0.5)
-    svc.confirm_decision(stat, _latest(svc, u)["id"], "stat-pass-1")
+    svc.confirm_decision(stat, _latest(svc, u)["id"], "stat-passwd-1")
     _cohort(svc, inv, ["B1", "B2", "B3"], "NTN", 1.0)
     rv = svc.review(stat, _latest(svc, u)["id"])
     assert rv["cohort"]["number"] == 2 and rv["cohort"]["dose"] == 1.0

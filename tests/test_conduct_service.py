@@ -60,19 +60,19 @@ def _setup(path: Path | str) -> tuple[TrialService, dict[str, object]]:
     admin = svc.authenticate("admin", "admin-pass-1")
     svc.create_site(admin, "Tokyo")
     svc.create_site(admin, "Osaka")
-    svc.create_user(admin, "stat", "Sam Statistician", "statistician", "stat-pass-1")
-    svc.create_user(admin, "inv1", "Ivy One", "investigator", "inv1-pass-1", "Tokyo")
-    svc.create_user(admin, "inv2", "Ian Two", "investigator", "inv2-pass-1", "Osaka")
-    svc.create_user(admin, "mon", "Mo Monitor", "monitor", "mon-pass-11")
+    svc.create_user(admin, "stat", "Sam Statistician", "statistician", "stat-passwd-1")
+    svc.create_user(admin, "inv1", "Ivy One", "investigator", "inv1-passwd-1", "Tokyo")
+    svc.create_user(admin, "inv2", "Ian Two", "investigator", "inv2-passwd-1", "Osaka")
+    svc.create_user(admin, "mon", "Mo Monitor", "monitor", "mon-passwd-11")
     svc.create_trial(admin, "GVHD", "3+3", {"n_doses": 3}, [0.5, 1.0, 2.0])
     users = {
         u: svc.authenticate(u, p)
         for u, p in (
             ("admin", "admin-pass-1"),
-            ("stat", "stat-pass-1"),
-            ("inv1", "inv1-pass-1"),
-            ("inv2", "inv2-pass-1"),
-            ("mon", "mon-pass-11"),
+            ("stat", "stat-passwd-1"),
+            ("inv1", "inv1-passwd-1"),
+            ("inv2", "inv2-passwd-1"),
+            ("mon", "mon-passwd-11"),
         )
     }
     return svc, users
@@ -89,7 +89,7 @@ def test_full_three_plus_three_trial_to_report(tmp_path: Path, db_url: str) -> N
             _subject(svc, inv, "GVHD", f"S{n:02d}", [0.5, 1.0, 1.0, 2.0][k], dlt)
         dec = _latest(svc, stat, "GVHD")
         assert dec["after_cohort"] == k + 1
-        svc.confirm_decision(stat, dec["id"], "stat-pass-1")
+        svc.confirm_decision(stat, dec["id"], "stat-passwd-1")
     st = svc.status(stat, "GVHD")
     # the 3+3 rule applied to the recorded data: 1NNN 2NTN 2NNN 3TTN -> stop, MTD = dose 2
     assert st["outcomes"] == "1NNN 2NTN 2NNN 3TTN"
@@ -127,7 +127,7 @@ def test_simon_two_stage_trial_pauses_at_the_interim_look(db_url: str) -> None:
     assert st["outcomes"] == "1RRNNNNNNNN"
     (dec,) = st["decisions"]
     assert not dec["stop"] and dec["next_dose"] == 1 and "continue" in dec["reason"]
-    svc.confirm_decision(stat, dec["id"], "stat-pass-1")
+    svc.confirm_decision(stat, dec["id"], "stat-passwd-1")
     svc.enrol(inv, "ITP", "P10", 60)
     assert svc.status(stat, "ITP")["cohorts"][1]["size"] == 19
 
@@ -138,7 +138,7 @@ def test_simon_two_stage_trial_pauses_at_the_interim_look(db_url: str) -> None:
         svc.record_response(inv, "ITP-futile", f"F{i:02d}", "Day 28", value, "2026-02-02")
     (dec,) = svc.status(stat, "ITP-futile")["decisions"]
     assert dec["stop"] and "lower boundary" in dec["reason"]
-    svc.confirm_decision(stat, dec["id"], "stat-pass-1")
+    svc.confirm_decision(stat, dec["id"], "stat-passwd-1")
     with pytest.raises(ConductError, match=r"^cohort: the trial has stopped"):
         svc.enrol(inv, "ITP-futile", "F99", 60)
 
@@ -154,7 +154,7 @@ def test_toxicity_monitor_stops_on_dlts(db_url: str) -> None:
     _subject(svc, inv, "IPS", "T1", 2.0, dlt=True)
     dec = _latest(svc, stat, "IPS")
     assert dec is not None and not dec["stop"]
-    svc.confirm_decision(stat, dec["id"], "stat-pass-1")
+    svc.confirm_decision(stat, dec["id"], "stat-passwd-1")
     _subject(svc, inv, "IPS", "T2", 2.0, dlt=True)
     dec = _latest(svc, stat, "IPS")
     assert dec["stop"] and "upper boundary" in dec["reason"]
@@ -245,8 +245,14 @@ def test_every_creation_and_change_is_audited(db_url: str) -> None:
 def test_roles_and_sites(db_url: str) -> None:
     svc, u = _setup(db_url)
     _subject(svc, u["inv1"], "GVHD", "A1", 0.5, False)
-    with pytest.raises(PermissionDenied, match=r"^code: the subject belongs to another site"):
+    # another site's subject is answered as an unknown code is: its existence is not told
+    with pytest.raises(ConductError) as other_site:
         svc.record_ae(u["inv2"], "GVHD", "A1", "General disorders", "Pyrexia", 1, onset_on=D0)
+    with pytest.raises(ConductError) as unknown:
+        svc.record_ae(u["inv2"], "GVHD", "A9", "General disorders", "Pyrexia", 1, onset_on=D0)
+    assert str(other_site.value) == "code: no subject 'A1' in 'GVHD'"
+    assert type(other_site.value) is type(unknown.value) is ConductError
+    assert str(unknown.value) == "code: no subject 'A9' in 'GVHD'"
     with pytest.raises(PermissionDenied, match=r"^role:"):
         svc.enrol(u["mon"], "GVHD", "M1", 60)
     with pytest.raises(PermissionDenied, match=r"^role:"):
@@ -258,12 +264,12 @@ def test_roles_and_sites(db_url: str) -> None:
         _subject(svc, u["inv1"], "GVHD", f"A{time.time_ns()}", 0.5, False)
     dec_id = _latest(svc, u["mon"], "GVHD")["id"]
     with pytest.raises(PermissionDenied, match=r"^role:"):
-        svc.confirm_decision(u["inv1"], dec_id, "inv1-pass-1")
+        svc.confirm_decision(u["inv1"], dec_id, "inv1-passwd-1")
     with pytest.raises(PermissionDenied, match=r"^password:"):
         svc.confirm_decision(u["stat"], dec_id, "wrong-password")
-    svc.confirm_decision(u["stat"], dec_id, "stat-pass-1")
+    svc.confirm_decision(u["stat"], dec_id, "stat-passwd-1")
     with pytest.raises(ConductError, match=r"^decision: decision \d+ is already signed"):
-        svc.confirm_decision(u["stat"], dec_id, "stat-pass-1")
+        svc.confirm_decision(u["stat"], dec_id, "stat-passwd-1")
 
 
 @pytest.mark.parametrize(
@@ -311,7 +317,7 @@ WRITER = textwrap.dedent("""
     import sys
     from earlyphase.conduct import TrialService, open_store
     svc = TrialService(open_store(sys.argv[1]))
-    inv = svc.authenticate("inv1", "inv1-pass-1")
+    inv = svc.authenticate("inv1", "inv1-passwd-1")
     admin = svc.authenticate("admin", "admin-pass-1")
     i = 0
     while True:
@@ -359,7 +365,7 @@ def test_migrations_match_the_models(db_url: str) -> None:
     sessions = open_store(db_url)
     with sessions() as s:
         ctx = MigrationContext.configure(s.connection())
-        assert ctx.get_current_revision() == "0003"
+        assert ctx.get_current_revision() == "0004"
         assert compare_metadata(ctx, Base.metadata) == []
     svc, u = _setup(db_url)
     svc.enrol(u["inv1"], "GVHD", "B1", 60, enrolled_on=D0)

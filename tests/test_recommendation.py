@@ -37,16 +37,16 @@ def _service(db: str) -> tuple[TrialService, dict[str, Any]]:
     svc.bootstrap_admin("admin", "Ada Admin", "admin-pass-1")
     admin = svc.authenticate("admin", "admin-pass-1")
     svc.create_site(admin, "Tokyo")
-    svc.create_user(admin, "stat", "Sam Statistician", "statistician", "stat-pass-1")
-    svc.create_user(admin, "inv", "Ivy One", "investigator", "inv-pass-11", "Tokyo")
-    svc.create_user(admin, "mon", "Mo Monitor", "monitor", "mon-pass-11")
+    svc.create_user(admin, "stat", "Sam Statistician", "statistician", "stat-passwd-1")
+    svc.create_user(admin, "inv", "Ivy One", "investigator", "inv-passwd-11", "Tokyo")
+    svc.create_user(admin, "mon", "Mo Monitor", "monitor", "mon-passwd-11")
     users = {
         name: svc.authenticate(name, pw)
         for name, pw in (
             ("admin", "admin-pass-1"),
-            ("stat", "stat-pass-1"),
-            ("inv", "inv-pass-11"),
-            ("mon", "mon-pass-11"),
+            ("stat", "stat-passwd-1"),
+            ("inv", "inv-passwd-11"),
+            ("mon", "mon-passwd-11"),
         )
     }
     return svc, users
@@ -150,7 +150,7 @@ def test_recommendation_follows_the_three_plus_three_rules(db_url: str, case: st
         assert (latest["next_dose"], latest["stop"], latest["selected"]) == (nxt, stop, selected)
         assert latest["reason"].startswith("stop") == stop
         assert latest["confirmed"] is False and latest["signer"] is None
-        svc.confirm_decision(u["stat"], latest["id"], "stat-pass-1")
+        svc.confirm_decision(u["stat"], latest["id"], "stat-passwd-1")
         signed = svc.recommendation(u["inv"], "T33")["latest"]
         assert signed["confirmed"] is True and signed["signer"] == "Sam Statistician"
         assert signed["id"] == latest["id"]
@@ -164,7 +164,7 @@ def test_recommendation_mid_cohort_keeps_the_last_decision(db_url: str) -> None:
     svc, u = _service(db_url)
     svc.create_trial(u["admin"], "T33", "3+3", {"n_doses": 3}, [0.5, 1.0, 2.0])
     first = _run_cohort(svc, u, "T33", "NNN", 0)["latest"]
-    svc.confirm_decision(u["stat"], first["id"], "stat-pass-1")
+    svc.confirm_decision(u["stat"], first["id"], "stat-passwd-1")
     svc.enrol(u["inv"], "T33", "S100", 60, enrolled_on=ENROLLED)
     _evaluate(svc, u, "T33", "S100", "T")
     rec = svc.recommendation(u["mon"], "T33")
@@ -236,9 +236,9 @@ def test_recommendation_route_on_a_boin_trial_matches_r_get_boundary(db_url: str
 
     admin = token("admin", "admin-pass-1")
     inv, stat, mon = (
-        token("inv", "inv-pass-11"),
-        token("stat", "stat-pass-1"),
-        token("mon", "mon-pass-11"),
+        token("inv", "inv-passwd-11"),
+        token("stat", "stat-passwd-1"),
+        token("mon", "mon-passwd-11"),
     )
     body = {
         "name": "B30",
@@ -283,7 +283,9 @@ def test_recommendation_route_on_a_boin_trial_matches_r_get_boundary(db_url: str
         assert (latest["next_dose"], latest["stop"]) == (want_next, want_stop), history
         assert latest["confirmed"] is False
         r = client.post(
-            f"/api/decisions/{latest['id']}/confirm", json={"password": "stat-pass-1"}, headers=stat
+            f"/api/decisions/{latest['id']}/confirm",
+            json={"password": "stat-passwd-1"},
+            headers=stat,
         )
         assert r.status_code == 200, r.text
         assert client.get(url, headers=inv).json()["latest"]["confirmed"] is True
@@ -298,7 +300,7 @@ def test_recommendation_route_errors(db_url: str) -> None:
     _service(db_url)
     client = TestClient(create_app(db_url, secret="rec-test"))
     assert client.get("/api/trials/B30/recommendation").status_code == 403  # no token
-    tok = client.post("/api/token", json={"username": "mon", "password": "mon-pass-11"}).json()
+    tok = client.post("/api/token", json={"username": "mon", "password": "mon-passwd-11"}).json()
     r = client.get(
         "/api/trials/nope/recommendation", headers={"Authorization": f"Bearer {tok['token']}"}
     )

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from earlyphase.conduct.models import Cohort, Site, Subject, Trial, User
 from earlyphase.conduct.protocol import build_protocol
@@ -255,17 +255,25 @@ def subject_coded(s: Session, trial: Trial, code: str) -> Subject:
     return subj
 
 
-def may_write(actor: User, subj: Subject) -> None:
-    """Admins and investigators write; an investigator only for the own site's subjects."""
+def may_write(actor: User, subj: Subject, missing: str | None = None) -> None:
+    """Admins and investigators write; an investigator only for the own site's subjects.
+    Another site's subject is answered as if it did not exist (``missing``, by default the
+    unknown-code error of :func:`subject_coded`), so its code, or a record's number, does not
+    tell an investigator that it exists elsewhere (OWASP: no enumeration)."""
     require(actor, "admin", "investigator")
     if actor.role == "investigator" and subj.site_id != actor.site_id:
-        raise PermissionDenied("code: the subject belongs to another site")
+        if missing is None:
+            s = object_session(subj)
+            trial = s.get(Trial, subj.trial_id) if s is not None else None
+            name = trial.name if trial is not None else ""
+            missing = f"code: no subject {subj.code!r} in {name!r}"
+        raise ConductError(missing)
 
 
 def subject_for_write(s: Session, actor: User, trial: Trial, code: str) -> Subject:
     require(actor, "admin", "investigator")
     subj = subject_coded(s, trial, code)
-    may_write(actor, subj)
+    may_write(actor, subj, f"code: no subject {code!r} in {trial.name!r}")
     if subj.voided:
         raise ConductError(f"code: subject {code!r} was voided ({subj.void_reason})")
     return subj

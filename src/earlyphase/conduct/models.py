@@ -257,3 +257,42 @@ class BiomarkerValue(Base):
     baseline: Mapped[bool] = mapped_column(Boolean, default=False)
     voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     void_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class WebSession(Base):
+    """A signed-in browser session (OWASP Session Management Cheat Sheet). The cookie holds a
+    random identifier; only its SHA-256 is stored, so a copy of the database does not give
+    anyone a session. A session ends at ``expires_at`` (absolute limit), after a period without
+    requests (``last_seen_at``, idle limit), or when revoked (sign-out, a password change, an
+    administrator). Sign-in bookkeeping, not part of the trial record: not audited."""
+
+    __tablename__ = "web_session"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: why it ended early: "sign-out", "password changed", "revoked by <admin>"
+    revoked_reason: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, kept for throttling (NIST SP 800-63B 5.2.2, rate limiting): the
+    username as typed (it need not exist) and the client address. ``outcome`` is "ok",
+    "failed", or "refused" (not checked: the username or the address was locked out). The
+    audit trail keeps the failures and lockouts; these rows are pruned after a day."""
+
+    __tablename__ = "login_attempt"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    outcome: Mapped[str] = mapped_column(String(10))
+
+
+#: Tables that churn with sign-ins and prove nothing about the trial: left out of the audit
+#: trail's row binding (failed sign-ins and lockouts are audited as entries all the same).
+UNAUDITED_TABLES = frozenset({WebSession.__tablename__, LoginAttempt.__tablename__})
