@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,6 +18,16 @@ def client(tmp_path: Path) -> TestClient:
     db = tmp_path / "t.db"
     seed_demo(db)
     return TestClient(create_app(db, secret="test-secret"))
+
+
+def _login(
+    client: TestClient, user: str, password: str, follow_redirects: bool = True
+) -> httpx.Response:
+    """Sign in through the form, with the CSRF token its page carries."""
+    page = client.get("/login").text
+    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
+    data = {"csrf": csrf, "username": user, "password": password}
+    return client.post("/login", data=data, follow_redirects=follow_redirects)
 
 
 def _token(client: TestClient, user: str, password: str) -> dict[str, str]:
@@ -90,9 +101,7 @@ def test_api_rejects_bad_input_naming_the_field(client: TestClient) -> None:
 
 def test_pages_with_session_and_csrf(client: TestClient) -> None:
     assert client.get("/", follow_redirects=False).headers["location"] == "/login"
-    r = client.post(
-        "/login", data={"username": "inv", "password": "inv-demo-pass"}, follow_redirects=False
-    )
+    r = _login(client, "inv", "inv-demo-pass", follow_redirects=False)
     assert r.status_code == 303 and "earlyphase_session" in r.cookies
     page = client.get("/trials/GVHD phase Ib").text
     csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
@@ -138,7 +147,7 @@ def test_report_and_audit_commands_on_a_database(tmp_path: Path) -> None:
 
 
 def test_forms_for_infusion_ae_and_the_decision_table(client: TestClient) -> None:
-    client.post("/login", data={"username": "inv", "password": "inv-demo-pass"})
+    _login(client, "inv", "inv-demo-pass")
     page = client.get("/trials/GVHD phase Ib").text
     assert "<h2>Decision rules</h2>" in page and "treat 3 more at the same dose" in page
     csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
@@ -316,7 +325,7 @@ def test_create_trials_through_the_api(client: TestClient) -> None:
     }
     r = client.post("/api/trials", json=thall_simon, headers=stat)
     assert r.status_code == 201 and r.json()["cohort_size"] == 6  # first look after 6 patients
-    client.post("/login", data={"username": "stat", "password": "stat-demo-pass"})
+    _login(client, "stat", "stat-demo-pass")
     page = client.get("/trials/IPS phase II").text
     assert "<h2>Decision rules</h2>" in page and "upper_stop_if_ge" in page
     bad = {**thall_simon, "name": "Bad", "settings": {**thall_simon["settings"], "responders": "X"}}
@@ -327,7 +336,7 @@ def test_create_trials_through_the_api(client: TestClient) -> None:
 def test_create_any_design_from_the_page(client: TestClient) -> None:
     """The form asks each design's settings by name (``crm.target``...), typed by the settings
     registry; blank fields keep their defaults and the JSON box adds to them."""
-    client.post("/login", data={"username": "stat", "password": "stat-demo-pass"})
+    _login(client, "stat", "stat-demo-pass")
     page = client.get("/").text
     assert "Simon two-stage" in page and "Thall-Simon" in page
     assert "name='crm.target'" in page and "name='boin.cutoff_eli'" in page

@@ -1,7 +1,9 @@
 """Web UI and JSON API (FastAPI) over :class:`TrialService`.
 
-Pages are server-rendered (sessions in an HMAC-signed cookie, a CSRF token in every form);
-the API under ``/api`` takes ``Authorization: Bearer <token>``. Every route checks the role,
+Pages are server-rendered (server-side sessions: the cookie holds a random identifier; a
+CSRF token in every form, the sign-in form included); the API under ``/api`` takes
+``Authorization: Bearer <token>`` (a session cookie only reads it: GET). Every response carries
+security headers (CSP, frame-ancestors 'none', nosniff). Every route checks the role,
 and the service checks the site. Errors name the field: ``{"detail": "weight_kg: ...",
 "field": "weight_kg"}`` with status 422 (403 for permission).
 """
@@ -12,13 +14,13 @@ import hashlib
 import hmac
 import html
 import json
+import os
 import secrets
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Form, Request
+from fastapi import Body, Depends, FastAPI, Form, Request
 from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
@@ -27,11 +29,15 @@ from fastapi.responses import (
     Response,
 )
 from pydantic import BaseModel, Field
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from earlyphase.conduct import audit
+from earlyphase.conduct.accounts import TooManyAttempts
 from earlyphase.conduct.models import User
+from earlyphase.conduct.security import load_secret
 from earlyphase.conduct.service import ConductError, PermissionDenied, TrialService
-from earlyphase.conduct.store import open_store
+from earlyphase.conduct.store import database_url, open_store
 from earlyphase.designs.settings import (
     CONDUCT,
     PROTOCOL,
@@ -45,6 +51,23 @@ from earlyphase.designs.spec import decision_rules
 
 SESSION_COOKIE = "earlyphase_session"
 SESSION_SECONDS = 8 * 3600
+#: The pre-session cookie the sign-in form's CSRF token is bound to (signed double submit).
+LOGIN_COOKIE = "earlyphase_login"
+LOGIN_COOKIE_SECONDS = 12 * 3600
+#: Pages and the API: nothing from elsewhere, no script at all, no framing (OWASP Secure
+#: Headers; CSP Level 3). Inline <style> is the pages' only inline content.
+PAGE_CSP = (
+    "default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+#: /docs and /redoc load Swagger UI / ReDoc from their CDN with an inline bootstrap script.
+DOCS_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
+    "https://cdn.redoc.ly; connect-src 'self'; worker-src blob:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 DESIGN_CHOICES = (
     ("3+3", "3+3"),
     ("boin", "BOIN"),
@@ -328,39 +351,93 @@ def _error(exc: ConductError) -> JSONResponse:
 
 
 def create_app(database: str | Path | None = None, secret: str | None = None) -> FastAPI:
+    """The service on ``database``. ``secret`` keys the CSRF tokens; without it the secret
+    comes from EARLYPHASE_SECRET, EARLYPHASE_SECRET_FILE or a key file created once beside
+    the database (:func:`earlyphase.conduct.security.load_secret`), so restarts and several
+    workers agree. Cookies are ``Secure`` when the request came over HTTPS, and always with
+    EARLYPHASE_HTTPS=1 (behind a proxy that terminates TLS)."""
     service = TrialService(open_store(database))
-    key = (secret or secrets.token_hex(32)).encode()
+    key = secret.encode() if secret else load_secret(database_url(database))
     app = FastAPI(title="earlyphase conduct", version="1")
 
     def sign(value: str) -> str:
         return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
-    def make_session(user: User) -> str:
-        expires = int(time.time()) + SESSION_SECONDS
-        body = f"{user.id}:{expires}:{secrets.token_hex(8)}"
-        return f"{body}:{sign(body)}"
+    def same(given: str, expected: str) -> bool:
+        """Constant-time comparison of a token (bytes: a non-ASCII forgery is just wrong)."""
+        return hmac.compare_digest(given.encode(), expected.encode())
+
+    def client_address(request: Request) -> str:
+        """The client's address (behind a proxy, run uvicorn with --proxy-headers and
+        --forwarded-allow-ips so this is the client's, not the proxy's)."""
+        return request.client.host if request.client else "unknown"
+
+    def over_https(request: Request) -> bool:
+        flag = os.environ.get("EARLYPHASE_HTTPS", "").strip().lower()
+        return request.url.scheme == "https" or flag in ("1", "true", "yes")
+
+    def make_session(user: User, request: Request) -> str:
+        """A new server-side session (its random identifier goes in the cookie)."""
+        return service.start_session(user, client_address(request))
 
     def session_user(request: Request) -> tuple[User, str] | None:
+        """The signed-in user and the session's CSRF token (an HMAC of the session id), or
+        None when the session is unknown, ended, idle too long or past its limit."""
         raw = request.cookies.get(SESSION_COOKIE)
-        if not raw or raw.count(":") != 3:
+        if not raw or len(raw) > 128:
             return None
-        body, mac = raw.rsplit(":", 1)
-        if not hmac.compare_digest(mac, sign(body)):
-            return None
-        uid, expires, _nonce = body.split(":")
-        if int(expires) < time.time():
-            return None
-        user = service.read(lambda s: s.get(User, int(uid)))
-        return (user, sign("csrf:" + body)) if user is not None else None
+        user = service.session_user(raw)
+        return (user, sign("csrf:" + raw)) if user is not None else None
 
     def api_user(request: Request) -> User:
+        """The API's caller, by bearer token. A session cookie is accepted for reading only
+        (GET, HEAD: the dashboard links the report): a write needs the token, which a forged
+        cross-site request cannot carry (OWASP CSRF Prevention Cheat Sheet)."""
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             return service.user_from_token(auth[7:].strip())
         found = session_user(request)
         if found is None:
             raise PermissionDenied("token: sign in or send an API token")
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied(
+                "token: changes through the API need an API token (Authorization: Bearer);"
+                " a session cookie is not enough"
+            )
         return found[0]
+
+    docs_paths = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+
+    class SecurityHeaders:
+        """OWASP Secure Headers on every response, refusals of the outer guards included:
+        CSP (Swagger UI's CDN allowed on the docs only), no framing, no MIME sniffing, no
+        referrer, no caching of the record, and HSTS over HTTPS. Added last, so outermost."""
+
+        def __init__(self, inner: ASGIApp) -> None:
+            self.inner = inner
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await self.inner(scope, receive, send)
+                return
+            csp = DOCS_CSP if scope.get("path") in docs_paths else PAGE_CSP
+            flag = os.environ.get("EARLYPHASE_HTTPS", "").strip().lower()
+            https = scope.get("scheme") == "https" or flag in ("1", "true", "yes")
+
+            async def send_with_headers(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = MutableHeaders(scope=message)
+                    headers.setdefault("Content-Security-Policy", csp)
+                    headers.setdefault("X-Content-Type-Options", "nosniff")
+                    headers.setdefault("X-Frame-Options", "DENY")
+                    headers.setdefault("Referrer-Policy", "no-referrer")
+                    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+                    headers.setdefault("Cache-Control", "no-store")
+                    if https:
+                        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+                await send(message)
+
+            await self.inner(scope, receive, send_with_headers)
 
     @app.exception_handler(ConductError)
     async def conduct_error(_request: Request, exc: ConductError) -> JSONResponse:
@@ -371,9 +448,22 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         return _error(ConductError(str(exc)))
 
     # --- JSON API -----------------------------------------------------------------------------
-    @app.post("/api/token")
-    def token(body: TokenIn) -> dict[str, str]:
-        user = service.authenticate(body.username, body.password)
+    @app.post(
+        "/api/token",
+        response_model=dict[str, str],
+        responses={429: {"description": "too many failed sign-ins (see Retry-After)"}},
+    )
+    def token(body: TokenIn, request: Request) -> Any:
+        """An API token for the username and password; failures are rate limited and locked
+        out like the sign-in form's (429 with Retry-After while locked)."""
+        try:
+            user = service.authenticate(body.username, body.password, client_address(request))
+        except TooManyAttempts as exc:
+            return JSONResponse(
+                {"detail": str(exc), "field": "password"},
+                status_code=429,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
         return {"token": service.issue_token(user)}
 
     @app.post("/api/trials", status_code=201)
@@ -609,31 +699,129 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         )
 
     @app.get("/login", response_class=HTMLResponse)
-    def login_form(msg: str = "") -> HTMLResponse:
+    def login_form(request: Request, msg: str = "") -> HTMLResponse:
+        """The sign-in form. Its CSRF token is an HMAC of a random pre-session cookie (OWASP
+        signed double-submit cookie), so another site cannot sign a browser in under the
+        attacker's account (login CSRF)."""
+        nonce = request.cookies.get(LOGIN_COOKIE, "")
+        fresh = not (16 <= len(nonce) <= 64)
+        if fresh:
+            nonce = secrets.token_urlsafe(24)
         note = f"<p class='msg' id='msg'>{html.escape(msg)}</p>" if msg else ""
-        return page(
+        resp = page(
             "Sign in",
             f"<h1>earlyphase</h1>{note}<form method='post' action='/login'>"
-            "<label>User <input name='username' id='username'></label> "
-            "<label>Password <input type='password' name='password' id='password'></label> "
+            f"<input type='hidden' name='csrf' value='{sign('login:' + nonce)}'>"
+            "<label>User <input name='username' id='username' autocomplete='username'></label> "
+            "<label>Password <input type='password' name='password' id='password'"
+            " autocomplete='current-password'></label> "
             "<button type='submit' id='signin'>Sign in</button></form>",
         )
+        if fresh:
+            resp.set_cookie(
+                LOGIN_COOKIE,
+                nonce,
+                max_age=LOGIN_COOKIE_SECONDS,
+                httponly=True,
+                samesite="strict",
+                secure=over_https(request),
+            )
+        return resp
 
     @app.post("/login")
-    def login(username: str = Form(""), password: str = Form("")) -> Response:
+    def login(
+        request: Request,
+        csrf: str = Form(""),
+        username: str = Form(""),
+        password: str = Form(""),
+    ) -> Response:
+        """Sign in: a new session (any session the browser held is ended: no fixation);
+        failures are rate limited and locked out (:mod:`earlyphase.conduct.accounts`)."""
+        from urllib.parse import quote
+
+        nonce = request.cookies.get(LOGIN_COOKIE, "")
+        if not nonce or not same(csrf, sign("login:" + nonce)):
+            msg = "csrf: the sign-in form is stale or forged; try again"
+            return RedirectResponse(f"/login?msg={quote(msg)}", status_code=303)
         try:
-            user = service.authenticate(username, password)
+            user = service.authenticate(username, password, client_address(request))
         except ConductError as exc:
-            return RedirectResponse(f"/login?msg={html.escape(str(exc))}", status_code=303)
+            return RedirectResponse(f"/login?msg={quote(str(exc))}", status_code=303)
+        old = request.cookies.get(SESSION_COOKIE)
+        if old:
+            service.end_session(old, "signed in again")
         resp = RedirectResponse("/", status_code=303)
-        resp.set_cookie(
+        resp.set_cookie(  # no max_age: the cookie ends with the browser, the session sooner
             SESSION_COOKIE,
-            make_session(user),
+            make_session(user, request),
             httponly=True,
             samesite="strict",
-            max_age=SESSION_SECONDS,
+            secure=over_https(request),
         )
         return resp
+
+    @app.get("/logout", response_class=HTMLResponse)
+    def logout_form(request: Request) -> Response:
+        """A page with the sign-out button (sign-out is a POST with the CSRF token)."""
+        found = session_user(request)
+        if found is None:
+            return RedirectResponse("/login", status_code=303)
+        user, csrf = found
+        return page(
+            "Sign out",
+            f"<p>Signed in as {html.escape(user.full_name)} ({user.role})</p>"
+            "<form method='post' action='/logout'>"
+            f"<input type='hidden' name='csrf' value='{csrf}'>"
+            "<button type='submit' id='signout'>Sign out</button></form>",
+        )
+
+    @app.post("/logout")
+    def logout(request: Request, csrf: str = Form("")) -> Response:
+        """Sign out: the session is revoked on the server, not only forgotten by the
+        browser (OWASP Session Management Cheat Sheet)."""
+        from urllib.parse import quote
+
+        found = session_user(request)
+        if found is not None and not same(csrf, found[1]):
+            msg = "csrf: the form is stale or forged; reload the page"
+            return RedirectResponse(f"/?msg={quote(msg)}", status_code=303)
+        raw = request.cookies.get(SESSION_COOKIE)
+        if found is not None and raw:
+            service.end_session(raw)
+        resp = RedirectResponse("/login?msg=signed%20out", status_code=303)
+        resp.delete_cookie(
+            SESSION_COOKIE, httponly=True, samesite="strict", secure=over_https(request)
+        )
+        return resp
+
+    @app.post("/api/password")
+    def change_password_api(
+        request: Request,
+        new_password: str = Body(
+            description="at least 12 characters; not the username or a common password"
+        ),
+        current_password: str = Body("", description="required to change one's own"),
+        username: str | None = Body(None, description="an admin sets another user's"),
+        user: User = Depends(api_user),
+    ) -> dict[str, Any]:
+        """Change one's own password (with the current one), or, as an admin, another user's.
+        Every session of that user and the API token are revoked: sign in again."""
+        target = username or user.username
+        ended = service.change_password(
+            user, target, new_password, current_password, client_address(request)
+        )
+        return {"username": target, "sessions_ended": ended, "api_token": "revoked"}
+
+    @app.post("/api/users/{username}/revoke-sessions")
+    def revoke_sessions_api(
+        username: str,
+        reason: str = Body("", embed=True, description="why (kept in the audit trail)"),
+        user: User = Depends(api_user),
+    ) -> dict[str, Any]:
+        """End every browser session of a user and withdraw the API token (an admin, or the
+        user themself, e.g. after a lost laptop); audited."""
+        ended = service.revoke_sessions(user, username, reason)
+        return {"username": username, "sessions_ended": ended, "api_token": "revoked"}
 
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request, msg: str = "") -> Response:
@@ -851,7 +1039,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         found = session_user(request)
         if found is None:
             raise PermissionDenied("session: sign in again")
-        if not hmac.compare_digest(found[1], csrf):
+        if not same(csrf, found[1]):
             raise PermissionDenied("csrf: the form is stale or forged; reload the page")
         return found[0]
 
@@ -1063,6 +1251,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             headers={"Content-Disposition": 'inline; filename="safety-review-packet.pdf"'},
         )
 
+    app.add_middleware(SecurityHeaders)
     app.state.service = service
     return app
 
