@@ -10,6 +10,7 @@ correction (:mod:`earlyphase.conduct.corrections`), on the corrected values."""
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -134,10 +135,30 @@ FIELDS: dict[str, dict[str, Parser]] = {
 }
 
 
+#: Bidirectional overrides and isolates: they make a text read otherwise than it is.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def unprintable(text: str, multiline: bool = False) -> bool:
+    """Whether ``text`` holds a character no record should: NUL and the other controls (tabs
+    and line breaks aside in ``multiline`` text), unpaired surrogates, private-use or
+    unassigned code points, bidirectional overrides, and line separators in one-line text.
+    NUL is what PostgreSQL refuses outright; the rest no page shows as it was meant."""
+    for c in text:
+        if multiline and c in "\t\n\r":
+            continue
+        cat = unicodedata.category(c)
+        if cat in ("Cc", "Cs", "Co", "Cn") or c in _BIDI:
+            return True
+        if not multiline and cat in ("Zl", "Zp"):
+            return True
+    return False
+
+
 def _printable(p: Problems, field: str, value: Any) -> Any:
-    """Text as a record holds it: no NUL or other control character (line breaks and tabs
-    aside), which no database column stores the same way and no page shows."""
-    if isinstance(value, str) and any(not (c.isprintable() or c in "\t\n\r") for c in value):
+    """Text as a record holds it (:func:`unprintable`), which every database column stores
+    the same way and every page shows as typed."""
+    if isinstance(value, str) and unprintable(value, multiline=True):
         p.add(field, "control or unprintable characters are not allowed")
         return None
     return value

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from earlyphase.conduct import audit
 from earlyphase.conduct.common import ConductError, ServiceBase, require, trial_named
+from earlyphase.conduct.entry import unprintable
 from earlyphase.conduct.models import Trial, User
 from earlyphase.conduct.protocol import SINGLE_ARM, build_protocol
 from earlyphase.designs.settings import (
@@ -44,7 +45,7 @@ def trial_name(value: Any) -> str:
         raise ConductError("name: required")
     if len(name) > MAX_NAME:
         raise ConductError(f"name: at most {MAX_NAME} characters, got {len(name)}")
-    if any(not c.isprintable() for c in name):
+    if unprintable(name):
         raise ConductError("name: control or unprintable characters are not allowed")
     if "/" in name:  # the name is a path segment of the trial's pages and API
         raise ConductError("name: must not contain '/'")
@@ -111,11 +112,11 @@ class TrialsMixin(ServiceBase):
         problems += dose_problems(dose_levels)
         if not isinstance(dose_unit, str) or len(dose_unit) > MAX_TEXT:
             problems.append(f"dose_unit: text of at most {MAX_TEXT} characters")
-        elif any(not c.isprintable() for c in dose_unit):
+        elif unprintable(dose_unit):
             problems.append("dose_unit: control or unprintable characters are not allowed")
         if not isinstance(schedule, str) or len(schedule) > 2000:
             problems.append("schedule: text of at most 2000 characters")
-        elif any(not (c.isprintable() or c in "\t\n\r") for c in schedule):
+        elif unprintable(schedule, multiline=True):
             problems.append("schedule: control characters are not allowed")
         if problems:  # the design is built for these dose levels only once they are sound
             raise ConductError("; ".join(problems))
