@@ -14,13 +14,18 @@ import hashlib
 import hmac
 import html
 import json
+import math
 import os
+import re
 import secrets
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Body, Depends, FastAPI, Form, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
@@ -28,18 +33,32 @@ from fastapi.responses import (
     RedirectResponse,
     Response,
 )
-from pydantic import BaseModel, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from earlyphase.conduct import audit
 from earlyphase.conduct.accounts import TooManyAttempts
+from earlyphase.conduct.entry import unprintable
 from earlyphase.conduct.models import User
 from earlyphase.conduct.security import load_secret
 from earlyphase.conduct.service import ConductError, PermissionDenied, TrialService
 from earlyphase.conduct.store import database_url, open_store
 from earlyphase.designs.settings import (
     CONDUCT,
+    MAX_DOSE,
+    MAX_DOSES,
     PROTOCOL,
     SINGLE_ARM,
     Setting,
@@ -226,102 +245,302 @@ async def _form_data(request: Request) -> Any:
     return await request.form()
 
 
+# --- what a request may hold -------------------------------------------------------------
+# Every value is checked before it reaches the service: types are strict (JSON ``true`` is
+# not 1, ``"3"`` is not 3), numbers are finite and bounded by what a trial can be (and by
+# what SQLite and PostgreSQL integers hold), text is stripped, at most as long as its column
+# (models.py) and free of NUL and control characters, which no column stores the same way.
+
+#: The largest integer either database's INTEGER column holds (PostgreSQL's is 32-bit).
+MAX_INT = 2**31 - 1
+#: A JSON number inside a free-form object (settings, corrections): exactly representable.
+MAX_JSON_INT = 2**53
+#: Characters of a free-text note (reasons, descriptions, the schedule).
+MAX_NOTE = 2000
+#: Entries of a free-form object (settings, conduct settings, corrections).
+MAX_KEYS = 60
+#: Calendar dates the service accepts: a trial's records lie in this span (the service
+#: refuses future dates in the trial's time zone, and checks each date against the subject's).
+FIRST_YEAR, LAST_YEAR = 1980, 2100
+
+
+def _one_line(value: str) -> str:
+    """Text on one line: no NUL, control or unpaired surrogate characters (unprintable)."""
+    if unprintable(value):
+        raise ValueError("control or unprintable characters are not allowed")
+    return value
+
+
+def _note(value: str) -> str:
+    """Text that may span lines (tabs and line breaks allowed)."""
+    if unprintable(value, multiline=True):
+        raise ValueError("control or unprintable characters are not allowed")
+    return value
+
+
+def _date_text(value: str) -> str:
+    """A calendar date YYYY-MM-DD in the span a trial's record covers ("" = not given)."""
+    if not value:
+        return value
+    import datetime as dt
+
+    try:
+        if len(value) != 10:
+            raise ValueError
+        d = dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"a date YYYY-MM-DD, e.g. 2026-03-01, got {value[:40]!r}") from None
+    if not FIRST_YEAR <= d.year <= LAST_YEAR:
+        raise ValueError(f"a date between {FIRST_YEAR} and {LAST_YEAR}, got {value}")
+    return value
+
+
+def _instant_text(value: str) -> str:
+    """A date and time (2026-03-01T10:30, an offset optional) in the span a record covers."""
+    if not value:
+        return value
+    import datetime as dt
+
+    raw = value.replace(" ", "T", 1)
+    raw = raw[:-1] + "+00:00" if raw.endswith("Z") else raw
+    try:
+        t = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"a date and time YYYY-MM-DDTHH:MM, got {value[:40]!r}") from None
+    if not FIRST_YEAR <= t.year <= LAST_YEAR:
+        raise ValueError(f"a date between {FIRST_YEAR} and {LAST_YEAR}, got {value}")
+    return value
+
+
+def _line(n: int, min_length: int = 0) -> Any:
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=n)
+
+
+#: Subject codes (Subject.code is 40 characters).
+Code = Annotated[str, _line(40, 1), AfterValidator(_one_line)]
+#: One-line texts by their column's length.
+Text40 = Annotated[str, _line(40, 1), AfterValidator(_one_line)]
+Text80 = Annotated[str, _line(80, 1), AfterValidator(_one_line)]
+Text200 = Annotated[str, _line(200, 1), AfterValidator(_one_line)]
+#: A reason or a description (Text columns, bounded all the same).
+Note = Annotated[str, _line(MAX_NOTE), AfterValidator(_note)]
+#: A password: not stripped (spaces may be part of it), bounded so hashing stays cheap.
+Password = Annotated[str, StringConstraints(max_length=1024), AfterValidator(_one_line)]
+DateText = Annotated[str, _line(10), AfterValidator(_date_text)]
+InstantText = Annotated[str, _line(40), AfterValidator(_instant_text)]
+#: A trial's name: the service also collapses inner spaces, so " GVHD" is "GVHD".
+TrialName = Annotated[str, _line(200, 1), AfterValidator(_one_line)]
+#: A dose amount of a dose level.
+DoseAmount = Annotated[StrictFloat, Field(gt=0, le=MAX_DOSE, allow_inf_nan=False)]
+#: Names of settings and of corrected fields.
+Key = Annotated[str, StringConstraints(max_length=60, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+#: Database record numbers in paths.
+RecordId = Annotated[int, PathParam(ge=1, le=MAX_INT)]
+
+
+def _scalar(value: Any) -> Any:
+    """A JSON scalar a setting or a correction may take: a bounded finite number, a bool,
+    short printable text, or null."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if abs(value) > MAX_JSON_INT:
+            raise ValueError("a number between -2^53 and 2^53")
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"a finite number, got {value}")
+        return value
+    if isinstance(value, str):
+        if len(value) > MAX_NOTE:
+            raise ValueError(f"at most {MAX_NOTE} characters")
+        return _note(value.strip())
+    raise ValueError(f"a number, true/false, text or null, not {type(value).__name__}")
+
+
+def _setting_value(value: Any) -> Any:
+    """A design setting: a scalar, or a list of scalars (a skeleton, a prior, the looks)."""
+    if isinstance(value, list):
+        if len(value) > 100:
+            raise ValueError("a list of at most 100 values")
+        try:
+            return [_scalar(v) for v in value]
+        except ValueError as exc:
+            raise ValueError(f"a list of numbers or words: {exc}") from None
+    return _scalar(value)
+
+
+Scalar = Annotated[Any, AfterValidator(_scalar)]
+SettingValue = Annotated[Any, AfterValidator(_setting_value)]
+
+
 class EnrolIn(BaseModel):
-    code: str = Field(min_length=1, max_length=40)
-    weight_kg: float
-    site: str | None = None
-    enrolled_on: str | None = Field(None, description="YYYY-MM-DD; default today (trial's zone)")
+    model_config = ConfigDict(extra="forbid")
+    code: Code
+    weight_kg: Annotated[StrictFloat, Field(ge=1, le=400, allow_inf_nan=False)]
+    site: Text200 | None = None
+    enrolled_on: DateText | None = Field(
+        None, description="YYYY-MM-DD; default today (trial's zone)"
+    )
 
 
 class InfusionIn(BaseModel):
-    infused_at: str | None = Field(
+    model_config = ConfigDict(extra="forbid")
+    infused_at: InstantText | None = Field(
         None, description="date and time, e.g. 2026-03-01T10:30 (trial's local time)"
     )
-    cells_per_kg: float
-    lot: str
-    number: int | None = Field(None, description="place in the schedule; default the next")
-    lot_released: bool = True
-    deviation_reason: str | None = Field(
+    cells_per_kg: Annotated[StrictFloat, Field(ge=0, le=1000, allow_inf_nan=False)]
+    lot: Text80
+    number: Annotated[StrictInt, Field(ge=1, le=52)] | None = Field(
+        None, description="place in the schedule; default the next"
+    )
+    lot_released: StrictBool = True
+    deviation_reason: Note | None = Field(
         None, description="required when the dose is outside the protocol's tolerance"
     )
 
 
 class DltIn(BaseModel):
-    dlt: bool = Field(False, description="a DLT is an adverse event with dlt = true")
-    assessed_on: str | None = None
-    evaluable: bool = Field(True, description="true: no DLT in the window; false: not evaluable")
-    description: str = ""
+    model_config = ConfigDict(extra="forbid")
+    dlt: StrictBool = Field(False, description="a DLT is an adverse event with dlt = true")
+    assessed_on: DateText | None = None
+    evaluable: StrictBool = Field(
+        True, description="true: no DLT in the window; false: not evaluable"
+    )
+    description: Note = ""
 
 
 class AeIn(BaseModel):
-    soc: str
-    pt: str
-    grade: int
-    serious: bool = False
-    related: bool = False
-    onset_on: str | None = None
-    resolved_on: str | None = None
-    dlt: bool = Field(False, description="meets the protocol's DLT criteria")
+    model_config = ConfigDict(extra="forbid")
+    soc: Text200
+    pt: Text200
+    grade: Annotated[StrictInt, Field(ge=1, le=5)]
+    serious: StrictBool = False
+    related: StrictBool = False
+    onset_on: DateText | None = None
+    resolved_on: DateText | None = None
+    dlt: StrictBool = Field(False, description="meets the protocol's DLT criteria")
 
 
 class AeGradeChange(BaseModel):
-    grade: int
-    reason: str
+    model_config = ConfigDict(extra="forbid")
+    grade: Annotated[StrictInt, Field(ge=1, le=5)]
+    reason: Note
 
 
 class ResponseIn(BaseModel):
-    visit: str
-    value: str
-    assessed_on: str | None = None
+    model_config = ConfigDict(extra="forbid")
+    visit: Text40
+    value: Literal["CR", "PR", "SD", "PD", "NR", "NE"]
+    assessed_on: DateText | None = None
 
 
 class FollowUpIn(BaseModel):
-    last_on: str | None = Field(None, description="last date known alive, or date of death")
-    died: bool = False
+    model_config = ConfigDict(extra="forbid")
+    last_on: DateText | None = Field(None, description="last date known alive, or date of death")
+    died: StrictBool = False
 
 
 class BiomarkerIn(BaseModel):
-    parameter: str
-    measured_on: str | None = None
-    value: float
-    baseline: bool = False
+    model_config = ConfigDict(extra="forbid")
+    parameter: Text40
+    measured_on: DateText | None = None
+    value: Annotated[StrictFloat, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
+    baseline: StrictBool = False
 
 
 class CorrectionIn(BaseModel):
-    changes: dict[str, Any] = Field(description="field: corrected value")
-    reason: str = ""
+    model_config = ConfigDict(extra="forbid")
+    changes: dict[Key, Scalar] = Field(
+        description="field: corrected value", min_length=1, max_length=MAX_KEYS
+    )
+    reason: Note = ""
 
 
 class VoidIn(BaseModel):
-    reason: str = ""
+    model_config = ConfigDict(extra="forbid")
+    reason: Note = ""
 
 
 class RecomputeIn(BaseModel):
-    reason: str = ""
+    model_config = ConfigDict(extra="forbid")
+    reason: Note = ""
 
 
 class TrialIn(BaseModel):
-    name: str
-    design: str = Field(description="3+3, boin, crm, thall-simon, simon, predictive or tox-monitor")
-    dose_levels: list[float]
-    dose_unit: str = "x 10^6 cells/kg"
-    settings: dict[str, Any] = Field(
-        default_factory=dict, description="design settings, e.g. target"
+    model_config = ConfigDict(extra="forbid")
+    name: TrialName
+    design: Text40 = Field(
+        description="3+3, boin, crm, thall-simon, simon, predictive or tox-monitor"
     )
-    schedule: str = ""
-    conduct: dict[str, Any] = Field(
+    dose_levels: list[DoseAmount] = Field(
+        min_length=1,
+        max_length=MAX_DOSES,
+        description=f"dose amounts, positive and strictly increasing (at most {MAX_DOSES})",
+    )
+    dose_unit: Annotated[str, _line(40), AfterValidator(_one_line)] = "x 10^6 cells/kg"
+    settings: dict[Key, SettingValue] = Field(
+        default_factory=dict, max_length=MAX_KEYS, description="design settings, e.g. target"
+    )
+    schedule: Note = ""
+    conduct: dict[Key, Scalar] = Field(
         default_factory=dict,
+        max_length=MAX_KEYS,
         description="conduct settings: dlt_window_days, n_infusions, time_zone...",
     )
 
+    @field_validator("dose_levels")
+    @classmethod
+    def _increasing(cls, levels: list[float]) -> list[float]:
+        for a, b in pairwise(levels):
+            if b == a:
+                raise ValueError(f"dose {a:g} is given twice; each level is a different dose")
+            if b < a:
+                raise ValueError(f"strictly increasing, but {b:g} follows {a:g}")
+        return levels
+
 
 class ConfirmIn(BaseModel):
-    password: str
-    meaning: str = Field(
+    model_config = ConfigDict(extra="forbid")
+    password: Password
+    meaning: Literal["approve", "approve_other_dose", "stop", "reject"] = Field(
         "approve", description="approve, approve_other_dose, stop or reject (21 CFR 11.50)"
     )
-    dose: int | None = Field(None, description="the dose level approved instead (1-based)")
-    reason: str | None = None
+    dose: Annotated[StrictInt, Field(ge=1, le=MAX_DOSES)] | None = Field(
+        None, description="the dose level approved instead (1-based)"
+    )
+    reason: Note | None = None
+
+
+def _dlt_choice(value: str) -> str:
+    if value not in ("no", "ne"):
+        raise ValueError(
+            "no (no DLT in the window) or ne (not evaluable), got "
+            f"{value[:20]!r}; a DLT is recorded as the adverse event that meets the criteria"
+        )
+    return value
+
+
+def _csrf_text(value: str) -> str:
+    """The service's CSRF tokens are hex: anything not printable ASCII was not made here."""
+    if not all(0x21 <= ord(c) <= 0x7E for c in value):
+        raise ValueError("not a token this service issued; reload the page")
+    return value
+
+
+# The pages' form fields: the API's bounds, with numbers and dates left as the text typed
+# (the service parses them and names the field). A choice outside a form's options is an
+# error, never read as the default: a DLT form saying "maybe" records nothing.
+FormCsrf = Annotated[str, Form(max_length=128), AfterValidator(_csrf_text)]
+FormLine40 = Annotated[str, Form(max_length=40), AfterValidator(_one_line)]
+FormLine80 = Annotated[str, Form(max_length=80), AfterValidator(_one_line)]
+FormLine200 = Annotated[str, Form(max_length=200), AfterValidator(_one_line)]
+FormNote = Annotated[str, Form(max_length=MAX_NOTE), AfterValidator(_note)]
+FormDate = Annotated[str, Form(max_length=10), AfterValidator(_date_text)]
+FormInstant = Annotated[str, Form(max_length=40), AfterValidator(_instant_text)]
+FormPassword = Annotated[str, Form(max_length=1024), AfterValidator(_one_line)]
+#: A checkbox: "yes" when ticked, absent (the default, "no") when not.
+FormYesNo = Annotated[Literal["yes", "no"], Form()]
 
 
 #: The API's record collections and the record type each holds.
@@ -337,17 +556,177 @@ COLLECTIONS = {
 
 
 class TokenIn(BaseModel):
-    username: str
-    password: str
+    model_config = ConfigDict(extra="forbid")
+    username: Text80
+    password: Password
+
+
+# --- errors: every problem named, all at once ---------------------------------------------
+#: What a clause's field looks like: ``weight_kg``, ``settings.n_cohorts``.
+_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+def _problems(message: str) -> list[dict[str, str]]:
+    """``"field: why; other: why"`` as ``[{field, message}, ...]``; a clause that names no
+    field continues the one before it (a reason may contain "; "), or is the request's."""
+    out: list[dict[str, str]] = []
+    for clause in message.split("; "):
+        head, sep, rest = clause.partition(":")
+        if sep and _FIELD.match(head.strip()):
+            out.append({"field": head.strip(), "message": rest.strip()})
+        elif out:
+            out[-1]["message"] += "; " + clause
+        else:
+            out.append({"field": "request", "message": clause.strip()})
+    return out
+
+
+def _problem_response(problems: list[dict[str, str]], status: int) -> JSONResponse:
+    """The one shape of every refusal: ``detail`` reads ``"field: why; other: why"``,
+    ``field`` is the first field named, ``errors`` lists each problem."""
+    detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    return JSONResponse(
+        {"detail": detail, "field": problems[0]["field"], "errors": problems},
+        status_code=status,
+    )
 
 
 def _error(exc: ConductError) -> JSONResponse:
-    msg = str(exc)
-    field = msg.split(":", 1)[0] if ":" in msg else None
-    return JSONResponse(
-        {"detail": msg, "field": field},
-        status_code=403 if isinstance(exc, PermissionDenied) else 422,
-    )
+    return _problem_response(_problems(str(exc)), 403 if isinstance(exc, PermissionDenied) else 422)
+
+
+def _validation_problems(errors: Any) -> list[dict[str, str]]:
+    """Pydantic's errors as ``{field, message}``: the field is the request's own name for it
+    (the body's key, the path or form parameter); a nested place is said in the message."""
+    out: list[dict[str, str]] = []
+    for e in errors:
+        loc = [str(x) for x in e.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+            loc = loc[1:]
+        if e.get("type") == "json_invalid" or not loc:
+            field, inner = "body", []
+        else:
+            field, inner = loc[0], loc[1:]
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        # a union's branch names (``str``, ``int``...) say nothing to the person who sent it
+        inner = [x for x in inner if not x.startswith(("function-", "constrained-"))]
+        where = ".".join(f"item {x}" if x.isdigit() else x for x in inner)
+        out.append({"field": field, "message": f"{where}: {msg}" if where else msg})
+    return out or [{"field": "request", "message": "invalid request"}]
+
+
+# --- a guard in front of every route ------------------------------------------------------
+#: A request body larger than this is refused (413): no entry of the service comes near it.
+MAX_BODY = 1 << 20
+#: JSON nested deeper than this is refused before it is parsed: Python's parser recurses,
+#: and a few thousand brackets would exhaust its stack (no request needs more than 3).
+MAX_DEPTH = 32
+#: Characters of a request's path.
+MAX_PATH = 2000
+
+
+def _json_depth(body: bytes, limit: int) -> int:
+    """How deeply ``body``'s arrays and objects nest (strings skipped), up to ``limit + 1``."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    return b", ".join(v for k, v in scope.get("headers", ()) if k.lower() == name)
+
+
+def _cookie_problem(scope: Scope) -> str | None:
+    """The session cookie, if sent, must be what the service issues: printable ASCII."""
+    for part in _header(scope, b"cookie").split(b";"):
+        key, _, value = part.strip().partition(b"=")
+        if key == SESSION_COOKIE.encode() and any(not 0x21 <= b <= 0x7E for b in value):
+            return "not a session this service issued; sign in again"
+    return None
+
+
+class RequestGuard:
+    """Refuses, before any route runs, what no route can take: a path with control
+    characters or too long, a session cookie that is not printable ASCII, a body over
+    :data:`MAX_BODY` bytes, and JSON nested deeper than :data:`MAX_DEPTH`. Each refusal is
+    4xx and names what was wrong, in the shape of every other error."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+        if len(path) > MAX_PATH or any(not c.isprintable() for c in path):
+            await self._refuse(scope, send, 400, "path", "control characters or too long")
+            return
+        cookie = _cookie_problem(scope)
+        if cookie is not None:
+            await self._refuse(scope, send, 400, "session", cookie)
+            return
+        declared = _header(scope, b"content-length")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            await self._refuse(scope, send, 413, "body", f"at most {MAX_BODY} bytes")
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY:
+                await self._refuse(scope, send, 413, "body", f"at most {MAX_BODY} bytes")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        kind = _header(scope, b"content-type").lower()
+        parsed_as_json = not kind.startswith((b"application/x-www-form-urlencoded", b"multipart/"))
+        if body and parsed_as_json and _json_depth(body, MAX_DEPTH) > MAX_DEPTH:
+            await self._refuse(scope, send, 422, "body", f"nested deeper than {MAX_DEPTH}")
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, status: int, field: str, message: str) -> None:
+        response = _problem_response([{"field": field, "message": message}], status)
+        await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 def create_app(database: str | Path | None = None, secret: str | None = None) -> FastAPI:
@@ -445,7 +824,46 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
 
     @app.exception_handler(ValueError)
     async def value_error(_request: Request, exc: ValueError) -> JSONResponse:
+        if isinstance(exc, UnicodeError):  # text no database encodes (unpaired surrogates)
+            return _problem_response([{"field": "text", "message": "not valid Unicode"}], 422)
         return _error(ConductError(str(exc)))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = _validation_problems(exc.errors())
+        # a form whose CSRF token is malformed was not made by this service's pages
+        forged = any(p["field"] == "csrf" for p in problems)
+        return _problem_response(problems, 403 if forged else 422)
+
+    @app.exception_handler(IntegrityError)
+    async def conflict(_request: Request, exc: IntegrityError) -> JSONResponse:
+        # a unique record taken meanwhile (two coordinators, the same code or name at once)
+        msg = "conflicts with a record stored meanwhile (the same name or code); reload"
+        return _problem_response([{"field": "record", "message": msg}], 409)
+
+    @app.exception_handler(DataError)
+    async def data_error(_request: Request, exc: DataError) -> JSONResponse:
+        msg = "a value the database cannot store (too long, out of range or a NUL character)"
+        return _problem_response([{"field": "value", "message": msg}], 422)
+
+    @app.exception_handler(StatementError)
+    async def statement_error(_request: Request, exc: StatementError) -> JSONResponse:
+        if isinstance(exc.orig, OverflowError | ValueError | TypeError):
+            msg = "a value the database cannot store (a number out of range?)"
+            return _problem_response([{"field": "value", "message": msg}], 422)
+        raise exc  # the database itself failed: a server error, logged as one
+
+    @app.exception_handler(OverflowError)
+    async def overflow(_request: Request, exc: OverflowError) -> JSONResponse:
+        msg = "a number out of range"
+        return _problem_response([{"field": "value", "message": msg}], 422)
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(_request: Request, exc: RecursionError) -> JSONResponse:
+        msg = f"nested deeper than {MAX_DEPTH}"
+        return _problem_response([{"field": "body", "message": msg}], 422)
+
+    app.add_middleware(RequestGuard)
 
     # --- JSON API -----------------------------------------------------------------------------
     @app.post(
@@ -565,7 +983,9 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         return {"id": rec.id, "decision": new_decision(user, name, before)}
 
     @app.patch("/api/aes/{ae_id}")
-    def ae_grade(ae_id: int, body: AeGradeChange, user: User = Depends(api_user)) -> dict[str, Any]:
+    def ae_grade(
+        ae_id: RecordId, body: AeGradeChange, user: User = Depends(api_user)
+    ) -> dict[str, Any]:
         """Correct an adverse event's grade; the reason and the old grade go to the audit trail."""
         rec = service.change_ae_grade(user, ae_id, body.grade, body.reason)
         return {"id": rec.id, "grade": rec.grade}
@@ -598,12 +1018,12 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         return COLLECTIONS[collection]
 
     def record_ref(kind: str, record: str) -> int | str:
-        if kind == "subject" and not record.isdigit():
+        if kind == "subject" and not (record.isascii() and record.isdigit()):
             return record  # a subject by its code
-        try:
-            return int(record)
-        except ValueError:
-            raise ConductError(f"{kind}: not a record number, got {record!r}") from None
+        number = record.isascii() and record.isdigit() and len(record) <= 10
+        if not number or not 1 <= int(record) <= MAX_INT:
+            raise ConductError(f"{kind}: not a record number, got {record[:40]!r}")
+        return int(record)
 
     @app.patch("/api/trials/{name}/{collection}/{record}")
     def correct(
@@ -629,12 +1049,12 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         return {"id": row.id, "kind": kind, "voided": row.voided, "reason": row.void_reason}
 
     @app.get("/api/decisions/{decision_id}/review")
-    def review(decision_id: int, user: User = Depends(api_user)) -> dict[str, Any]:
+    def review(decision_id: RecordId, user: User = Depends(api_user)) -> dict[str, Any]:
         return service.review(user, decision_id)
 
     @app.post("/api/decisions/{decision_id}/confirm")
     def confirm(
-        decision_id: int, body: ConfirmIn, user: User = Depends(api_user)
+        decision_id: RecordId, body: ConfirmIn, user: User = Depends(api_user)
     ) -> dict[str, Any]:
         dec = service.confirm_decision(
             user, decision_id, body.password, body.meaning, body.dose, body.reason
@@ -650,7 +1070,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
 
     @app.post("/api/decisions/{decision_id}/recompute", status_code=201)
     def recompute(
-        decision_id: int, body: RecomputeIn, user: User = Depends(api_user)
+        decision_id: RecordId, body: RecomputeIn, user: User = Depends(api_user)
     ) -> dict[str, Any]:
         dec = service.recompute_decision(user, decision_id, body.reason)
         return {"id": dec.id, "reason": dec.reason, "next_dose": dec.next_dose, "stop": dec.stop}
@@ -865,15 +1285,22 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
     @app.post("/trials")
     def create_trial_form(
         request: Request,
-        csrf: str = Form(""),
-        name: str = Form(""),
-        design: str = Form("3+3"),
-        doses: str = Form(""),
-        settings_json: str = Form("", alias="settings"),
+        csrf: FormCsrf = "",
+        name: FormLine200 = "",
+        design: FormLine40 = "3+3",
+        doses: Annotated[str, Form(max_length=2000), AfterValidator(_one_line)] = "",
+        settings_json: Annotated[
+            str, Form(max_length=10_000, alias="settings"), AfterValidator(_note)
+        ] = "",
         form: Any = Depends(_form_data),
     ) -> Response:
         from urllib.parse import quote
 
+        if design not in dict(DESIGN_CHOICES):  # the form's select offers only these
+            choices = ", ".join(k for k, _ in DESIGN_CHOICES)
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": ("body", "design"), "msg": f"one of {choices}"}]
+            )
         try:
             user = form_user(request, csrf)
             try:
@@ -886,13 +1313,15 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             if settings_json.strip():
                 try:
                     extra = json.loads(settings_json)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:
                     raise ConductError(f"settings: not valid JSON ({exc})") from None
                 if not isinstance(extra, dict):
                     raise ConductError('settings: a JSON object, e.g. {"n_cohorts": 10}')
                 settings.update(extra)
-            service.create_trial(user, name, design, settings, levels, conduct=_form_conduct(form))
-            return RedirectResponse(f"/trials/{quote(name)}?msg=trial%20created", status_code=303)
+            t = service.create_trial(
+                user, name, design, settings, levels, conduct=_form_conduct(form)
+            )
+            return RedirectResponse(f"/trials/{quote(t.name)}?msg=trial%20created", status_code=303)
         except ConductError as exc:
             return RedirectResponse(f"/?msg={quote(str(exc))}", status_code=303)
 
@@ -1060,11 +1489,11 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
     def enrol_form(
         name: str,
         request: Request,
-        csrf: str = Form(""),
-        code: str = Form(""),
-        weight_kg: str = Form(""),
-        enrolled_on: str = Form(""),
-        site: str | None = Form(None),
+        csrf: FormCsrf = "",
+        code: FormLine40 = "",
+        weight_kg: FormLine40 = "",
+        enrolled_on: FormDate = "",
+        site: FormLine200 = "",
     ) -> Response:
         def action(user: User) -> str:
             service.enrol(user, name, code, weight_kg, site or None, enrolled_on or None)  # type: ignore[arg-type]
@@ -1080,16 +1509,16 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
     def dlt_form(
         name: str,
         request: Request,
-        csrf: str = Form(""),
-        code: str = Form(""),
-        assessed_on: str = Form(""),
-        dlt: str = Form("no"),
-        description: str = Form(""),
+        csrf: FormCsrf = "",
+        code: FormLine40 = "",
+        assessed_on: FormDate = "",
+        dlt: Annotated[str, Form(), AfterValidator(_dlt_choice)] = "no",
+        description: FormNote = "",
     ) -> Response:
         def action(user: User) -> str:
             before = latest_id(user, name)
             service.record_dlt(
-                user, name, code, False, description, assessed_on, evaluable=dlt != "ne"
+                user, name, code, False, description, assessed_on, evaluable=dlt == "no"
             )
             return f"DLT assessment of {code} recorded{recommends(user, name, before)}"
 
@@ -1099,13 +1528,13 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
     def infusion_form(
         name: str,
         request: Request,
-        csrf: str = Form(""),
-        code: str = Form(""),
-        infused_at: str = Form(""),
-        number: str = Form(""),
-        cells_per_kg: str = Form(""),
-        lot: str = Form(""),
-        deviation_reason: str = Form(""),
+        csrf: FormCsrf = "",
+        code: FormLine40 = "",
+        infused_at: FormInstant = "",
+        number: FormLine40 = "",
+        cells_per_kg: FormLine40 = "",
+        lot: FormLine80 = "",
+        deviation_reason: FormNote = "",
     ) -> Response:
         def action(user: User) -> str:
             inf = service.record_infusion(
@@ -1128,16 +1557,16 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
     def ae_form(
         name: str,
         request: Request,
-        csrf: str = Form(""),
-        code: str = Form(""),
-        soc: str = Form(""),
-        pt: str = Form(""),
-        grade: str = Form(""),
-        onset_on: str = Form(""),
-        resolved_on: str = Form(""),
-        serious: str = Form("no"),
-        related: str = Form("no"),
-        dlt: str = Form("no"),
+        csrf: FormCsrf = "",
+        code: FormLine40 = "",
+        soc: FormLine200 = "",
+        pt: FormLine200 = "",
+        grade: FormLine40 = "",
+        onset_on: FormDate = "",
+        resolved_on: FormDate = "",
+        serious: FormYesNo = "no",
+        related: FormYesNo = "no",
+        dlt: FormYesNo = "no",
     ) -> Response:
         def action(user: User) -> str:
             before = latest_id(user, name)
@@ -1163,11 +1592,11 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
     def response_form(
         name: str,
         request: Request,
-        csrf: str = Form(""),
-        code: str = Form(""),
-        visit: str = Form(""),
-        value: str = Form(""),
-        assessed_on: str = Form(""),
+        value: Annotated[Literal["CR", "PR", "SD", "PD", "NR", "NE"], Form()],
+        csrf: FormCsrf = "",
+        code: FormLine40 = "",
+        visit: FormLine40 = "",
+        assessed_on: FormDate = "",
     ) -> Response:
         def action(user: User) -> str:
             service.record_response(user, name, code, visit, value, assessed_on)
@@ -1177,14 +1606,16 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
 
     @app.post("/decisions/{decision_id}/confirm")
     def confirm_form(
-        decision_id: int,
+        decision_id: RecordId,
         request: Request,
-        csrf: str = Form(""),
-        trial: str = Form(""),
-        password: str = Form(""),
-        meaning: str = Form("approve"),
-        dose: str = Form(""),
-        reason: str = Form(""),
+        csrf: FormCsrf = "",
+        trial: FormLine200 = "",
+        password: FormPassword = "",
+        meaning: Annotated[
+            Literal["approve", "approve_other_dose", "stop", "reject"], Form()
+        ] = "approve",
+        dose: FormLine40 = "",
+        reason: FormNote = "",
     ) -> Response:
         def action(user: User) -> str:
             service.confirm_decision(
@@ -1200,7 +1631,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         return submit(trial, request, csrf, action)
 
     @app.get("/decisions/{decision_id}/review", response_class=HTMLResponse)
-    def review_page(decision_id: int, request: Request) -> Response:
+    def review_page(decision_id: RecordId, request: Request) -> Response:
         """The cohort's data, the recommendation with its rule, and the earlier decisions."""
         found = session_user(request)
         if found is None:
