@@ -1190,10 +1190,17 @@ def report_cmd(
     pdf: bool = typer.Option(False, "--pdf", help="Also print a PDF next to it (needs Chromium)."),
     ard: Path | None = _ARD,
     trial_name: str | None = _TRIAL,
+    tables_dir: Path | None = typer.Option(
+        None, "--tables-dir", "--csv", help="Also write every table as CSV into this folder."
+    ),
+    xlsx: Path | None = typer.Option(
+        None, "--xlsx", help="Also write every table into this Excel workbook (a sheet each)."
+    ),
 ) -> None:
     """Write the trial's results as one self-contained HTML report (and optionally PDF), from a
     folder of ADaM-style tables or from a trial database
-    (``earlyphase report trial.db --trial X``)."""
+    (``earlyphase report trial.db --trial X``); ``--tables-dir`` / ``--xlsx`` also write every
+    table as data."""
     from earlyphase.data import DataError, load_trial
     from earlyphase.report import render_report, write_pdf
 
@@ -1208,8 +1215,12 @@ def report_cmd(
             if "://" not in str(source) and not Path(source).exists():
                 raise ValueError(f"source: {source} is neither a data folder nor a database file")
             trial = TrialService(open_store(str(source))).export(trial_name)
-        path = render_report(trial, output, ard_path=ard)
+        path = render_report(trial, output, ard_path=ard, tables_dir=tables_dir, xlsx_path=xlsx)
         Console().print(f"report written to {path}")
+        if tables_dir is not None:
+            Console().print(f"tables written to {tables_dir}")
+        if xlsx is not None:
+            Console().print(f"workbook written to {xlsx}")
         if pdf:
             pdf_path = write_pdf(path, path.with_suffix(".pdf"))
             Console().print(f"PDF written to {pdf_path}")

@@ -62,6 +62,12 @@ ADSL = TableSpec(
         Column("HEIGHTBL", "float", minimum=20, maximum=260, description="baseline height (cm)"),
         Column("BMIBL", "float", minimum=5, maximum=150, description="baseline BMI (kg/m2)"),
         Column("SAFFL", "flag", description="safety population"),
+        Column(
+            "DLTEVLFL",
+            "flag",
+            description="DLT-evaluable population (sponsor-defined); DLT rates use it as "
+            "denominator, else the safety population",
+        ),
         Column("EFFFL", "flag", description="efficacy population"),
         Column("ITTFL", "flag", description="intent-to-treat (randomised) population"),
         Column("RANDFL", "flag", description="randomised population"),
@@ -126,6 +132,8 @@ ADAE = TableSpec(
         Column("AEACN", "str", description="action taken with study treatment"),
         Column("ASTDY", "float", description="onset study day (day 1 = first dose)"),
         Column("ASTDT", "date", description="onset date"),
+        Column("AENDY", "float", description="resolution (end) study day"),
+        Column("AENDT", "date", description="resolution (end) date"),
         Column("TRTEMFL", "flag", description="treatment-emergent; derived from ASTDY if absent"),
         Column("AEDLT", "flag", description="dose-limiting toxicity"),
         Column("TRTA", "str", description="actual treatment of the record"),

@@ -13,6 +13,7 @@ import pandas as pd
 from earlyphase.data.adam import CausalityRule, fatal_mask, numeric_code
 from earlyphase.data.readers import read_table
 from earlyphase.data.schema import SPECS
+from earlyphase.data.trial_json import check_trial_json
 from earlyphase.data.validate import DataError, Problem, check_table
 
 #: File types read as datasets; other files with these extensions in a trial folder are listed
@@ -193,12 +194,14 @@ def build_trial(
     ``causality`` maps the collected AEREL terms to related / not related (default: the
     :class:`~earlyphase.data.adam.CausalityRule` defaults, or ``meta["causality"]``
     ``{"related": [...], "not_related": [...]}``). Optional columns that are absent stay
-    absent (tables show them as not collected, never as zero).
+    absent (tables show them as not collected, never as zero). ``meta`` is checked against
+    :data:`~earlyphase.data.trial_json.TRIAL_JSON` (unknown or mistyped keys are problems).
     """
     sources = dict(sources or {})
     meta = dict(meta or {})
     problems: list[Problem] = []
     clean: dict[str, pd.DataFrame] = {}
+    problems.extend(check_trial_json(meta))
     if causality is None and isinstance(meta.get("causality"), dict):
         rule = meta["causality"]
         try:
@@ -306,6 +309,9 @@ def load_trial(folder: str | Path, causality: CausalityRule | None = None) -> Tr
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             problems.append(Problem(str(meta_path), None, None, f"invalid JSON: {exc}"))
+        if not isinstance(meta, dict):
+            problems.append(Problem("trial.json", None, None, "must be a JSON object {...}"))
+            meta = {}
     if "ADSL" not in sources:
         problems.append(
             Problem(

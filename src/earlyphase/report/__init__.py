@@ -1,5 +1,5 @@
 """The HTML report: a trial's results section as one self-contained file."""
 
-from earlyphase.report.html import build_report, render_report, write_pdf
+from earlyphase.report.html import build_report, render_report, write_pdf, write_tables
 
-__all__ = ["build_report", "render_report", "write_pdf"]
+__all__ = ["build_report", "render_report", "write_pdf", "write_tables"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import re
 import shutil
 import subprocess
 import tempfile
@@ -42,6 +43,7 @@ from earlyphase.figures.trial import (
 )
 from earlyphase.tables import adverse_events as ae
 from earlyphase.tables import efficacy as eff
+from earlyphase.tables import listings
 from earlyphase.tables import trial_tables as tt
 from earlyphase.tables.result import TableResult
 
@@ -92,7 +94,9 @@ figcaption { font-size: .85em; color: #444; }
 #: A table: header, then rows whose first cell is indented by its level (four leading spaces
 #: of the display text per level); a row followed by deeper rows heads a group.
 TABLE_TEMPLATE = """<table>
-<thead><tr>{% for h in header %}<th>{{ h }}</th>{% endfor %}</tr></thead>
+<thead>{% for hrow in header_rows %}<tr>{% for h in hrow %}<th
+{%- if h.span > 1 %} colspan="{{ h.span }}"{% endif %}>{{ h.text }}</th>{% endfor %}</tr>
+{%- endfor %}</thead>
 <tbody>
 {% for row in rows %}<tr{% if row.group %} class="group"{% endif %}>
 {%- for cell in row.cells %}<td
@@ -137,10 +141,31 @@ def _table_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 _ENV = Environment(autoescape=True)
 
 
+def _header_rows(columns: pd.Index) -> list[list[dict[str, Any]]]:
+    """Header rows: one for plain columns; for a two-level index (group, category), a row of
+    groups spanning their categories above the row of categories (publication layout)."""
+    if not isinstance(columns, pd.MultiIndex):
+        return [[{"text": str(c), "span": 1} for c in columns]]
+    top: list[dict[str, Any]] = []
+    for group, _ in columns:
+        if top and top[-1]["text"] == str(group) and group != "":
+            top[-1]["span"] += 1
+        else:
+            top.append({"text": str(group), "span": 1})
+    return [top, [{"text": str(c), "span": 1} for _, c in columns]]
+
+
+def flat_columns(columns: pd.Index) -> list[str]:
+    """Column names in one row (``group: category`` for a two-level index), for CSV/XLSX."""
+    if not isinstance(columns, pd.MultiIndex):
+        return [str(c) for c in columns]
+    return [": ".join(str(p) for p in parts if str(p)) for parts in columns]
+
+
 def render_table(result: TableResult) -> str:
     """One table as HTML (escaped), indentation of the display text kept as levels."""
     return _ENV.from_string(TABLE_TEMPLATE).render(
-        header=[str(c) for c in result.display.columns],
+        header_rows=_header_rows(result.display.columns),
         rows=_table_rows(result.display),
         not_collected=NOT_COLLECTED,
     )
@@ -154,6 +179,7 @@ def _table_item(result: TableResult) -> dict[str, Any]:
         "html": body,
         "notes": result.footnotes,
         "ard": result.ard,
+        "display": result.display,
     }
 
 
@@ -226,14 +252,31 @@ def build_report(trial: TrialData) -> dict[str, Any]:
                 )
             )
         treat.append(_table_item(tt.dlt_table(trial)))
+    elif collected(trial.adae, "AEDLT"):
+        treat.append(_table_item(tt.dlt_table(trial)))
     if treat:
         sections.append({"heading": "Treatment and dose-limiting toxicities", "items": treat})
 
     efficacy: list[dict[str, Any]] = []
     if meta.get("response"):
         r = meta["response"]
+        if r.get("visit"):
+            efficacy.append(
+                _table_item(
+                    eff.response_table(trial, r["visit"], r.get("paramcd", "OVRLRESP"), by=by)
+                )
+            )
         efficacy.append(
-            _table_item(eff.response_table(trial, r["visit"], r.get("paramcd", "OVRLRESP"), by=by))
+            _table_item(
+                eff.best_response_table(
+                    trial,
+                    r.get("paramcd", "OVRLRESP"),
+                    r.get("visit"),
+                    by=by,
+                    positive=tuple(r.get("positive", ("CR", "PR"))),
+                    categories=r.get("categories"),
+                )
+            )
         )
     param = meta.get("survival_param", "OS")
     tte = trial.adtte
@@ -297,7 +340,11 @@ def build_report(trial: TrialData) -> dict[str, Any]:
         safety = [_table_item(ae.ae_table(trial, by=by))]
         if meta.get("ae_window"):
             safety.append(_table_item(ae.ae_table(trial, by=by, window=float(meta["ae_window"]))))
-        safety.append(_table_item(ae.ae_worst_grade_table(trial, by=by)))
+        safety.append(
+            _table_item(ae.ae_grade_table(trial, by=by, detail=meta.get("ae_grades") == "detail"))
+        )
+        if meta.get("aesi"):
+            safety.append(_table_item(ae.aesi_table(trial, list(meta["aesi"]), by=by)))
         sections.append({"heading": "Safety", "items": safety})
 
     if trial.adlb is not None:
@@ -311,13 +358,83 @@ def build_report(trial: TrialData) -> dict[str, Any]:
             bio.append(_table_item(tt.biomarker_change_table(trial, b["paramcds"], b["day"])))
         if bio:
             sections.append({"heading": "Biomarkers", "items": bio})
+    sections.append(
+        {"heading": "Listings", "items": [_table_item(t) for t in listings.all_listings(trial)]}
+    )
     return {"title": trial.title, "sections": sections}
 
 
-def render_report(trial: TrialData, path: str | Path, ard_path: str | Path | None = None) -> Path:
+def _slug(text: str, limit: int) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:limit] or "table"
+
+
+def write_tables(
+    content: dict[str, Any], csv_dir: str | Path | None = None, xlsx: str | Path | None = None
+) -> list[Path]:
+    """Every table of the report as data for programmers: with ``csv_dir``, one CSV per table
+    (``NN_title.csv``, display text as printed, one header row: ``group: category`` for
+    grouped columns) and ``index.csv`` (file, title, footnotes); with ``xlsx``, one workbook
+    with a sheet per table and an ``index`` sheet. Returns the files written."""
+    tables = [
+        item for sec in content["sections"] for item in sec["items"] if item["kind"] == "table"
+    ]
+    written: list[Path] = []
+    names = []
+    for i, item in enumerate(tables, 1):
+        names.append(f"{i:02d}_{_slug(item['title'], 60)}")
+    index = pd.DataFrame(
+        {
+            "name": names,
+            "title": [t["title"] for t in tables],
+            "footnotes": [" ".join(t["notes"]) for t in tables],
+        }
+    )
+
+    def plain(item: dict[str, Any]) -> pd.DataFrame:
+        frame: pd.DataFrame = item["display"].copy()
+        frame.columns = flat_columns(frame.columns)
+        return frame
+
+    if csv_dir is not None:
+        folder = Path(csv_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, item in zip(names, tables, strict=True):
+            path = folder / f"{name}.csv"
+            plain(item).to_csv(path, index=False)
+            written.append(path)
+        index.assign(name=[f"{n}.csv" for n in names]).rename(columns={"name": "file"}).to_csv(
+            folder / "index.csv", index=False
+        )
+        written.append(folder / "index.csv")
+    if xlsx is not None:
+        path = Path(xlsx)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Excel limits sheet names to 31 characters
+        sheets = [f"{i:02d}_{_slug(t['title'], 28)}" for i, t in enumerate(tables, 1)]
+        with pd.ExcelWriter(path, engine="openpyxl") as book:
+            index.assign(name=sheets).rename(columns={"name": "sheet"}).to_excel(
+                book, sheet_name="index", index=False
+            )
+            for sheet, item in zip(sheets, tables, strict=True):
+                plain(item).to_excel(book, sheet_name=sheet, index=False)
+        written.append(path)
+    return written
+
+
+def render_report(
+    trial: TrialData,
+    path: str | Path,
+    ard_path: str | Path | None = None,
+    tables_dir: str | Path | None = None,
+    xlsx_path: str | Path | None = None,
+) -> Path:
     """Write the self-contained HTML report to ``path`` (and, with ``ard_path``, every number
-    of every table as one long CSV: the analysis results data); returns the report's path."""
+    of every table as one long CSV: the analysis results data; with ``tables_dir`` /
+    ``xlsx_path``, every table as CSV files / one workbook, see :func:`write_tables`);
+    returns the report's path."""
     content = build_report(trial)
+    if tables_dir is not None or xlsx_path is not None:
+        write_tables(content, tables_dir, xlsx_path)
     if ard_path is not None:
         ards = [
             item["ard"] for sec in content["sections"] for item in sec["items"] if "ard" in item

@@ -17,6 +17,9 @@ Rules (analysis notes section 6.5; gtreg ``tbl_ae``, tern ``count_occurrences``)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pandas as pd
 
 from earlyphase.data.adam import (
@@ -28,7 +31,7 @@ from earlyphase.data.adam import (
     intensity,
 )
 from earlyphase.data.trial import TrialData
-from earlyphase.tables.result import ArdBuilder, TableResult, fmt_pct
+from earlyphase.tables.result import ArdBuilder, TableResult, fmt_pct, median_range
 
 #: AEACN term for withdrawal of study treatment (SDTM codelist ACN, C66767)
 DRUG_WITHDRAWN = "DRUG WITHDRAWN"
@@ -322,3 +325,270 @@ def ae_worst_grade_table(
             "converted to a grade."
         )
     return TableResult(f"Adverse events by worst {kind}", display, ard.frame(), notes)
+
+
+def _grade_categories(
+    grade: bool, detail: bool
+) -> list[tuple[str, str, Callable[[pd.Series], pd.Series]]]:
+    """(column label, ARD stat, rule on the worst level) of the worst-grade table."""
+
+    def anything(v: pd.Series) -> pd.Series:
+        return pd.Series(True, index=v.index)
+
+    def between(lo: int, hi: int) -> Callable[[pd.Series], pd.Series]:
+        def rule(v: pd.Series) -> pd.Series:
+            return ((v >= lo) & (v <= hi)).fillna(False)
+
+        return rule
+
+    if grade:
+        if detail:
+            return [
+                ("Any grade", "any_grade", anything),
+                ("Grade 1-2", "grade_1_2", between(1, 2)),
+                ("Grade 3", "grade_3", between(3, 3)),
+                ("Grade 4", "grade_4", between(4, 4)),
+                ("Grade 5", "grade_5", between(5, 5)),
+            ]
+        return [("Any grade", "any_grade", anything), ("Grade >= 3", "grade_ge3", between(3, 5))]
+    if detail:
+        return [
+            ("Any severity", "any_severity", anything),
+            ("Mild", "mild", between(1, 1)),
+            ("Moderate", "moderate", between(2, 2)),
+            ("Severe", "severe", between(3, 3)),
+        ]
+    return [("Any severity", "any_severity", anything), ("Severe", "severe", between(3, 3))]
+
+
+def ae_grade_table(
+    trial: TrialData,
+    by: str | None = "TRT01A",
+    detail: bool = False,
+    teae_only: bool = True,
+    overall: bool = True,
+) -> TableResult:
+    """Subjects by worst grade, by SOC and PT, in the layout of a publication: one column group
+    per dose level (header ``level (N = n)``), with "Any grade" and "Grade >= 3" columns, or
+    with ``detail`` "Any grade", "Grade 1-2", "Grade 3", "Grade 4", "Grade 5". Without a
+    toxicity grade (AETOXGR) the columns are severity (AESEV): "Any severity" and "Severe"
+    (``detail``: Mild, Moderate, Severe), labelled as severity.
+
+    A subject counts once per row, in the column of its worst level among the row's events
+    ("Any" counts it whatever the level, also when the level is blank). Columns are a
+    two-level index (group, category). ARD: variable ``any`` / ``SOC`` / ``PT|<SOC>``, stat
+    the category (any_grade, grade_ge3, grade_1_2 ... or any_severity, mild ... severe).
+    """
+    adsl, groups = _population(trial, by)
+    if not overall and by is not None:
+        groups = groups[:-1]
+    ae = _events(trial, teae_only, None)
+    ae = ae[ae["USUBJID"].isin(adsl["USUBJID"])]
+    denom = {
+        g: (len(adsl) if g == "Total" else int((adsl[by].astype(str) == g).sum())) for g in groups
+    }
+    scale = intensity(trial.adae) if trial.adae is not None else None
+    grade = scale is None or scale.kind == "grade"
+    cats = _grade_categories(grade, detail)
+    kind = "toxicity grade (AETOXGR)" if grade else "severity (AESEV)"
+    title = f"Adverse events by worst {kind}: system organ class and preferred term"
+    first = ("", "System organ class / preferred term")
+    columns = pd.MultiIndex.from_tuples(
+        [first, *[(f"{g} (N = {denom[g]})", c[0]) for g in groups for c in cats]]
+    )
+    ard = ArdBuilder("ae_grade")
+    if scale is None:
+        display = pd.DataFrame(
+            [["Any event", *[NOT_COLLECTED] * (len(columns) - 1)]], columns=columns
+        )
+        return TableResult(
+            title,
+            display,
+            ard.frame(),
+            ["Neither toxicity grade (AETOXGR) nor severity (AESEV) was collected."],
+        )
+    ae = ae.assign(_LEVEL=scale.values.loc[ae.index])
+
+    def worst(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+        # max() skips blanks: a subject whose levels are all blank keeps a blank worst level
+        out = frame.groupby(["USUBJID", *keys], dropna=False)["_LEVEL"].max().reset_index()
+        if by is not None:
+            out = out.merge(adsl[["USUBJID", by]], on="USUBJID", how="left")
+        return out
+
+    def cells(table: pd.DataFrame, variable: str, label: str) -> list[str]:
+        out = []
+        for g in groups:
+            sub = table if g == "Total" or by is None else table[table[by].astype(str) == g]
+            for _, stat, rule in cats:
+                n = int(sub.loc[rule(sub["_LEVEL"]).to_numpy(dtype=bool), "USUBJID"].nunique())
+                ard.add(g, variable, label, **{stat: n, "N": denom[g]})
+                out.append(fmt_pct(n, denom[g]))
+        return out
+
+    any_label = "Any TEAE" if teae_only else "Any AE"
+    rows: list[list[str]] = [[any_label, *cells(worst(ae, []), "any", any_label)]]
+    soc_w = worst(ae, ["AESOC"])
+    pt_w = worst(ae, ["AESOC", "AEDECOD"])
+    soc_n = soc_w.groupby("AESOC")["USUBJID"].nunique()
+    pt_n = pt_w.groupby(["AESOC", "AEDECOD"])["USUBJID"].nunique()
+    for soc in sorted(soc_n.index, key=lambda s: (-int(soc_n[s]), str(s))):
+        rows.append([str(soc), *cells(soc_w[soc_w["AESOC"] == soc], "SOC", str(soc))])
+        pts = sorted(pt_n.loc[soc].index, key=lambda p: (-int(pt_n[(soc, p)]), str(p)))
+        for pt in pts:
+            part = pt_w[(pt_w["AESOC"] == soc) & (pt_w["AEDECOD"] == pt)]
+            rows.append([f"    {pt}", *cells(part, f"PT|{soc}", str(pt))])
+    display = pd.DataFrame(rows, columns=columns)
+    notes = [
+        f"Intensity: {kind}. Each subject is counted once per row, at its worst level; "
+        "denominators (N): safety population in ADSL.",
+        "Treatment-emergent events only." if teae_only else "All recorded events.",
+    ]
+    if not grade:
+        notes.append(
+            "No toxicity grade (AETOXGR) was collected; severity is shown as collected "
+            "(mild, moderate, severe), not converted to a grade."
+        )
+    blank = int(ae["_LEVEL"].isna().sum())
+    if blank:
+        notes.append(f"{blank} event(s) without a recorded level count under any level only.")
+    return TableResult(title, display, ard.frame(), notes)
+
+
+def _normalise(values: pd.Series) -> pd.Series:
+    return values.astype("string").str.upper().str.split().str.join(" ")
+
+
+def days_from_first_dose(trial: TrialData, ae: pd.DataFrame) -> tuple[pd.Series, str] | None:
+    """Days from first dose to onset of each event: ASTDT - ADSL TRTSDT when both were
+    collected, else from the study day ASTDY (ADaM: day 1 is the day of first dose and there is
+    no day 0, so ASTDY - 1 on and after it, ASTDY before it). ``None`` when neither."""
+    adsl = trial.adsl
+    if collected(ae, "ASTDT") and collected(adsl, "TRTSDT"):
+        first = ae["USUBJID"].map(adsl.drop_duplicates("USUBJID").set_index("USUBJID")["TRTSDT"])
+        days = (pd.to_datetime(ae["ASTDT"]) - pd.to_datetime(first)).dt.days
+        return days.astype("Float64"), "ASTDT - TRTSDT"
+    if collected(ae, "ASTDY"):
+        day = ae["ASTDY"].astype("Float64")
+        return day.where(day < 1, day - 1), "ASTDY - 1 (day 1 = first dose)"
+    return None
+
+
+def event_duration(ae: pd.DataFrame) -> tuple[pd.Series, str] | None:
+    """Duration of each event in days, onset and resolution days included (ADaM ADURN
+    convention): AENDY - ASTDY + 1, else AENDT - ASTDT + 1; blank while unresolved. ``None``
+    when no resolution day or date was collected."""
+    if collected(ae, "AENDY") and "ASTDY" in ae.columns:
+        return (ae["AENDY"] - ae["ASTDY"] + 1).astype("Float64"), "AENDY - ASTDY + 1"
+    if collected(ae, "AENDT") and "ASTDT" in ae.columns:
+        d = (pd.to_datetime(ae["AENDT"]) - pd.to_datetime(ae["ASTDT"])).dt.days + 1
+        return d.astype("Float64"), "AENDT - ASTDT + 1"
+    return None
+
+
+def aesi_table(
+    trial: TrialData,
+    aesi: list[dict[str, Any]],
+    by: str | None = "TRT01A",
+    teae_only: bool = True,
+) -> TableResult:
+    """Adverse events of special interest (``trial.json`` ``aesi``: ``[{"label", "terms"}]``,
+    terms matched to AEDECOD ignoring case and spacing), per dose level: subjects with any
+    event n (%), by worst grade (or severity), time from first dose to the first onset
+    (median (range) over subjects, days; see :func:`days_from_first_dose`) and duration of
+    the resolved events (median (range) over events, days; see :func:`event_duration`).
+    Unresolved events are counted beside the duration, never given one."""
+    adsl, groups = _population(trial, by)
+    ae = _events(trial, teae_only, None)
+    ae = ae[ae["USUBJID"].isin(adsl["USUBJID"])]
+    scale = intensity(trial.adae) if trial.adae is not None else None
+    if scale is not None:
+        ae = ae.assign(_LEVEL=scale.values.loc[ae.index])
+    if by is not None:
+        ae = ae.merge(adsl[["USUBJID", by]], on="USUBJID", how="left", suffixes=("_", ""))
+    denom = {
+        g: (len(adsl) if g == "Total" else int((adsl[by].astype(str) == g).sum())) for g in groups
+    }
+    onset = days_from_first_dose(trial, ae) if trial.adae is not None else None
+    duration = event_duration(ae) if trial.adae is not None else None
+    blank = pd.Series(pd.NA, index=ae.index, dtype="Float64")
+    ae = ae.assign(
+        _ONSET=(onset[0] if onset is not None else blank).to_numpy(),
+        _DUR=(duration[0] if duration is not None else blank).to_numpy(),
+    )
+    ard = ArdBuilder("aesi")
+    terms_up = _normalise(ae["AEDECOD"]) if len(ae) else pd.Series(dtype="string")
+    rows: list[list[str]] = []
+    for item in aesi:
+        label = str(item["label"])
+        wanted = set(_normalise(pd.Series(item["terms"])).tolist())
+        sel = ae[terms_up.isin(wanted).fillna(False).to_numpy(dtype=bool)]
+        parts = {
+            g: sel if g == "Total" or by is None else sel[sel[by].astype(str) == g] for g in groups
+        }
+        rows.append([label, *[""] * len(groups)])
+        if trial.adae is None:
+            rows.append(["    Any grade", *[NOT_COLLECTED] * len(groups)])
+            continue
+        line = []
+        for g in groups:
+            n = int(parts[g]["USUBJID"].nunique())
+            ard.add(g, label, "any", n_subjects=n, N=denom[g])
+            line.append(fmt_pct(n, denom[g]))
+        rows.append(
+            [
+                "    Any grade" if scale is None or scale.kind == "grade" else "    Any severity",
+                *line,
+            ]
+        )
+        if scale is None:
+            rows.append(["    Worst grade", *[NOT_COLLECTED] * len(groups)])
+        else:
+            for level, name in scale.levels:
+                line = []
+                for g in groups:
+                    w = parts[g].groupby("USUBJID")["_LEVEL"].max()
+                    n = int((w == level).sum())
+                    ard.add(g, label, name.lower(), n_subjects=n, N=denom[g])
+                    line.append(fmt_pct(n, denom[g]))
+                rows.append([f"        Worst: {name}", *line])
+        line = []
+        for g in groups:
+            if onset is None:
+                line.append(NOT_COLLECTED)
+                continue
+            first = parts[g].groupby("USUBJID")["_ONSET"].min()
+            text, stats = median_range(first, 1)
+            ard.add(g, label, "time to onset", **stats)
+            line.append(text)
+        rows.append(["    Time to onset, days: median (range)", *line])
+        line = []
+        for g in groups:
+            if duration is None:
+                line.append(NOT_COLLECTED)
+                continue
+            dur = pd.to_numeric(parts[g]["_DUR"], errors="coerce")
+            text, stats = median_range(dur, 1)
+            open_ = int(dur.isna().sum())
+            ard.add(g, label, "duration", **stats, unresolved=open_)
+            line.append(f"{text} [{open_} unresolved]" if open_ else text)
+        rows.append(["    Duration, days: median (range)", *line])
+    header = ["Event of special interest", *[f"{g} (N = {denom[g]})" for g in groups]]
+    notes = [
+        "Terms: "
+        + "; ".join(f"{i['label']}: {', '.join(map(str, i['terms']))}" for i in aesi)
+        + ". Subjects counted once per event group, at the worst level.",
+        "Time to onset: days from first dose to the subject's first event of the group ("
+        + (onset[1] if onset is not None else "onset day not collected")
+        + "). Duration: per event, onset and resolution days included ("
+        + (duration[1] if duration is not None else "resolution not collected")
+        + "); unresolved events have none and are counted in brackets.",
+    ]
+    if scale is not None and scale.kind == "severity":
+        notes.append("Intensity is the severity as collected (AESEV); no toxicity grade.")
+    return TableResult(
+        "Adverse events of special interest",
+        pd.DataFrame(rows, columns=header),
+        ard.frame(),
+        notes,
+    )

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from earlyphase.data.adam import arm_order
+from earlyphase.data.adam import arm_order, collected
 from earlyphase.data.trial import TrialData
 from earlyphase.stats import (
     BetaPosterior,
@@ -17,7 +17,7 @@ from earlyphase.stats import (
     kaplan_meier,
     logrank_test,
 )
-from earlyphase.tables.result import ArdBuilder, TableResult
+from earlyphase.tables.result import ArdBuilder, TableResult, fmt_pct, fmt_rate_ci
 
 
 def _pct(v: float) -> str:
@@ -342,3 +342,106 @@ def time_to_event_table(
             f"{lr.df} df, p {p_text}.",
         )
     return TableResult(name, display, ard.frame(), notes)
+
+
+#: Usual order of response categories (RECIST 1.1 / iwCLL / Lugano ...: complete, partial,
+#: stable, progressive, not evaluable); other categories follow in alphabetical order.
+RESPONSE_ORDER = ("SCR", "CR", "CRI", "VGPR", "PR", "MR", "SD", "PD", "NR", "NE")
+
+
+def best_response_table(
+    trial: TrialData,
+    paramcd: str = "OVRLRESP",
+    visit: str | None = None,
+    by: str | None = "TRT01A",
+    positive: Sequence[str] = ("CR", "PR"),
+    categories: Sequence[str] | None = None,
+    level: float = 0.95,
+) -> TableResult:
+    """Response by dose level in one wide table: one row per dose level (in dose order) and a
+    Total row; columns N, each response category n (%), subjects without an assessment
+    ("Not assessed"), and the objective response rate (``positive`` categories) with its exact
+    Clopper-Pearson interval.
+
+    Population: the efficacy population (ADSL EFFFL = Y when collected, else every subject).
+    The denominator of every percentage and of the rate is that population's N, so subjects
+    without an assessment count as non-responders. The response is the subject's ADRS record
+    of ``paramcd`` at ``visit``; without ``visit`` there must be one record per subject (e.g.
+    PARAMCD BESTRESP, the best overall response as derived in ADRS)."""
+    if trial.adrs is None:
+        raise ValueError("paramcd: the trial has no ADRS table")
+    rs = trial.adrs[trial.adrs["PARAMCD"] == paramcd]
+    if visit is not None:
+        rs = rs[rs["AVISIT"] == visit]
+    if rs.empty:
+        raise ValueError(
+            f"paramcd: no ADRS records for {paramcd!r}" + (f" at {visit!r}" if visit else "")
+        )
+    twice = rs["USUBJID"][rs["USUBJID"].duplicated()]
+    if len(twice):
+        raise ValueError(
+            f"visit: {paramcd} has several records for subject {twice.iloc[0]!r}"
+            + (f" at {visit!r}" if visit else "; name the visit")
+        )
+    adsl = trial.adsl
+    population = "efficacy population (EFFFL = Y)"
+    if collected(adsl, "EFFFL"):
+        adsl = adsl[adsl["EFFFL"] == "Y"]
+    else:
+        population = "all subjects in ADSL (no EFFFL collected)"
+    if by is not None and by not in adsl.columns:
+        raise ValueError(f"by: {by!r} is not a column of ADSL")
+    value = adsl["USUBJID"].map(rs.set_index("USUBJID")["AVALC"].astype(str).str.upper())
+    found = sorted(set(value.dropna()))
+    order = [c.upper() for c in categories] if categories else []
+    order += [c for c in RESPONSE_ORDER if c in found and c not in order]
+    order += [c for c in found if c not in order]
+    wanted = {p.upper() for p in positive}
+    groups = ["Total"] if by is None else [*arm_order(adsl, by), "Total"]
+    ard = ArdBuilder(f"best_response:{paramcd}")
+    pct = f"{100 * level:g}%"
+    rows = []
+    for g in groups:
+        mask = pd.Series(True, index=adsl.index) if g == "Total" else adsl[by].astype(str) == g
+        v = value[mask]
+        n = len(v)
+        row: list[object] = [g, n]
+        for c in [*order, None]:
+            k = int(v.isna().sum()) if c is None else int((v == c).sum())
+            ard.add(g, paramcd, "not assessed" if c is None else c, n=k, N=n)
+            row.append(fmt_pct(k, n))
+        x = int(v.isin(wanted).sum())
+        lo, hi = binomial_ci(x, n, "clopper-pearson", level) if n else (np.nan, np.nan)
+        ard.add(
+            g,
+            paramcd,
+            "response rate",
+            x=x,
+            n=n,
+            estimate=x / n if n else None,
+            ci_lower=lo,
+            ci_upper=hi,
+        )
+        row += [fmt_pct(x, n), fmt_rate_ci(x, n, lo, hi)]
+        rows.append(row)
+    rate = "+".join(p.upper() for p in positive)
+    columns = [
+        "Dose level" if by is not None else "",
+        "N",
+        *order,
+        "Not assessed",
+        f"Response ({rate}) n (%)",
+        f"Response rate ({pct} CI)",
+    ]
+    where = f" at {visit}" if visit else ""
+    notes = [
+        f"Response: ADRS {paramcd}{where}. Denominator: {population}; subjects without an "
+        "assessment count as non-responders.",
+        f"Response rate ({rate}) with the exact (Clopper-Pearson) {pct} confidence interval.",
+    ]
+    return TableResult(
+        f"Response by dose level ({paramcd}{where})",
+        pd.DataFrame(rows, columns=columns),
+        ard.frame(),
+        notes,
+    )

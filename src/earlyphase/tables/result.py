@@ -63,3 +63,22 @@ def fmt_pct(n: int, total: int, digits: int = 1) -> str:
     if n == 0 or total == 0:
         return "0"
     return f"{n} ({100 * n / total:.{digits}f}%)"
+
+
+def fmt_rate_ci(x: int, n: int, lower: float, upper: float, digits: int = 1) -> str:
+    """``"33.3% (0.8%, 90.6%)"``: a proportion with its interval; ``"-"`` without subjects."""
+    if n == 0:
+        return "-"
+    return f"{100 * x / n:.{digits}f}% ({100 * lower:.{digits}f}%, {100 * upper:.{digits}f}%)"
+
+
+def median_range(values: pd.Series, digits: int = 1) -> tuple[str, dict[str, float]]:
+    """``"2.0 (1.0–5.0)"`` and the numbers behind it (n, median, min, max); ``"-"`` when
+    there are no values."""
+    v = pd.to_numeric(values, errors="coerce").dropna().astype(float)
+    stats = {"n": float(len(v))}
+    if len(v) == 0:
+        return "-", stats
+    stats.update(median=float(v.median()), min=float(v.min()), max=float(v.max()))
+    d = digits
+    return f"{stats['median']:.{d}f} ({stats['min']:.{d}f}–{stats['max']:.{d}f})", stats

@@ -10,8 +10,8 @@ import pandas as pd
 
 from earlyphase.data.adam import NOT_COLLECTED, arm_order, collected, end_of_study
 from earlyphase.data.trial import TrialData
-from earlyphase.stats import paired_t, wilcoxon_signed_rank
-from earlyphase.tables.result import ArdBuilder, TableResult, fmt_pct
+from earlyphase.stats import binomial_ci, paired_t, wilcoxon_signed_rank
+from earlyphase.tables.result import ArdBuilder, TableResult, fmt_pct, fmt_rate_ci
 
 TEMPLATES = ("mean_sd", "median_range", "median_iqr", "mean_sd_median_range")
 
@@ -213,32 +213,87 @@ def exposure_table(trial: TrialData, by: str | None = "TRT01A") -> TableResult:
     return TableResult("Exposure", display, ard.frame(), ["Median (range)."])
 
 
-def dlt_table(trial: TrialData, dose_col: str = "TRT01A") -> TableResult:
-    """DLTs by dose level (in dose order): subjects treated, subjects with a DLT, and the DLT
-    terms; "not collected" when ADAE has no AEDLT."""
+def dlt_population(trial: TrialData) -> tuple[pd.DataFrame, str]:
+    """The subjects whose DLTs are counted and the rule: ADSL DLTEVLFL = Y when the flag was
+    collected (DLT-evaluable: completed the DLT window or had a DLT, as the protocol defines),
+    else the safety population (SAFFL = Y), else every subject of ADSL."""
     adsl = trial.adsl
-    ae = (
-        trial.adae
-        if trial.adae is not None
-        else pd.DataFrame(columns=["USUBJID", "AEDLT", "AEDECOD"])
-    )
-    has_dlt = "AEDLT" in ae.columns
-    dlt = ae[ae["AEDLT"] == "Y"] if has_dlt else ae.iloc[0:0]
+    if collected(adsl, "DLTEVLFL"):
+        return adsl[adsl["DLTEVLFL"] == "Y"], "DLT-evaluable subjects (ADSL DLTEVLFL = Y)"
+    if collected(adsl, "SAFFL"):
+        return (
+            adsl[adsl["SAFFL"] == "Y"],
+            "safety population (SAFFL = Y); no DLT-evaluable flag (DLTEVLFL) was collected",
+        )
+    return adsl, "all subjects in ADSL; neither DLTEVLFL nor SAFFL was collected"
+
+
+def dlt_table(trial: TrialData, dose_col: str = "TRT01A", level: float = 0.95) -> TableResult:
+    """DLTs by dose level, in dose order (numeric code TRT01AN, else DOSELVL): subjects
+    treated, DLT-evaluable, with a DLT (ADAE AEDLT = Y), the rate with its exact
+    Clopper-Pearson interval and the DLT terms; "not collected" when ADAE has no AEDLT.
+
+    Denominator: :func:`dlt_population`. A subject counts once however many DLTs it had.
+    """
+    adsl = trial.adsl
+    ae = trial.adae
+    has_dlt = collected(ae, "AEDLT")
+    dlt = ae[ae["AEDLT"] == "Y"] if ae is not None and has_dlt else None
+    evaluable, rule = dlt_population(trial)
     ard = ArdBuilder("dlt")
     rows: list[list[object]] = []
-    for level in arm_order(adsl, dose_col):
-        ids = set(adsl.loc[adsl[dose_col].astype(str) == level, "USUBJID"])
-        d = dlt[dlt["USUBJID"].isin(ids)]
+    pct = f"{100 * level:g}%"
+    for dose in arm_order(adsl, dose_col):
+        ids = set(adsl.loc[adsl[dose_col].astype(str) == dose, "USUBJID"])
+        ev = set(evaluable.loc[evaluable[dose_col].astype(str) == dose, "USUBJID"])
+        if dlt is None:
+            ard.add(str(dose), "dlt", str(dose), n=len(ids), n_evaluable=len(ev), n_dlt=None)
+            rows.append([str(dose), len(ids), len(ev), *[NOT_COLLECTED] * 3])
+            continue
+        d = dlt[dlt["USUBJID"].isin(ev)]
         k = int(d["USUBJID"].nunique())
-        ard.add(str(level), "dlt", str(level), n=len(ids), n_dlt=k if has_dlt else None)
-        terms = ", ".join(sorted(set(d["AEDECOD"].astype(str)))) or "-"
-        rows.append(
-            [str(level), len(ids), k if has_dlt else NOT_COLLECTED, terms if has_dlt else ""]
+        lo, hi = binomial_ci(k, len(ev), "clopper-pearson", level) if ev else (np.nan, np.nan)
+        ard.add(
+            str(dose),
+            "dlt",
+            str(dose),
+            n=len(ids),
+            n_evaluable=len(ev),
+            n_dlt=k,
+            rate=k / len(ev) if ev else None,
+            ci_lower=lo,
+            ci_upper=hi,
         )
+        terms = ", ".join(sorted(set(d["AEDECOD"].astype(str)))) or "-"
+        rows.append([str(dose), len(ids), len(ev), k, fmt_rate_ci(k, len(ev), lo, hi), terms])
+    notes = [
+        f"Denominator: {rule}. Each subject is counted once. Rate with the exact "
+        f"(Clopper-Pearson) {pct} confidence interval.",
+    ]
+    if not has_dlt:
+        notes.append("Not collected: ADAE has no DLT flag (AEDLT); not the same as no DLT.")
+    elif dlt is not None:
+        outside = dlt[~dlt["USUBJID"].isin(set(evaluable["USUBJID"]))]
+        if len(outside):
+            notes.append(
+                f"{outside['USUBJID'].nunique()} subject(s) with a DLT outside the "
+                "denominator population are not counted."
+            )
     return TableResult(
         "Dose-limiting toxicities by dose level",
-        pd.DataFrame(rows, columns=["Dose level", "Treated", "With DLT", "DLT terms"]),
+        pd.DataFrame(
+            rows,
+            columns=[
+                "Dose level",
+                "Treated",
+                "DLT-evaluable",
+                "With DLT",
+                f"DLT rate ({pct} CI)",
+                "DLT terms",
+            ],
+        ),
         ard.frame(),
+        notes,
     )
 
 
