@@ -511,7 +511,9 @@ def test_api_checks_corrections_review_and_meanings(client: TestClient) -> None:
 def test_new_trial_form_has_the_conduct_settings(client: TestClient) -> None:
     import re
 
-    client.post("/login", data={"username": "stat", "password": "stat-demo-pass"})
+    login = client.get("/login").text
+    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", login).group(1)  # type: ignore[union-attr]
+    client.post("/login", data={"csrf": csrf, "username": "stat", "password": "stat-demo-pass"})
     page = client.get("/").text
     assert "name='conduct.dlt_window_days'" in page and "name='conduct.time_zone'" in page
     csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]

@@ -294,7 +294,9 @@ def test_the_trial_form_lists_each_setting(tmp_path: Any) -> None:
     for _ in seed_demo(db):
         pass
     client = TestClient(create_app(db))
-    client.post("/login", data={"username": "stat", "password": "stat-demo-pass"})
+    form = client.get("/login").text
+    csrf = form.split("name='csrf' value='", 1)[1].split("'", 1)[0]
+    client.post("/login", data={"csrf": csrf, "username": "stat", "password": "stat-demo-pass"})
     page = client.get("/").text
     for key, _label in DESIGN_CHOICES:
         for s in _form_settings(key):
