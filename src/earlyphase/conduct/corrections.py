@@ -71,9 +71,11 @@ class CorrectionsMixin(ServiceBase):
         owner: Subject | None = (
             row if kind == "subject" else (s.get(Subject, row.subject_id) if row else None)
         )
+        missing = f"{kind}: no {kind.replace('_', ' ')} {record} in {trial_name!r}"
         if row is None or owner is None or owner.trial_id != trial.id:
-            raise ConductError(f"{kind}: no {kind.replace('_', ' ')} {record} in {trial_name!r}")
-        may_write(actor, owner)
+            raise ConductError(missing)
+        # another site's record reads as a missing one: its existence is not disclosed
+        may_write(actor, owner, missing)
         return row, owner
 
     def correct(
