@@ -107,3 +107,29 @@ def test_the_packet_prints_to_pdf(record: tuple, tmp_path: Path) -> None:
     res = CliRunner().invoke(app, [*args, "-o", str(out), "--pdf"])
     assert res.exit_code == 0, res.output
     assert out.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_packet_page_and_its_pdf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signed-in users with a reviewing role get the page; others are sent to sign in."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from earlyphase.conduct.demo import seed_demo
+    from earlyphase.conduct.web import create_app
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    db = tmp_path / "demo.db"
+    seed_demo(db)
+    client = TestClient(create_app(db, secret="test-secret"))
+    r = client.get("/trials/GVHD phase Ib/packet", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    page = client.get("/login").text
+    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
+    client.post("/login", data={"csrf": csrf, "username": "stat", "password": "stat-demo-pass"})
+    r = client.get("/trials/GVHD phase Ib/packet")
+    assert r.status_code == 200 and "Safety review packet" in r.text
+    if os.environ.get("EARLYPHASE_CHROMIUM"):
+        pdf = client.get("/trials/GVHD phase Ib/packet.pdf")
+        assert pdf.headers["content-type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF")
