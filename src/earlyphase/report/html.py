@@ -6,7 +6,13 @@ Which sections appear depends on the data present and on ``trial.json`` (``meta`
 (list of {"paramcd", "visits", "positive", "label"}), ``response`` ({"paramcd", "visit"}),
 ``free_days`` ({"paramcd", "horizons", "label"}), ``baseline`` (list of [column, label,
 template]), ``biomarkers`` ({"paramcds", "day"}), ``ae_window`` (days), ``dose_unit``,
-``randomised`` (true/false; by default a trial is randomised when ADSL has RANDFL or ITTFL).
+``randomised`` (true/false; by default a trial is randomised when ADSL has RANDFL or ITTFL),
+``ae_grades`` (summary / detail columns of the worst-grade table), ``aesi`` (adverse events of
+special interest) and ``dose_deviation_tolerance``. Every key is declared, documented and
+validated in :mod:`earlyphase.data.trial_json` (see ``docs/input.md``).
+
+The report ends with listings of DLTs, serious adverse events, deaths and dose deviations;
+:func:`write_tables` writes every table as CSV or into one XLSX workbook.
 
 In a randomised trial with more than one arm every ADTTE parameter is reported by arm, under its
 own name (PARAM), with the log-rank test. Groups are in the order of their numeric code
@@ -117,7 +123,12 @@ METHODS = (
     "treatment-emergent events, subjects counted once per row, events counted every time, "
     "denominators from the safety population; worst intensity per subject: the toxicity grade "
     "(AETOXGR) when collected, otherwise the severity (AESEV), shown as collected. "
-    "Fatal events: AEOUT = FATAL, AESDTH = Y or grade 5. Time-to-event parameters of a "
+    "Fatal events: AEOUT = FATAL, AESDTH = Y or grade 5. DLT rates by dose level: subjects "
+    "with a DLT (AEDLT = Y) of the DLT-evaluable subjects (DLTEVLFL = Y, else the safety "
+    "population), exact Clopper-Pearson 95% intervals. Response by dose level: the efficacy "
+    "population as denominator, subjects without an assessment counted as non-responders. "
+    "Events of special interest: time to onset in days from first dose, durations with onset "
+    "and resolution days included. Time-to-event parameters of a "
     "randomised trial: Kaplan-Meier by arm and the log-rank test (R survdiff). Paired comparisons: "
     "Wilcoxon signed-rank test as R wilcox.test and paired t-test."
 )

@@ -420,9 +420,10 @@ def ae_grade_table(
         out = []
         for g in groups:
             sub = table if g == "Total" or by is None else table[table[by].astype(str) == g]
+            ard.add(g, variable, label, N=denom[g])
             for _, stat, rule in cats:
                 n = int(sub.loc[rule(sub["_LEVEL"]).to_numpy(dtype=bool), "USUBJID"].nunique())
-                ard.add(g, variable, label, **{stat: n, "N": denom[g]})
+                ard.add(g, variable, label, **{stat: n})
                 out.append(fmt_pct(n, denom[g]))
         return out
 
