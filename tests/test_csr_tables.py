@@ -376,6 +376,10 @@ def test_aesi_days_from_first_dose_by_study_day() -> None:
     assert a.value("duration", "unresolved", "Total", "Neutropenia") == 2
     assert a.value("grade 4", "n_subjects", "Total", "Neutropenia") == 2
     assert any("ASTDY - 1" in n for n in a.footnotes)
+    b = aesi_table(t, [{"label": "CRS", "terms": ["Cytokine release syndrom", "Fatigue"]}])
+    assert b.value("any", "n_subjects", "Total", "CRS") == 2  # Fatigue: S08, S09
+    assert any("no ADAE record" in n and "Cytokine release syndrom" in n for n in b.footnotes)
+    assert not any("no ADAE record" in n for n in a.footnotes)
 
 
 # --- report and CSV / XLSX -----------------------------------------------------------------

@@ -570,9 +570,15 @@ def aesi_table(
                 continue
             dur = pd.to_numeric(parts[g]["_DUR"], errors="coerce")
             text, stats = median_range(dur, 1)
-            open_ = int(dur.isna().sum())
-            ard.add(g, label, "duration", **stats, unresolved=open_)
-            line.append(f"{text} [{open_} unresolved]" if open_ else text)
+            # unresolved: no resolution day/date; an event with one but no onset has no
+            # duration either and is counted apart
+            end = duration[1].split()[0]
+            open_ = int(parts[g][end].isna().sum())
+            undated = int(dur.isna().sum()) - open_
+            ard.add(g, label, "duration", **stats, unresolved=open_, no_onset=undated)
+            extra = [f"{open_} unresolved"] if open_ else []
+            extra += [f"{undated} without onset"] if undated else []
+            line.append(f"{text} [{'; '.join(extra)}]" if extra else text)
         rows.append(["    Duration, days: median (range)", *line])
     header = ["Event of special interest", *[f"{g} (N = {denom[g]})" for g in groups]]
     notes = [
@@ -587,6 +593,19 @@ def aesi_table(
     ]
     if scale is not None and scale.kind == "severity":
         notes.append("Intensity is the severity as collected (AESEV); no toxicity grade.")
+    if trial.adae is not None:
+        # a term that matches nothing is more often misspelt than absent: say which
+        known = set(_normalise(trial.adae["AEDECOD"]).dropna())
+        missing = [
+            str(t)
+            for i in aesi
+            for t in i["terms"]
+            if _normalise(pd.Series([t])).iloc[0] not in known
+        ]
+        if missing:
+            notes.append(
+                f"Terms found in no ADAE record (check the spelling): {', '.join(missing)}."
+            )
     return TableResult(
         "Adverse events of special interest",
         pd.DataFrame(rows, columns=header),

@@ -278,8 +278,11 @@ def dose_deviation_listing(trial: TrialData, by: str = "TRT01A") -> TableResult:
         f"EXDOSE. Listed when they differ by more than {100 * tol:g}% "
         "(trial.json dose_deviation_tolerance).",
     ]
+    unknown = int((planned.isna() | actual.isna()).sum())
+    if unknown:
+        notes.append(f"{unknown} infusion(s) without a planned or actual dose: not compared.")
     if rows.empty:
-        notes.insert(0, f"None: all {len(ex)} infusions at the planned dose.")
+        notes.insert(0, f"None: all {len(ex) - unknown} infusions compared at the planned dose.")
     return TableResult(title, display, ard.frame(), notes)
 
 
