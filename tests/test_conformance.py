@@ -12,6 +12,7 @@ import pytest
 from earlyphase.designs import (
     BOIN,
     CRM,
+    TITEBOIN,
     Design,
     MultiOutcomeMonitor,
     PredictiveProbability,
@@ -49,6 +50,11 @@ CASES: dict[str, tuple[Callable[[], Design], Any]] = {
     "crm + stop_at_n": (
         lambda: CRM(SKELETON, 0.25, n_patients=12, cohort_size=3).stop_at_n(9),
         TOX5,
+    ),
+    "tite-boin": (lambda: TITEBOIN(0.3, 5, window=28, n_cohorts=4), TOX5),
+    "tite-boin ess + extra-safe": (
+        lambda: TITEBOIN(0.3, 4, window=1, n_cohorts=4, estimator="ess", extra_safe=True),
+        TOX5[:4],
     ),
     "thall-simon": (
         lambda: ThallSimon((15, 35), (0.6, 1.4), p_upper=0.95, p_lower=0.05, n_max=12),

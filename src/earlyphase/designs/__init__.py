@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from earlyphase.designs.efftox import EffTox
     from earlyphase.designs.interval import MTPI2, I3Plus3, Keyboard
     from earlyphase.designs.monitoring import ToxicityMonitor, bdrycross_prob, toxbdry
+    from earlyphase.designs.mtd_table import mtd_estimates
     from earlyphase.designs.multi_outcome import MultiOutcomeMonitor
     from earlyphase.designs.outcomes import History, history_from_counts, parse_outcomes
     from earlyphase.designs.predictive import PredictiveProbability, predictive_probability
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from earlyphase.designs.simon import SimonTwoStage
     from earlyphase.designs.thall_simon import ThallSimon, beta_prior
     from earlyphase.designs.three_plus_three import ThreePlusThree
+    from earlyphase.designs.tite_boin import TITEBOIN
     from earlyphase.designs.tite_crm import TITECRM
 
 #: Where each public name lives; a module is imported on first use of one of its names, so
@@ -62,6 +64,8 @@ _EXPORTS: dict[str, str] = {
     "BOP2": "earlyphase.designs.bop2",
     "RollingSix": "earlyphase.designs.rolling_six",
     "TITECRM": "earlyphase.designs.tite_crm",
+    "TITEBOIN": "earlyphase.designs.tite_boin",
+    "mtd_estimates": "earlyphase.designs.mtd_table",
     "calibrate_skeleton": "earlyphase.designs.calibration",
     "BOIN12": "earlyphase.designs.boin12",
     "MTPI2": "earlyphase.designs.interval",
@@ -92,6 +96,7 @@ __all__ = [
     "DECISION_COLUMNS",
     "MTPI2",
     "PATH_COLUMNS",
+    "TITEBOIN",
     "TITECRM",
     "CRMFit",
     "Decision",
@@ -113,6 +118,7 @@ __all__ = [
     "beta_prior",
     "calibrate_skeleton",
     "history_from_counts",
+    "mtd_estimates",
     "parse_outcomes",
     "predictive_probability",
     "toxbdry",

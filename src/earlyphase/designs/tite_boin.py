@@ -88,6 +88,7 @@ BoolArray = NDArray[np.bool_]
 
 __all__ = [
     "ESTIMATORS",
+    "RESUMES",
     "TIMES_TO_DLT",
     "TITEBOIN",
     "TITEBOINOperatingCharacteristics",
@@ -96,6 +97,7 @@ __all__ = [
 
 ESTIMATORS: tuple[str, ...] = ("imputed", "ess")
 TIMES_TO_DLT: tuple[str, ...] = ("uniform", "weibull")
+RESUMES: tuple[str, ...] = ("outcome", "arrival")
 
 # decision codes of the rule (indices into _REASONS)
 _ESC, _STAY, _DEESC, _ELIM, _TOXIC, _MAXN, _EARLY, _SUSPEND, _FILL = range(9)
@@ -205,12 +207,19 @@ class TITEBOIN(Design):
     estimator : {"imputed", "ess"}
         How pending patients enter the DLT rate (module docstring): the paper's imputation, or
         Lin & Yuan's (2020) effective sample size (R ``TITEgBOIN``).
+    titegboin_compatible : bool
+        Suspend as R ``TITEgBOIN``'s ``next_TITE_QuasiBOIN`` does: also when the DLTs seen
+        already force de-escalation, and at dose 1 whenever the rule says de-escalate while
+        patients there are pending. Off by default, so the trial follows the paper's table.
 
     Examples
     --------
     >>> d = TITEBOIN(0.2, 5, window=28, n_cohorts=10)
     >>> h = {"level": [1, 1, 1, 2, 2, 2], "dlt": [0, 0, 0, 0, 0, 0],
     ...      "follow_up": [28, 28, 28, 28, 20, 10]}
+    >>> d.decide(h).reason
+    'suspend accrual: too many patients at the dose are pending'
+    >>> h["follow_up"][4] = 28
     >>> d.decide(h).action
     'escalate'
     """
@@ -234,6 +243,7 @@ class TITEBOIN(Design):
         bound_mtd: bool = False,
         max_pending: float = 0.5,
         estimator: str = "imputed",
+        titegboin_compatible: bool = False,
         doses: DoseLevels | None = None,
         start_dose: int = 1,
     ) -> None:
@@ -266,6 +276,7 @@ class TITEBOIN(Design):
         self.window = float(window)
         self.max_pending = float(max_pending)
         self.estimator = estimator
+        self.titegboin_compatible = bool(titegboin_compatible)
         b = self.boin
         self.n_doses = b.n_doses
         self.cohort_size = b.cohort_size
@@ -306,7 +317,13 @@ class TITEBOIN(Design):
             f"{self.n_cohorts} cohorts of {self.cohort_size}",
             f"DLT window {self.window:g}; with m patients pending at the dose, the {est}",
             f"suspend accrual when more than {self.max_pending:g} of the patients at the dose "
-            "are pending, unless the DLTs seen force de-escalation",
+            "are pending"
+            + (
+                ", and at dose 1 while patients are pending when the rule says de-escalate "
+                "(as R TITEgBOIN)"
+                if self.titegboin_compatible
+                else ", unless the DLTs seen force de-escalation"
+            ),
             f"eliminate a dose if Pr(DLT rate > {self.target:g}) > {self.cutoff_eli:g}",
         ]
         if self.extra_safe:
@@ -356,7 +373,13 @@ class TITEBOIN(Design):
         esc = np.where(complete, yd <= b._b_e[ndc], p_hat <= self.lambda_e)
         deesc_sure = yd >= b._b_d[ndc]  # y / n > lambda_d: p_hat >= y / n whatever is pending
         deesc = np.where(complete, deesc_sure, p_hat > self.lambda_d) | deesc_sure
-        suspend = ~complete & ~deesc_sure & (m_cur > self.max_pending * nd)
+        if self.titegboin_compatible:
+            # TITEgBOIN checks the pending fraction before the estimate, and waits for the
+            # pending patients when it cannot de-escalate from dose 1
+            suspend = ~complete & (m_cur > self.max_pending * nd)
+            suspend |= ~complete & (cur == 0) & deesc & ~(yd <= b._b_e[ndc])
+        else:
+            suspend = ~complete & ~deesc_sure & (m_cur > self.max_pending * nd)
         top = cur == k - 1
         next_elim = cur + 1 >= first_elim
         up = esc & ~top & ~next_elim
@@ -692,6 +715,7 @@ class TITEBOIN(Design):
         accrual: str = "poisson",
         time_to_dlt: str = "uniform",
         late_fraction: float = 0.5,
+        resume: str = "outcome",
     ) -> TITEBOINOperatingCharacteristics:
         """Simulated operating characteristics in calendar time.
 
@@ -705,7 +729,9 @@ class TITEBOIN(Design):
         ``late_fraction`` of the DLTs in the second half of the window (R ``TITEgBOIN``'s
         ``alpha1``, Yuan et al. 2018's late-onset scenarios). The first patient of each cohort
         gets the dose the rule gives with the data at their arrival; when accrual is suspended
-        that patient waits until the next DLT or end of window, and the rule is applied again.
+        that patient waits until the next DLT or end of a window (``resume="outcome"``), or
+        until the next arrival (``"arrival"``: a new exponential or fixed gap, as R
+        ``TITEgBOIN``'s ``get_oc_TITE_QuasiBOIN``), and the rule is applied again.
         The MTD is selected when everyone has completed the window. All trials run together.
 
         The summary adds the duration (opening to the end of the last patient's window), the
@@ -726,7 +752,11 @@ class TITEBOIN(Design):
             )
         if not 0 < late_fraction < 1:
             raise ValueError(f"late_fraction: must be in (0, 1), got {late_fraction!r}")
-        sim = self._simulate(p, n_sims, seed, accrual_rate, accrual, time_to_dlt, late_fraction)
+        if resume not in RESUMES:
+            raise ValueError(f"resume: must be one of {list(RESUMES)}, got {resume!r}")
+        sim = self._simulate(
+            p, n_sims, seed, accrual_rate, accrual, time_to_dlt, late_fraction, resume
+        )
         k, t = self.n_doses, n_sims
         n, y = sim["n"], sim["y"]
         sel_idx = np.where(sim["toxic"], -1, self._select(n, y))
@@ -784,6 +814,7 @@ class TITEBOIN(Design):
         accrual: str,
         time_to_dlt: str,
         late: float,
+        resume: str = "outcome",
     ) -> dict[str, Any]:
         """Run ``n_sims`` trials together, patient by patient (module docstring)."""
         rng = np.random.default_rng(seed)
@@ -839,7 +870,14 @@ class TITEBOIN(Design):
                     if sus.any():
                         # wait for the next outcome to become known (a DLT or a window's end)
                         r_sus = rows[sus]
-                        later = np.where(res[sus] > now[sus, None], res[sus], np.inf).min(axis=1)
+                        if resume == "outcome":
+                            later = np.where(res[sus] > now[sus, None], res[sus], np.inf).min(
+                                axis=1
+                            )
+                        elif accrual == "poisson":
+                            later = now[sus] + rng.exponential(gap, int(sus.sum()))
+                        else:
+                            later = now[sus] + gap
                         waited[r_sus] = True
                         when[r_sus] = later
                 suspensions += waited & alive
@@ -879,4 +917,5 @@ class TITEBOIN(Design):
             "level": level,
             "enrol": enrol,
             "dlt": dlt,
+            "resolve": resolve,
         }
