@@ -12,8 +12,10 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
+from earlyphase.conduct.cache import DESIGNS, check_design_size, design_key
 from earlyphase.conduct.models import Cohort, Site, Subject, Trial, User
 from earlyphase.conduct.protocol import build_protocol
 from earlyphase.conduct.store import READ_ONLY
@@ -43,10 +45,26 @@ class ServiceBase:
         """A write transaction. SQLite serialises writers with BEGIN IMMEDIATE; on PostgreSQL
         a transaction-scoped advisory lock does the same, so the audit chain never forks and
         the last slot of a cohort is taken once."""
+        self._build_designs()
         with self.sessions() as s, s.begin():
             if s.get_bind().dialect.name == "postgresql":
                 s.execute(text("SELECT pg_advisory_xact_lock(424242)"))
             yield s
+
+    def _build_designs(self) -> None:
+        """Build (or find built) every trial's design before the writers' lock is taken, so
+        that a write never holds the lock while a design is built: the lock is held for the
+        database work only. A design that cannot be built is left to the write to report."""
+        try:
+            query = select(Trial.design_name, Trial.design_spec)
+            specs = self.read(lambda s: [tuple(r) for r in s.execute(query)])
+        except SQLAlchemyError:
+            return  # a store being created or migrated: the write reports its own problem
+        for name, spec in specs:
+            try:
+                design_for(name, spec)
+            except (ValueError, TypeError):
+                continue
 
     def read(self, fn: Callable[[Session], T]) -> T:
         """A read-only transaction (on SQLite it does not wait for, or block, the writer)."""
@@ -208,7 +226,20 @@ def zone_of(trial: Trial) -> ZoneInfo:
 
 
 def design_of(trial: Trial) -> Any:
-    return build_protocol(trial.design_name, dict(trial.design_spec))
+    """The trial's design, built once per process for its settings (a design is immutable),
+    refused with a :class:`ConductError` when building it would take more than a request can
+    (:func:`earlyphase.conduct.cache.check_design_size`)."""
+    return design_for(trial.design_name, trial.design_spec)
+
+
+def design_for(design_name: str, spec: Any) -> Any:
+    settings = dict(spec or {})
+
+    def build() -> Any:
+        check_design_size(design_name, settings)
+        return build_protocol(design_name, settings)
+
+    return DESIGNS.get(design_key(design_name, settings), build)
 
 
 def require(actor: User, *roles: str) -> None:

@@ -9,6 +9,7 @@ when a statistician asks for it, with a reason (:meth:`DecisionsMixin.recompute_
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from typing import Any
@@ -17,6 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from earlyphase.conduct import audit
+from earlyphase.conduct.cache import (
+    STATES,
+    check_paths,
+    design_key,
+    trial_and_fingerprint,
+)
 from earlyphase.conduct.common import (
     ConductError,
     PermissionDenied,
@@ -481,62 +488,18 @@ class DecisionsMixin(ServiceBase):
     # --- reading --------------------------------------------------------------------------
     def status(self, actor: User, trial_name: str) -> dict[str, Any]:
         """Cohorts, subjects (own site for investigators), the outcome string, the decisions
-        (with any data changed after signature) and the dose deviations."""
+        (with any data changed after signature) and the dose deviations. The trial's view is
+        computed once per state of the record (:mod:`earlyphase.conduct.cache`); what the
+        actor may see is taken from it."""
 
         def get(s: Session) -> dict[str, Any]:
-            trial = trial_named(s, trial_name)
-            design = design_of(trial)
-            zone = zone_of(trial)
-            out_cohorts = []
-            deviations = []
-            for c in cohorts_of(s, trial):
-                subs = members(s, c)
-                visible = [
-                    x for x in subs if actor.role != "investigator" or x.site_id == actor.site_id
-                ]
-                out_cohorts.append(
-                    {
-                        "number": c.number,
-                        "dose_level": c.dose_level,
-                        "dose": trial.dose_levels[c.dose_level - 1],
-                        "size": c.size,
-                        "enrolled": sum(counts_in_cohort(s, trial, design, x) for x in subs),
-                        "subjects": [x.code for x in visible if not x.voided],
-                    }
-                )
-                for x in visible:
-                    for inf in infusions(s, x):
-                        if inf.deviation and not x.voided:
-                            deviations.append(
-                                {
-                                    "code": x.code,
-                                    "infusion": inf.id,
-                                    "number": inf.number,
-                                    "infused_at": instant_text(inf.infused_at, zone),
-                                    "cells_per_kg": inf.cells_per_kg,
-                                    "assigned": trial.dose_levels[c.dose_level - 1],
-                                    "reason": inf.deviation_reason,
-                                }
-                            )
-            decisions = [
-                _decision_dict(d)
-                for d in s.execute(
-                    select(Decision).where(Decision.trial_id == trial.id).order_by(Decision.id)
-                ).scalars()
-            ]
-            return {
-                "trial": trial.name,
-                "design": trial.design_name,
-                "dose_levels": trial.dose_levels,
-                "dose_unit": trial.dose_unit,
-                "conduct": conduct_of(trial),
-                "outcomes": outcomes(s, trial, design),
-                "cohorts": out_cohorts,
-                "decisions": decisions,
-                "deviations": deviations,
-            }
+            trial, version = trial_and_fingerprint(s, trial_name)
+            if trial is None:
+                trial_named(s, trial_name)  # raises for an unknown trial
+            assert trial is not None
+            return STATES.get(("status", trial.id, version), lambda: _trial_status(s, trial))
 
-        return self.read(get)
+        return _seen_by(actor, self.read(get))
 
     def recommendation(self, actor: User, trial_name: str) -> dict[str, Any]:
         """The latest frozen decision and the data it was computed from, with the mark when
@@ -544,16 +507,112 @@ class DecisionsMixin(ServiceBase):
         del actor  # every role may read the recommendation
 
         def get(s: Session) -> dict[str, Any]:
-            row = s.execute(
-                select(Decision)
-                .join(Trial, Trial.id == Decision.trial_id)
-                .where(Trial.name == trial_name)
-                .order_by(Decision.id.desc())
-                .limit(1)
-            ).scalar()
-            if row is None:
+            trial, version = trial_and_fingerprint(s, trial_name)
+            if trial is None:
                 trial_named(s, trial_name)  # raises for an unknown trial
-                return {"outcomes": "", "latest": None}
-            return {"outcomes": row.outcomes, "latest": _decision_dict(row)}
+            assert trial is not None
+            tid = trial.id
 
-        return self.read(get)
+            def compute() -> dict[str, Any]:
+                row = s.execute(
+                    select(Decision)
+                    .where(Decision.trial_id == tid)
+                    .order_by(Decision.id.desc())
+                    .limit(1)
+                ).scalar()
+                if row is None:
+                    return {"outcomes": "", "latest": None}
+                return {"outcomes": row.outcomes, "latest": _decision_dict(row)}
+
+            return STATES.get(("recommendation", tid, version), compute)
+
+        return copy.deepcopy(self.read(get))
+
+    def rules_design(self, trial_name: str, depth: int = 1) -> tuple[tuple[Any, ...], Any]:
+        """The trial's design for its decision table, with a key naming the table (the
+        design's name and settings, and ``depth``) under which it may be kept: the table
+        depends on nothing else. A table too large to compute (dose paths of the next
+        ``depth`` cohorts of a model-based design) is refused with a :class:`ConductError`."""
+        trial = self.read(lambda s: trial_named(s, trial_name))
+        design = design_of(trial)
+        if getattr(design, "table_by_paths", False):
+            check_paths(design, depth)
+        return ("rules", depth, *design_key(trial.design_name, trial.design_spec or {})), design
+
+
+def _trial_status(s: Session, trial: Trial) -> dict[str, Any]:
+    """The trial's whole status (every site), with each subject's and deviation's site so
+    that :func:`_seen_by` can keep an investigator's own."""
+    design = design_of(trial)
+    zone = zone_of(trial)
+    out_cohorts = []
+    deviations = []
+    for c in cohorts_of(s, trial):
+        subs = members(s, c)
+        out_cohorts.append(
+            {
+                "number": c.number,
+                "dose_level": c.dose_level,
+                "dose": trial.dose_levels[c.dose_level - 1],
+                "size": c.size,
+                "enrolled": sum(counts_in_cohort(s, trial, design, x) for x in subs),
+                "members": [(x.code, x.site_id) for x in subs if not x.voided],
+            }
+        )
+        for x in subs:
+            if x.voided:
+                continue
+            for inf in infusions(s, x):
+                if inf.deviation:
+                    deviations.append(
+                        {
+                            "code": x.code,
+                            "infusion": inf.id,
+                            "number": inf.number,
+                            "infused_at": instant_text(inf.infused_at, zone),
+                            "cells_per_kg": inf.cells_per_kg,
+                            "assigned": trial.dose_levels[c.dose_level - 1],
+                            "reason": inf.deviation_reason,
+                            "site_id": x.site_id,
+                        }
+                    )
+    decisions = [
+        _decision_dict(d)
+        for d in s.execute(
+            select(Decision).where(Decision.trial_id == trial.id).order_by(Decision.id)
+        ).scalars()
+    ]
+    return {
+        "trial": trial.name,
+        "design": trial.design_name,
+        "dose_levels": list(trial.dose_levels),
+        "dose_unit": trial.dose_unit,
+        "conduct": conduct_of(trial),
+        "outcomes": outcomes(s, trial, design),
+        "cohorts": out_cohorts,
+        "decisions": decisions,
+        "deviations": deviations,
+    }
+
+
+def _seen_by(actor: User, view: dict[str, Any]) -> dict[str, Any]:
+    """The status as ``actor`` sees it: an investigator sees the own site's subjects and
+    deviations only. A fresh copy, so that the caller cannot change the kept view."""
+
+    def sees(site_id: int | None) -> bool:
+        return actor.role != "investigator" or site_id == actor.site_id
+
+    out = copy.deepcopy({k: v for k, v in view.items() if k not in ("cohorts", "deviations")})
+    out["cohorts"] = [
+        {
+            **{k: v for k, v in c.items() if k != "members"},
+            "subjects": [code for code, site in c["members"] if sees(site)],
+        }
+        for c in view["cohorts"]
+    ]
+    out["deviations"] = [
+        {k: v for k, v in d.items() if k != "site_id"}
+        for d in view["deviations"]
+        if sees(d["site_id"])
+    ]
+    return out

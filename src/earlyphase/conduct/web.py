@@ -1459,10 +1459,20 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         )
 
     def decision_rules_html(name: str) -> str:
-        """The protocol's decision table for the trial's design."""
-        trial = service.get_trial(name)
-        frame = decision_rules(service.design(trial), depth=1)
-        return "<h2>Decision rules</h2>" + str(frame.to_html(index=False, border=0, na_rep=""))
+        """The protocol's decision table for the trial's design (computed once per design;
+        a table too large to compute is named instead of shown)."""
+        from earlyphase.conduct.cache import TABLES
+
+        try:
+            key, design = service.rules_design(name, depth=1)
+        except ConductError as exc:
+            return f"<h2>Decision rules</h2><p class='msg'>{html.escape(str(exc))}</p>"
+
+        def table() -> str:
+            frame = decision_rules(design, depth=1)
+            return str(frame.to_html(index=False, border=0, na_rep=""))
+
+        return "<h2>Decision rules</h2>" + TABLES.get(("html", *key), table)
 
     def form_user(request: Request, csrf: str) -> User:
         found = session_user(request)
