@@ -52,6 +52,7 @@ from earlyphase.conduct import audit
 from earlyphase.conduct.accounts import TooManyAttempts
 from earlyphase.conduct.entry import unprintable
 from earlyphase.conduct.models import User
+from earlyphase.conduct.protocol import CONDUCT_DESIGNS
 from earlyphase.conduct.security import load_secret
 from earlyphase.conduct.service import ConductError, PermissionDenied, TrialService
 from earlyphase.conduct.store import database_url, open_store
@@ -316,20 +317,35 @@ def _line(n: int, min_length: int = 0) -> Any:
     return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=n)
 
 
+# The rules as the OpenAPI schema states them, for clients (and the fuzzer) to read; the
+# validators above enforce them, with messages that say what is wrong.
+_DAY = r"(19[89]\d|20\d\d)-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])"
+ONE_LINE = Field(json_schema_extra={"pattern": r"^[^\u0000-\u001f\u007f]*$"})
+MULTI_LINE = Field(
+    json_schema_extra={"pattern": r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"}
+)
+A_DATE = Field(json_schema_extra={"pattern": f"^{_DAY}$", "examples": ["2026-03-01"]})
+AN_INSTANT = Field(
+    json_schema_extra={
+        "pattern": f"^{_DAY}T([01]\\d|2[0-3]):[0-5]\\d$",
+        "examples": ["2026-03-01T10:30"],
+    }
+)
+
 #: Subject codes (Subject.code is 40 characters).
-Code = Annotated[str, _line(40, 1), AfterValidator(_one_line)]
+Code = Annotated[str, _line(40, 1), AfterValidator(_one_line), ONE_LINE]
 #: One-line texts by their column's length.
-Text40 = Annotated[str, _line(40, 1), AfterValidator(_one_line)]
-Text80 = Annotated[str, _line(80, 1), AfterValidator(_one_line)]
-Text200 = Annotated[str, _line(200, 1), AfterValidator(_one_line)]
+Text40 = Annotated[str, _line(40, 1), AfterValidator(_one_line), ONE_LINE]
+Text80 = Annotated[str, _line(80, 1), AfterValidator(_one_line), ONE_LINE]
+Text200 = Annotated[str, _line(200, 1), AfterValidator(_one_line), ONE_LINE]
 #: A reason or a description (Text columns, bounded all the same).
-Note = Annotated[str, _line(MAX_NOTE), AfterValidator(_note)]
+Note = Annotated[str, _line(MAX_NOTE), AfterValidator(_note), MULTI_LINE]
 #: A password: not stripped (spaces may be part of it), bounded so hashing stays cheap.
-Password = Annotated[str, StringConstraints(max_length=1024), AfterValidator(_one_line)]
-DateText = Annotated[str, _line(10), AfterValidator(_date_text)]
-InstantText = Annotated[str, _line(40), AfterValidator(_instant_text)]
+Password = Annotated[str, StringConstraints(max_length=1024), AfterValidator(_one_line), ONE_LINE]
+DateText = Annotated[str, _line(10), AfterValidator(_date_text), A_DATE]
+InstantText = Annotated[str, _line(40), AfterValidator(_instant_text), AN_INSTANT]
 #: A trial's name: the service also collapses inner spaces, so " GVHD" is "GVHD".
-TrialName = Annotated[str, _line(200, 1), AfterValidator(_one_line)]
+TrialName = Annotated[str, _line(200, 1), AfterValidator(_one_line), ONE_LINE]
 #: A dose amount of a dose level.
 DoseAmount = Annotated[StrictFloat, Field(gt=0, le=MAX_DOSE, allow_inf_nan=False)]
 #: Names of settings and of corrected fields.
@@ -471,7 +487,8 @@ class TrialIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: TrialName
     design: Text40 = Field(
-        description="3+3, boin, crm, thall-simon, simon, predictive or tox-monitor"
+        description="3+3, boin, crm, thall-simon, simon, predictive or tox-monitor",
+        json_schema_extra={"enum": list(CONDUCT_DESIGNS)},
     )
     dose_levels: list[DoseAmount] = Field(
         min_length=1,
@@ -531,14 +548,39 @@ def _csrf_text(value: str) -> str:
 # The pages' form fields: the API's bounds, with numbers and dates left as the text typed
 # (the service parses them and names the field). A choice outside a form's options is an
 # error, never read as the default: a DLT form saying "maybe" records nothing.
-FormCsrf = Annotated[str, Form(max_length=128), AfterValidator(_csrf_text)]
-FormLine40 = Annotated[str, Form(max_length=40), AfterValidator(_one_line)]
-FormLine80 = Annotated[str, Form(max_length=80), AfterValidator(_one_line)]
-FormLine200 = Annotated[str, Form(max_length=200), AfterValidator(_one_line)]
-FormNote = Annotated[str, Form(max_length=MAX_NOTE), AfterValidator(_note)]
-FormDate = Annotated[str, Form(max_length=10), AfterValidator(_date_text)]
-FormInstant = Annotated[str, Form(max_length=40), AfterValidator(_instant_text)]
-FormPassword = Annotated[str, Form(max_length=1024), AfterValidator(_one_line)]
+_LINE_RULE = {"pattern": r"^[^\u0000-\u001f\u007f]*$"}
+FormCsrf = Annotated[
+    str,
+    Form(max_length=128, json_schema_extra={"pattern": "^[!-~]*$"}),
+    AfterValidator(_csrf_text),
+]
+FormLine40 = Annotated[
+    str, Form(max_length=40, json_schema_extra=_LINE_RULE), AfterValidator(_one_line)
+]
+FormLine80 = Annotated[
+    str, Form(max_length=80, json_schema_extra=_LINE_RULE), AfterValidator(_one_line)
+]
+FormLine200 = Annotated[
+    str, Form(max_length=200, json_schema_extra=_LINE_RULE), AfterValidator(_one_line)
+]
+FormNote = Annotated[
+    str,
+    Form(max_length=MAX_NOTE, json_schema_extra=MULTI_LINE.json_schema_extra),
+    AfterValidator(_note),
+]
+FormDate = Annotated[
+    str,
+    Form(max_length=10, json_schema_extra={"pattern": f"^$|^{_DAY}$"}),
+    AfterValidator(_date_text),
+]
+FormInstant = Annotated[
+    str,
+    Form(max_length=40, json_schema_extra=AN_INSTANT.json_schema_extra),
+    AfterValidator(_instant_text),
+]
+FormPassword = Annotated[
+    str, Form(max_length=1024, json_schema_extra=_LINE_RULE), AfterValidator(_one_line)
+]
 #: A checkbox: "yes" when ticked, absent (the default, "no") when not.
 FormYesNo = Annotated[Literal["yes", "no"], Form()]
 
@@ -609,8 +651,10 @@ def _validation_problems(errors: Any) -> list[dict[str, str]]:
             field, inner = loc[0], loc[1:]
         msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
         # a union's branch names (``str``, ``int``...) say nothing to the person who sent it
-        inner = [x for x in inner if not x.startswith(("function-", "constrained-"))]
-        where = ".".join(f"item {x}" if x.isdigit() else x for x in inner)
+        inner = [x for x in inner if x and not x.startswith(("function-", "constrained-"))]
+        where = ".".join(
+            f"item {x}" if x.isdigit() else "name" if x == "[key]" else x for x in inner
+        )
         out.append({"field": field, "message": f"{where}: {msg}" if where else msg})
     return out or [{"field": "request", "message": "invalid request"}]
 
@@ -1618,8 +1662,8 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
     def confirm_form(
         decision_id: RecordId,
         request: Request,
+        trial: FormLine200,  # the page's hidden field: where to go back to
         csrf: FormCsrf = "",
-        trial: FormLine200 = "",
         password: FormPassword = "",
         meaning: Annotated[
             Literal["approve", "approve_other_dose", "stop", "reject"], Form()
