@@ -1736,6 +1736,9 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             headers={"Content-Disposition": 'inline; filename="safety-review-packet.pdf"'},
         )
 
+    from earlyphase.conduct.web_pages import register_pages
+
+    register_pages(app, service, session_user, form_user)
     app.add_middleware(SecurityHeaders)
     app.state.service = service
     return app

@@ -1,0 +1,851 @@
+"""The pages a trial coordinator and the statistician work in, from Jinja2 templates
+(``templates/*.html``, autoescaped): a subject's whole record with a correction and a void
+form on every record, entry of follow-up, adverse events and biomarkers, the decision's
+review with its sign-off, and Swagger UI served from this server (``/docs`` works offline).
+
+What a page shows is chosen so that it cannot be misread: dose levels by number, amount and
+unit, never as an outcome string; every date and time with the trial's time zone; a DLT as
+an explicit yes or no; a correction shown as "was / becomes" before it is applied. Nothing
+here changes the record except through :class:`TrialService`, which checks roles, sites and
+values; the pages carry no script (the site's CSP forbids it) and every form its CSRF token.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, FastAPI, Request
+from fastapi import Path as PathParam
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.staticfiles import StaticFiles
+
+from earlyphase.conduct.common import (
+    ConductError,
+    local,
+    subject_coded,
+    trial_named,
+    zone_of,
+)
+from earlyphase.conduct.decisions import subject_review
+from earlyphase.conduct.entry import unprintable
+from earlyphase.conduct.models import (
+    AdverseEvent,
+    BiomarkerValue,
+    Cohort,
+    DltAssessment,
+    FollowUp,
+    Infusion,
+    Site,
+    Subject,
+    User,
+)
+from earlyphase.conduct.models import Response as ResponseRecord
+from earlyphase.conduct.service import TrialService
+
+#: Record types that have a correction and a void form, in the order a subject's page
+#: lists them, with the model that holds them.
+KINDS: dict[str, type[Any]] = {
+    "subject": Subject,
+    "infusion": Infusion,
+    "adverse_event": AdverseEvent,
+    "dlt_assessment": DltAssessment,
+    "response": ResponseRecord,
+    "follow_up": FollowUp,
+    "biomarker": BiomarkerValue,
+}
+Kind = Literal[
+    "subject",
+    "infusion",
+    "adverse_event",
+    "dlt_assessment",
+    "response",
+    "follow_up",
+    "biomarker",
+]
+KIND_LABELS = {
+    "subject": "Enrolment",
+    "infusion": "Infusion",
+    "adverse_event": "Adverse event",
+    "dlt_assessment": "DLT assessment",
+    "response": "Response",
+    "follow_up": "Follow-up",
+    "biomarker": "Biomarker",
+}
+RESPONSES = (
+    ("CR", "CR: complete response"),
+    ("PR", "PR: partial response"),
+    ("SD", "SD: stable disease"),
+    ("PD", "PD: progressive disease"),
+    ("NR", "NR: no response"),
+    ("NE", "NE: not evaluable"),
+)
+GRADES = (
+    ("1", "Grade 1: mild"),
+    ("2", "Grade 2: moderate"),
+    ("3", "Grade 3: severe"),
+    ("4", "Grade 4: life-threatening"),
+    ("5", "Grade 5: death"),
+)
+
+#: The fields a correction form offers per record type: (field, label, widget). The widget
+#: decides the input: a date picker for calendar dates, a date-and-time picker for instants,
+#: a select for the grade and the response, yes/no radio buttons for every flag.
+FIELD_SPECS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "subject": (
+        ("weight_kg", "Weight (kg)", "number"),
+        ("enrolled_on", "Enrolment date", "date"),
+    ),
+    "infusion": (
+        ("number", "Infusion number in the schedule", "integer"),
+        ("infused_at", "Date and time of the infusion", "instant"),
+        ("cells_per_kg", "Dose given", "number"),
+        ("lot", "Lot", "text"),
+        ("lot_released", "Lot released", "yesno"),
+        ("deviation_reason", "Reason for a dose outside the tolerance", "note"),
+    ),
+    "adverse_event": (
+        ("soc", "System organ class", "text"),
+        ("pt", "Preferred term", "text"),
+        ("grade", "Grade (CTCAE)", "grade"),
+        ("serious", "Serious", "yesno"),
+        ("related", "Related to the treatment", "yesno"),
+        ("dlt", "Meets the protocol's DLT criteria", "yesno"),
+        ("onset_on", "Onset date", "date"),
+        ("resolved_on", "Resolution date (blank: ongoing)", "date"),
+    ),
+    "dlt_assessment": (
+        ("assessed_on", "Assessment date", "date"),
+        ("evaluable", "Evaluable: completed the DLT window without a DLT", "yesno"),
+        ("description", "Why not evaluable", "note"),
+    ),
+    "response": (
+        ("visit", "Visit", "text"),
+        ("value", "Response", "response"),
+        ("assessed_on", "Assessment date", "date"),
+    ),
+    "follow_up": (
+        ("last_on", "Last date known alive, or date of death", "date"),
+        ("died", "Died", "yesno"),
+    ),
+    "biomarker": (
+        ("parameter", "Parameter", "text"),
+        ("measured_on", "Measurement date", "date"),
+        ("value", "Value", "number"),
+        ("baseline", "Baseline value", "yesno"),
+    ),
+}
+#: Fields a correction may clear (an empty input is "none", not "unchanged").
+OPTIONAL = {"resolved_on", "deviation_reason", "description"}
+#: A typed value's length: the longest column a form field is stored in (a reason, a note).
+MAX_VALUE = 2000
+MAX_INT = 2**31 - 1
+RecordNo = Annotated[int, PathParam(ge=1, le=MAX_INT)]
+
+TEMPLATES = Path(__file__).parent / "templates"
+_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+
+#: Swagger UI's files, from the swagger-ui-bundle package: the API docs need no CDN.
+SWAGGER_STATIC = "/static/swagger"
+
+
+# --- how values read ------------------------------------------------------------------------
+def dose_label(level: int, amount: float, unit: str) -> str:
+    """ "Level 2: 1.0 x 10^6 cells/kg": the level, its amount and its unit together."""
+    return f"Level {level}: {float(amount)} {unit}"
+
+
+def zone_text(zone: ZoneInfo, at: dt.datetime | None = None) -> str:
+    """The zone's name with its UTC offset at ``at`` (now by default): "Asia/Tokyo, UTC+09:00"."""
+    t = (at or dt.datetime.now(dt.UTC)).astimezone(zone)
+    offset = t.strftime("%z")
+    return f"{zone.key}, UTC{offset[:3]}:{offset[3:]}"
+
+
+def when(t: dt.datetime | None, zone: ZoneInfo) -> str:
+    """An instant as the site reads it: local date and time with the zone and its offset."""
+    if t is None:
+        return "not recorded"
+    lt = local(t, zone)
+    return f"{lt:%Y-%m-%d %H:%M} ({zone_text(zone, lt)})"
+
+
+def _iso_instant(text: str | None, zone: ZoneInfo) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
+def form_value(row: Any, field: str, zone: ZoneInfo) -> str:
+    """The value as its input holds it, so that an untouched input reads as unchanged."""
+    v = getattr(row, field)
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, dt.datetime):
+        return f"{local(v, zone):%Y-%m-%dT%H:%M}"
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def shown(value: str, widget: str) -> str:
+    """A form value as the preview of a correction shows it."""
+    if value == "":
+        return "(none)"
+    if widget == "instant":
+        return value.replace("T", " ")
+    if widget == "grade":
+        return dict(GRADES).get(value, value)
+    if widget == "response":
+        return dict(RESPONSES).get(value, value)
+    return value
+
+
+# --- reading a subject's record ---------------------------------------------------------
+def _rows(s: Session, model: type[Any], subj: Subject) -> list[Any]:
+    return list(
+        s.execute(select(model).where(model.subject_id == subj.id).order_by(model.id)).scalars()
+    )
+
+
+def _fields(kind: str, row: Any, zone: ZoneInfo) -> list[dict[str, str]]:
+    return [
+        {"name": f, "label": label, "widget": w, "value": form_value(row, f, zone)}
+        for f, label, w in FIELD_SPECS[kind]
+    ]
+
+
+def _record(kind: str, row: Any, zone: ZoneInfo, **extra: Any) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "kind_label": KIND_LABELS[kind],
+        "id": row.id,
+        "voided": bool(row.voided),
+        "void_reason": row.void_reason,
+        "fields": _fields(kind, row, zone),
+        **extra,
+    }
+
+
+def subject_record(s: Session, actor: User, trial_name: str, code: str) -> dict[str, Any]:
+    """Everything recorded for one subject, voided records included (marked), with what the
+    record derives (study days, the DLT window, evaluability). An investigator sees the own
+    site's subjects only; another site's subject reads as unknown, as it does everywhere."""
+    trial = trial_named(s, trial_name)
+    subj = subject_coded(s, trial, code)
+    if actor.role == "investigator" and subj.site_id != actor.site_id:
+        raise ConductError(f"code: no subject {code!r} in {trial.name!r}")
+    zone = zone_of(trial)
+    cohort = s.get(Cohort, subj.cohort_id)
+    assert cohort is not None
+    assigned = float(trial.dose_levels[cohort.dose_level - 1])
+    unit = trial.dose_unit
+    derived = subject_review(s, trial, subj)
+    day_of = {i["id"]: i["study_day"] for i in derived["infusions"]}
+    ae_day = {a["id"]: a["onset_day"] for a in derived["adverse_events"]}
+    site = s.get(Site, subj.site_id)
+    infusions = [
+        _record(
+            "infusion",
+            i,
+            zone,
+            number=i.number,
+            at=when(i.infused_at, zone),
+            study_day=day_of.get(i.id),
+            given=f"{i.cells_per_kg:g} {unit}",
+            assigned=f"{assigned:g} {unit}",
+            total=f"{i.total_cells:g}",
+            lot=i.lot,
+            lot_released=i.lot_released,
+            deviation=i.deviation,
+            deviation_reason=i.deviation_reason,
+        )
+        for i in _rows(s, Infusion, subj)
+    ]
+    aes = [
+        _record(
+            "adverse_event",
+            a,
+            zone,
+            term=f"{a.pt} ({a.soc})",
+            grade=a.grade,
+            grade_label=dict(GRADES).get(str(a.grade), str(a.grade)),
+            onset=a.onset_on.isoformat() if a.onset_on else "not recorded",
+            onset_day=ae_day.get(a.id),
+            resolved=a.resolved_on.isoformat() if a.resolved_on else "ongoing",
+            serious=a.serious,
+            related=a.related,
+            dlt=a.dlt,
+        )
+        for a in _rows(s, AdverseEvent, subj)
+    ]
+    assessments = [
+        _record(
+            "dlt_assessment",
+            a,
+            zone,
+            on=a.assessed_on.isoformat() if a.assessed_on else "not recorded",
+            verdict=(
+                "DLT (entered before DLTs were adverse events)"
+                if a.dlt
+                else "completed the DLT window without a DLT"
+                if a.evaluable
+                else "not evaluable"
+            ),
+            description=a.description,
+        )
+        for a in _rows(s, DltAssessment, subj)
+    ]
+    responses = [
+        _record(
+            "response",
+            r,
+            zone,
+            visit=r.visit,
+            value=dict(RESPONSES).get(r.value, r.value),
+            on=r.assessed_on.isoformat() if r.assessed_on else "not recorded",
+        )
+        for r in _rows(s, ResponseRecord, subj)
+    ]
+    follow_ups = [
+        _record(
+            "follow_up",
+            f,
+            zone,
+            on=f.last_on.isoformat() if f.last_on else "not recorded",
+            status="died" if f.died else "alive",
+        )
+        for f in _rows(s, FollowUp, subj)
+    ]
+    biomarkers = [
+        _record(
+            "biomarker",
+            b,
+            zone,
+            parameter=b.parameter,
+            on=b.measured_on.isoformat() if b.measured_on else "not recorded",
+            value=f"{b.value:g}",
+            baseline=b.baseline,
+        )
+        for b in _rows(s, BiomarkerValue, subj)
+    ]
+    window = derived["window"]
+    return {
+        "trial": trial.name,
+        "trial_url": quote(trial.name, safe=""),
+        "code_url": quote(subj.code, safe=""),
+        "zone": zone_text(zone),
+        "today": dt.datetime.now(zone).date().isoformat(),
+        "now": f"{dt.datetime.now(zone):%Y-%m-%dT%H:%M}",
+        "subject": _record(
+            "subject",
+            subj,
+            zone,
+            code=subj.code,
+            site=site.name if site else "",
+            weight=f"{subj.weight_kg:g}",
+            enrolled_on=subj.enrolled_on.isoformat() if subj.enrolled_on else "not recorded",
+            enrolled_at=when(subj.enrolled_at, zone),
+            cohort=cohort.number,
+            dose=dose_label(cohort.dose_level, assigned, unit),
+        ),
+        "first_dose_on": derived["first_dose_on"],
+        "window": window,
+        "evaluable": derived["evaluable"],
+        "dose_unit": unit,
+        "records": {
+            "infusion": infusions,
+            "adverse_event": aes,
+            "dlt_assessment": assessments,
+            "response": responses,
+            "follow_up": follow_ups,
+            "biomarker": biomarkers,
+        },
+    }
+
+
+def record_fields(
+    s: Session, actor: User, trial_name: str, kind: str, record_id: int
+) -> dict[str, Any]:
+    """One record's current form values and its subject's code (for the correction preview);
+    another site's record, or another trial's, reads as missing."""
+    trial = trial_named(s, trial_name)
+    row = s.get(KINDS[kind], record_id)
+    owner = row if kind == "subject" else (s.get(Subject, row.subject_id) if row else None)
+    missing = f"{kind}: no {kind.replace('_', ' ')} {record_id} in {trial_name!r}"
+    if row is None or owner is None or owner.trial_id != trial.id:
+        raise ConductError(missing)
+    if actor.role == "investigator" and owner.site_id != actor.site_id:
+        raise ConductError(missing)
+    return {
+        "code": owner.code,
+        "zone": zone_text(zone_of(trial)),
+        "fields": _fields(kind, row, zone_of(trial)),
+    }
+
+
+def _clean(value: Any, field: str) -> str:
+    """A typed value: bounded, printable (tabs and line breaks allowed in notes)."""
+    text = str(value if value is not None else "").strip()
+    if len(text) > MAX_VALUE:
+        raise ConductError(f"{field}: at most {MAX_VALUE} characters")
+    if unprintable(text, multiline=True):
+        raise ConductError(f"{field}: control or unprintable characters are not allowed")
+    return text
+
+
+def _reason(form: Mapping[str, Any], what: str) -> str:
+    reason = _clean(form.get("reason"), "reason")
+    if not reason:
+        raise ConductError(f"reason: required: say why the record is {what}")
+    return reason
+
+
+def _yes_no(form: Mapping[str, Any], field: str) -> bool:
+    """An explicit yes or no: an unanswered question is an error, never read as "no"."""
+    value = str(form.get(field) or "")
+    if value not in ("yes", "no"):
+        raise ConductError(f"{field}: answer yes or no")
+    return value == "yes"
+
+
+async def _form(request: Request) -> Any:
+    return await request.form()
+
+
+# --- Swagger UI without a CDN -----------------------------------------------------------------
+def _script_hashes(page: str) -> str:
+    """CSP source expressions for the page's inline scripts (Swagger UI's bootstrap), so
+    that no other inline script may run there."""
+    scripts = re.findall(r"<script>(.*?)</script>", page, flags=re.S)
+    return " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(x.encode()).digest()).decode() + "'"
+        for x in scripts
+    )
+
+
+def docs_csp(page: str) -> str:
+    """What /docs needs: its own server only, plus the bootstrap script by its hash."""
+    return (
+        f"default-src 'none'; script-src 'self' {_script_hashes(page)}; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+
+
+def _serve_swagger(app: FastAPI) -> None:
+    from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+
+    docs = app.docs_url or "/docs"
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != docs]
+    app.mount(SWAGGER_STATIC, StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+
+    @app.get(docs, include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        page = get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title}: API",
+            swagger_js_url=f"{SWAGGER_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_STATIC}/favicon-32x32.png",
+            oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
+        )
+        body = bytes(page.body).decode()
+        # set here, the security headers keep it (they only fill in what a response lacks)
+        return HTMLResponse(body, headers={"Content-Security-Policy": docs_csp(body)})
+
+
+# --- the pages ------------------------------------------------------------------------------
+def register_pages(
+    app: FastAPI,
+    service: TrialService,
+    session_user: Callable[[Request], tuple[User, str] | None],
+    form_user: Callable[[Request, str], User],
+) -> None:
+    """Add the subject, correction and decision pages, and the offline /docs, to ``app``.
+    ``session_user`` gives the signed-in user and the session's CSRF token (None when not
+    signed in); ``form_user`` checks a form's CSRF token and gives its user, or raises."""
+    _serve_swagger(app)
+
+    def render(
+        template: str, request: Request, found: tuple[User, str], **context: Any
+    ) -> HTMLResponse:
+        user, csrf = found
+        msg = request.query_params.get("msg", "")
+        ok = request.query_params.get("ok") == "1"
+        return HTMLResponse(
+            _env.get_template(template).render(
+                user=user, csrf=csrf, msg=msg[:2000], ok=ok, **context
+            )
+        )
+
+    def error_page(request: Request, found: tuple[User, str], message: str) -> HTMLResponse:
+        return HTMLResponse(
+            _env.get_template("error.html").render(
+                user=found[0], csrf=found[1], msg=message, ok=False
+            ),
+            status_code=404 if "no " in message else 422,
+        )
+
+    def subject_url(name: str, code: str) -> str:
+        return f"/trials/{quote(name, safe='')}/subjects/{quote(code, safe='')}"
+
+    def go(url: str, message: str, ok: bool) -> RedirectResponse:
+        return RedirectResponse(
+            f"{url}?msg={quote(message)}{'&ok=1' if ok else ''}", status_code=303
+        )
+
+    def code_of(name: str, kind: str, record_id: int, user: User) -> str:
+        found: str = service.read(lambda s: record_fields(s, user, name, kind, record_id)["code"])
+        return found
+
+    # -- subjects ------------------------------------------------------------------------
+    @app.get("/trials/{name}/subjects", response_class=HTMLResponse, include_in_schema=False)
+    def subject_list(name: str, request: Request) -> Response:
+        found = session_user(request)
+        if found is None:
+            return RedirectResponse("/login", status_code=303)
+        try:
+            st = service.status(found[0], name)
+        except ConductError as exc:
+            return error_page(request, found, str(exc))
+        cohorts = [
+            {
+                "number": c["number"],
+                "dose": dose_label(c["dose_level"], c["dose"], st["dose_unit"]),
+                "enrolled": c["enrolled"],
+                "size": c["size"],
+                "subjects": c["subjects"],
+            }
+            for c in st["cohorts"]
+        ]
+        return render(
+            "subjects.html",
+            request,
+            found,
+            trial=name,
+            trial_url=quote(name, safe=""),
+            cohorts=cohorts,
+        )
+
+    @app.get("/trials/{name}/subjects/{code}", response_class=HTMLResponse, include_in_schema=False)
+    def subject_page(name: str, code: str, request: Request) -> Response:
+        """A subject's timeline, every record with its correction and void forms."""
+        found = session_user(request)
+        if found is None:
+            return RedirectResponse("/login", status_code=303)
+        try:
+            rec = service.read(lambda s: subject_record(s, found[0], name, code))
+        except ConductError as exc:
+            return error_page(request, found, str(exc))
+        writer = found[0].role in ("admin", "investigator")
+        return render(
+            "subject.html",
+            request,
+            found,
+            r=rec,
+            writer=writer,
+            grades=GRADES,
+            responses=RESPONSES,
+        )
+
+    def entry(
+        name: str, code: str, request: Request, csrf: str, action: Callable[[User], str]
+    ) -> Response:
+        url = subject_url(name, code)
+        try:
+            return go(url, action(form_user(request, csrf)), True)
+        except ConductError as exc:
+            return go(url, str(exc), False)
+
+    @app.post("/trials/{name}/subjects/{code}/follow-up", include_in_schema=False)
+    def follow_up_form(
+        name: str, code: str, request: Request, form: Any = Depends(_form)
+    ) -> Response:
+        def action(user: User) -> str:
+            last_on = _clean(form.get("last_on"), "last_on")
+            died = _yes_no(form, "died")
+            service.record_follow_up(user, name, code, last_on, died)
+            return f"follow-up of {code} recorded: {'died' if died else 'alive'} on {last_on}"
+
+        return entry(name, code, request, str(form.get("csrf") or ""), action)
+
+    @app.post("/trials/{name}/subjects/{code}/biomarker", include_in_schema=False)
+    def biomarker_form(
+        name: str, code: str, request: Request, form: Any = Depends(_form)
+    ) -> Response:
+        def action(user: User) -> str:
+            parameter = _clean(form.get("parameter"), "parameter")
+            value = _clean(form.get("value"), "value")
+            measured_on = _clean(form.get("measured_on"), "measured_on")
+            baseline = _yes_no(form, "baseline")
+            service.record_biomarker(
+                user,
+                name,
+                code,
+                parameter,
+                measured_on,
+                value,  # type: ignore[arg-type]  # the service parses the typed number
+                baseline,
+            )
+            return f"{parameter} of {code} on {measured_on} recorded"
+
+        return entry(name, code, request, str(form.get("csrf") or ""), action)
+
+    @app.post("/trials/{name}/subjects/{code}/ae", include_in_schema=False)
+    def ae_form(name: str, code: str, request: Request, form: Any = Depends(_form)) -> Response:
+        def action(user: User) -> str:
+            values = {
+                k: _clean(form.get(k), k) for k in ("soc", "pt", "grade", "onset_on", "resolved_on")
+            }
+            dlt = _yes_no(form, "dlt")
+            service.record_ae(
+                user,
+                name,
+                code,
+                values["soc"],
+                values["pt"],
+                values["grade"],  # type: ignore[arg-type]  # the service parses it
+                _yes_no(form, "serious"),
+                _yes_no(form, "related"),
+                values["onset_on"],
+                values["resolved_on"] or None,
+                dlt,
+            )
+            kind = "DLT" if dlt else "adverse event"
+            return f"{kind} recorded for {code}: {values['pt']}, grade {values['grade']}"
+
+        return entry(name, code, request, str(form.get("csrf") or ""), action)
+
+    # -- corrections and voids -------------------------------------------------------------
+    @app.post("/trials/{name}/records/{kind}/{record_id}/correct", include_in_schema=False)
+    def correct_form(
+        name: str,
+        kind: Kind,
+        record_id: RecordNo,
+        request: Request,
+        form: Any = Depends(_form),
+    ) -> Response:
+        """Step one shows what the correction would change (was / becomes) with the reason;
+        step two (``step=apply``, from that page) applies it through the service."""
+        found = session_user(request)
+        if found is None:
+            return RedirectResponse("/login", status_code=303)
+        back = f"/trials/{quote(name, safe='')}"
+        try:
+            user = form_user(request, str(form.get("csrf") or ""))
+            current = service.read(lambda s: record_fields(s, user, name, kind, record_id))
+            back = subject_url(name, current["code"])
+            reason = _reason(form, "corrected")
+            changes: dict[str, str | None] = {}
+            rows = []
+            for f in current["fields"]:
+                key = f"f.{f['name']}"
+                if key not in form:
+                    continue  # not offered: left as it is
+                new = _clean(form.get(key), f["name"])
+                if new != f["value"]:
+                    changes[f["name"]] = new if new or f["name"] not in OPTIONAL else None
+                    rows.append(
+                        {
+                            **f,
+                            "new": new,
+                            "was_text": shown(f["value"], f["widget"]),
+                            "new_text": shown(new, f["widget"]),
+                        }
+                    )
+            if not changes:
+                raise ConductError(
+                    f"changes: nothing to correct: the {kind.replace('_', ' ')} already reads so"
+                )
+            if form.get("step") != "apply":
+                return render(
+                    "correct.html",
+                    request,
+                    found,
+                    trial=name,
+                    trial_url=quote(name, safe=""),
+                    kind=kind,
+                    kind_label=KIND_LABELS[kind],
+                    record_id=record_id,
+                    code=current["code"],
+                    zone=current["zone"],
+                    rows=rows,
+                    reason=reason,
+                    back=back,
+                )
+            service.correct(user, name, kind, record_id, dict(changes), reason)
+            what = ", ".join(r["label"].lower() for r in rows)
+            return go(back, f"{KIND_LABELS[kind]} {record_id} corrected ({what}): {reason}", True)
+        except ConductError as exc:
+            return go(back, str(exc), False)
+
+    @app.post("/trials/{name}/records/{kind}/{record_id}/void", include_in_schema=False)
+    def void_form(
+        name: str,
+        kind: Kind,
+        record_id: RecordNo,
+        request: Request,
+        form: Any = Depends(_form),
+    ) -> Response:
+        back = f"/trials/{quote(name, safe='')}"
+        try:
+            user = form_user(request, str(form.get("csrf") or ""))
+            code = code_of(name, kind, record_id, user)
+            back = subject_url(name, code)
+            reason = _reason(form, "voided")
+            service.void(user, name, kind, record_id, reason)
+            return go(back, f"{KIND_LABELS[kind]} {record_id} voided: {reason}", True)
+        except ConductError as exc:
+            return go(back, str(exc), False)
+
+    # -- the decision: review, sign-off, recompute -------------------------------------------
+    def decision_url(name: str, decision_id: int) -> str:
+        return f"/trials/{quote(name, safe='')}/decisions/{decision_id}"
+
+    @app.get(
+        "/trials/{name}/decisions/{decision_id}",
+        response_class=HTMLResponse,
+        include_in_schema=False,
+    )
+    def decision_page(name: str, decision_id: RecordNo, request: Request) -> Response:
+        """The review the statistician signs under: the cohort's subjects with their doses
+        and adverse events, the recommendation in words, and the sign-off form."""
+        found = session_user(request)
+        if found is None:
+            return RedirectResponse("/login", status_code=303)
+        try:
+            rv = service.review(found[0], decision_id)
+            if rv["trial"] != name:
+                raise ConductError(f"decision: no decision {decision_id} in {name!r}")
+            st = service.status(found[0], name)
+        except ConductError as exc:
+            return error_page(request, found, str(exc))
+        return render(
+            "decision.html",
+            request,
+            found,
+            **decision_context(rv, st, found[0]),
+        )
+
+    @app.post("/trials/{name}/decisions/{decision_id}/sign", include_in_schema=False)
+    def sign_form(
+        name: str, decision_id: RecordNo, request: Request, form: Any = Depends(_form)
+    ) -> Response:
+        url = decision_url(name, decision_id)
+        try:
+            user = form_user(request, str(form.get("csrf") or ""))
+            if service.review(user, decision_id)["trial"] != name:
+                raise ConductError(f"decision: no decision {decision_id} in {name!r}")
+            meaning = str(form.get("meaning") or "")
+            if meaning not in ("approve", "approve_other_dose", "stop", "reject"):
+                raise ConductError(
+                    "meaning: choose approve, approve a different dose, stop or reject"
+                )
+            dose = _clean(form.get("dose"), "dose") if meaning == "approve_other_dose" else ""
+            reason = _clean(form.get("reason"), "reason")
+            password = str(form.get("password") or "")
+            if len(password) > 1024:
+                raise ConductError("password: unknown user or wrong password")
+            dec = service.confirm_decision(
+                user,
+                decision_id,
+                password,
+                meaning,
+                dose or None,  # type: ignore[arg-type]  # the service parses the level
+                reason or None,
+            )
+            return go(url, f"decision signed: {dec.signature_meaning}", True)
+        except ConductError as exc:
+            return go(url, str(exc), False)
+
+    @app.post("/trials/{name}/decisions/{decision_id}/recompute", include_in_schema=False)
+    def recompute_form(
+        name: str, decision_id: RecordNo, request: Request, form: Any = Depends(_form)
+    ) -> Response:
+        url = decision_url(name, decision_id)
+        try:
+            user = form_user(request, str(form.get("csrf") or ""))
+            if service.review(user, decision_id)["trial"] != name:
+                raise ConductError(f"decision: no decision {decision_id} in {name!r}")
+            reason = _clean(form.get("reason"), "reason")
+            if not reason:
+                raise ConductError("reason: required: say why the decision is recomputed")
+            dec = service.recompute_decision(user, decision_id, reason)
+            return go(
+                decision_url(name, dec.id),
+                "decision recomputed from the data as they are now",
+                True,
+            )
+        except ConductError as exc:
+            return go(url, str(exc), False)
+
+
+def decision_context(rv: dict[str, Any], st: dict[str, Any], user: User) -> dict[str, Any]:
+    """The review in words: doses by level, amount and unit; the verdict and its time."""
+    zone = ZoneInfo(str(rv["time_zone"]))
+    unit = st["dose_unit"]
+    levels = [dose_label(i + 1, d, unit) for i, d in enumerate(st["dose_levels"])]
+    rec = rv["recommendation"]
+    c = rv["cohort"]
+    advice = "Stop the trial" if rec["stop"] else f"Next cohort at {levels[rec['next_dose'] - 1]}"
+    subjects = []
+    dlts = evaluable = 0
+    for x in rv["subjects"]:
+        has_dlt = any(a["dlt"] for a in x["adverse_events"])
+        dlts += has_dlt and not x["voided"]
+        evaluable += x["evaluable"] == "yes" and not x["voided"]
+        subjects.append(
+            {
+                **x,
+                "has_dlt": has_dlt,
+                "doses": [
+                    {
+                        **i,
+                        "at": when(_iso_instant(i["infused_at"], zone), zone),
+                        "given": f"{i['cells_per_kg']:g} {unit}",
+                        "assigned": f"{i['assigned']:g} {unit}",
+                    }
+                    for i in x["infusions"]
+                ],
+            }
+        )
+    later = [d for d in st["decisions"] if d["after_cohort"] == rec["after_cohort"]]
+    in_force = bool(later) and later[-1]["id"] == rec["id"]
+    signed_at = _iso_instant(rec["confirmed_at"], zone)
+    return {
+        "trial": rv["trial"],
+        "trial_url": quote(str(rv["trial"]), safe=""),
+        "zone": zone_text(zone),
+        "dose_levels": levels,
+        "cohort": {**c, "dose": dose_label(c["dose_level"], c["dose"], c["dose_unit"])},
+        "rec": rec,
+        "advice": advice,
+        "dlts": dlts,
+        "evaluable": evaluable,
+        "subjects": subjects,
+        "signed_at": when(signed_at, zone) if signed_at else None,
+        "earlier": rv["earlier_decisions"],
+        "in_force": in_force,
+        "can_sign": user.role == "statistician" and not rec["confirmed"] and in_force,
+        "can_recompute": user.role == "statistician"
+        and in_force
+        and (rec["verdict"] == "REJECTED" or rec["data_changed"]),
+    }
