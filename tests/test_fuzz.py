@@ -238,6 +238,10 @@ def test_a_name_differing_only_in_spaces_or_case_is_the_same_trial(
             client.post("/api/trials", json={**TRIAL_BODY, "name": name}, headers=h), "name"
         )
         assert "exists" in body["detail"]
+    r = client.post("/api/trials", json={**TRIAL_BODY, "name": "\u00c9tude"}, headers=h)
+    assert r.status_code == 201, r.text
+    for name in ("\u00e9tude", "E\u0301tude"):  # another case; the accent as a combining mark
+        _refused(client.post("/api/trials", json={**TRIAL_BODY, "name": name}, headers=h), "name")
     r = client.post("/api/trials", json={**TRIAL_BODY, "name": "  Two   words "}, headers=h)
     assert r.status_code == 201 and r.json()["name"] == "Two words"
     _refused(

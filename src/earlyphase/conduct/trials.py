@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from earlyphase.conduct import audit
@@ -145,10 +145,11 @@ class TrialsMixin(ServiceBase):
         if problems:
             raise ConductError("; ".join(problems))
         with self._tx() as s:
-            # names differing only in case are one trial to the people who read them
-            same = s.execute(
-                select(Trial.name).where(func.lower(Trial.name) == name.lower())
-            ).scalar()
+            # names differing only in case are one trial to the people who read them; compared
+            # here, as SQLite's lower() knows only ASCII (a site runs a few dozen trials)
+            folded = name.casefold()
+            names = s.execute(select(Trial.name)).scalars()
+            same = next((n for n in names if n.casefold() == folded), None)
             if same is not None:
                 raise ConductError(f"name: trial {same!r} exists")
             trial = Trial(
