@@ -26,7 +26,7 @@ import numpy as np
 from earlyphase.designs.contract import Decision, Design, decision_frame
 from earlyphase.designs.doses import DoseLevels
 from earlyphase.designs.outcomes import History, as_history
-from earlyphase.engine.exact import exact_oc
+from earlyphase.engine.exact import AUTO_MAX_STATES, ExactTooLargeError, exact_oc
 from earlyphase.engine.monte_carlo import simulate_oc
 from earlyphase.engine.paths import dose_paths
 from earlyphase.engine.results import OperatingCharacteristics
@@ -331,12 +331,27 @@ class DoseFindingDesign(Design):
         ``method="exact"`` enumerates every trial path (merging identical states) and gives the
         exact probabilities; ``method="simulate"`` runs ``n_sims`` vectorised trials with
         patient-level random numbers from ``seed`` (the same seed gives the same patients to
-        any design: common random numbers).
+        any design: common random numbers), in chunks, so memory does not grow with
+        ``n_sims``.
+
+        ``method="auto"`` (whose result says which it used) is exact while it stays feasible:
+        it enumerates until more than ``AUTO_MAX_STATES`` (2 million) distinct trial states
+        are running at once, and then simulates instead. For BOIN with 5 doses and cohorts of 3 that is exact up to about
+        N = 66 (22 cohorts; N = 60 takes a few seconds) and simulation beyond (N = 90 would
+        hold tens of millions of states); :mod:`earlyphase.engine.exact` gives the costs.
         """
-        self._check_method(method)
+        if method != "auto":  # "auto" is a choice between the two, not a method of its own
+            self._check_method(method)
         p = check_truth(truth, self.n_doses)
-        if method == "exact":
+        if method == "auto" and "exact" not in self.oc_methods:
+            method = "simulate"
+        if method == "exact" or (method == "auto" and "simulate" not in self.oc_methods):
             return exact_oc(self, p)
+        if method == "auto":
+            try:
+                return exact_oc(self, p, max_states=AUTO_MAX_STATES)
+            except ExactTooLargeError:
+                pass
         return simulate_oc(self, p, n_sims=n_sims, seed=seed)
 
     def dose_paths(

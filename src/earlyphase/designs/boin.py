@@ -104,12 +104,43 @@ def _pascal(top: int) -> NDArray[np.float64]:
     return table
 
 
+#: Largest sample size at a dose for which :func:`posterior_tail` keeps a table.
+_TAIL_TABLE_MAX = 240
+
+
+@lru_cache(maxsize=32)
+def _tail_table(x: float, top: int) -> NDArray[np.float64]:
+    """Pr(p > x | y DLTs among n) under a Beta(1, 1) prior, for 0 <= y <= n <= ``top``."""
+    n = np.arange(top + 1)[:, None]
+    y = np.arange(top + 1)[None, :]
+    y = np.minimum(y, n)
+    table = beta_sf_whole(x, y + 1, n - y + 1)
+    table.setflags(write=False)
+    return table
+
+
+def posterior_tail(x: float, n: IntArray, y: IntArray) -> NDArray[np.float64]:
+    """Pr(p > x | ``y`` DLTs among ``n``), Beta(1, 1) prior, elementwise: the posterior
+    tail BOIN's elimination reads (:func:`beta_sf_whole` with a = y + 1, b = n - y + 1).
+
+    Exact enumeration asks this of millions of states with the same few hundred counts, so the
+    values come from a table over every count up to the largest asked (rounded up, so a few
+    tables serve all calls), computed once by :func:`beta_sf_whole` itself.
+    """
+    top = int(n.max()) if n.size else 0
+    if top > _TAIL_TABLE_MAX:
+        return beta_sf_whole(x, y + 1, n - y + 1)
+    size = max(32, 1 << (top - 1).bit_length()) if top > 0 else 32
+    return _tail_table(float(x), min(size, _TAIL_TABLE_MAX))[n, y]
+
+
 def isotonic_batch(x: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]:
     """Weighted isotonic (non-decreasing) regression of each row of ``x``.
 
     Uses the max-min formula (Barlow et al. 1972, Theorem 1.4.4): fit_i = max_{j<=i}
     min_{k>=i} Av(j..k). Zero-weight entries do not influence the fit (their own fitted
-    values are meaningless). Vectorised over rows; cost O(rows K^2) for K doses.
+    values are meaningless). Vectorised over rows: the inner minimum for every i at once is a
+    running minimum from the right, so the cost is a few passes over (rows, K, K) for K doses.
     """
     t, k = x.shape
     cw = np.concatenate((np.zeros((t, 1)), np.cumsum(w, axis=1)), axis=1)
@@ -119,16 +150,13 @@ def isotonic_batch(x: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np
     with np.errstate(invalid="ignore", divide="ignore"):
         sw = cw[:, None, 1:] - cw[:, :-1, None]  # (t, j, k) weight of j..k
         ss = cs[:, None, 1:] - cs[:, :-1, None]
-        av = np.where((kk >= j)[None] & (sw > 0), ss / np.where(sw > 0, sw, 1.0), np.nan)
-    fit = np.empty((t, k))
-    for i in range(k):
-        # min over k >= i of av[j, k], for each j <= i; then max over j
-        inner = np.nanmin(
-            np.where(np.isnan(av[:, : i + 1, i:]), np.inf, av[:, : i + 1, i:]), axis=2
-        )
-        inner = np.where(np.isinf(inner), -np.inf, inner)
-        fit[:, i] = inner.max(axis=1)
-    return fit
+        # Av(j..k) where defined; +inf where not (k < j or no weight), so it never is the min
+        av = np.where((kk >= j)[None] & (sw > 0), ss / np.where(sw > 0, sw, 1.0), np.inf)
+    # inner[:, j, i] = min over k >= i of Av(j..k): running minimum from the right
+    inner = np.minimum.accumulate(av[:, :, ::-1], axis=2)[:, :, ::-1]
+    # undefined minima and j > i take no part in the maximum over j <= i
+    inner[np.isinf(inner) | (j > kk)[None]] = -np.inf
+    return np.asarray(inner.max(axis=1), dtype=np.float64)
 
 
 class BOIN(DoseFindingDesign):
@@ -425,16 +453,13 @@ class BOIN(DoseFindingDesign):
         n = st.n.astype(np.float64)
         y = st.y.astype(np.float64)
         # elimination recomputed from the final data: first dose with n >= 3 over the cutoff
-        over = (st.n >= 3) & (
-            beta_sf_whole(self._target, st.y + 1, st.n - st.y + 1) > self.cutoff_eli
-        )
+        over = (st.n >= 3) & (posterior_tail(self._target, st.n, st.y) > self.cutoff_eli)
         first = np.where(over.any(axis=1), over.argmax(axis=1), k)
         idx = np.arange(k)[None, :]
         elim = idx >= first[:, None]
         if self.extra_safe:
             unsafe = (st.n[:, 0] >= 3) & (
-                beta_sf_whole(self._target, st.y[:, 0] + 1, st.n[:, 0] - st.y[:, 0] + 1)
-                > self.cutoff_eli - self.offset
+                posterior_tail(self._target, st.n[:, 0], st.y[:, 0]) > self.cutoff_eli - self.offset
             )
             elim = elim | unsafe[:, None]
         adm = (st.n > 0) & ~elim

@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from earlyphase.designs.base import DoseFindingDesign
-from earlyphase.designs.boin import NO_BOUND, beta_sf_whole, isotonic_batch
+from earlyphase.designs.boin import NO_BOUND, beta_sf_whole, isotonic_batch, posterior_tail
 from earlyphase.designs.doses import DoseLevels, start_index
 from earlyphase.engine.states import (
     R_DEESCALATE,
@@ -115,7 +115,7 @@ def isotonic_mtd(st: States, target: float, cutoff_eli: float) -> IntArray:
     k = st.n.shape[1]
     n = st.n.astype(np.float64)
     y = st.y.astype(np.float64)
-    over = (st.n >= 3) & (beta_sf_whole(target, st.y + 1, st.n - st.y + 1) > cutoff_eli)
+    over = (st.n >= 3) & (posterior_tail(target, st.n, st.y) > cutoff_eli)
     first = np.where(over.any(axis=1), over.argmax(axis=1), k)
     elim = np.arange(k)[None, :] >= first[:, None]
     adm = (st.n > 0) & ~elim

@@ -2,109 +2,246 @@
 
 Cohort by cohort, every trial state still running is expanded by each possible number of DLTs
 in its next cohort (binomial probabilities under the true rates), the design decides, finished
-trials are tallied, and identical running states are merged (their probabilities added). This
-is exact, and state merging keeps it small: a BOIN trial of 10 cohorts of 3 over 5 doses, or a
-3+3 over any number of doses, takes a fraction of a second.
+trials are added to running totals (:class:`~earlyphase.engine.tally.Tally`), and identical
+running states are merged (their probabilities added). This is exact: a trial's future depends
+on its past only through its state (patients and DLTs per dose, the current dose, the
+behaviours' state, and the last cohort only for designs whose rule reads it), so two paths
+reaching one state can be followed as one. What a design's rule derives from the counts (for
+BOIN and the interval designs the eliminated doses, for 3+3 the closed doses) needs no state
+of its own, and the final selection, which reads every dose's counts, is taken when a state
+finishes and added to the totals at once, so nothing about finished trials is kept.
+
+Each state is packed into one 64-bit key (mixed radix over its columns, each shifted by its
+minimum and divided by the greatest common divisor of its values, so patients counted in
+cohorts of 3 take a third of the room), so merging is one sort of integers; when a state does
+not fit in 64 bits the rows are sorted as they are. States are expanded and decided in blocks
+of at most ``BLOCK`` rows, so memory is bounded by the number of distinct running states, not
+by the number of paths.
+
+Cost grows with the number of distinct states, which for BOIN with 5 doses and cohorts of 3
+grows by a factor of about 1.5 to 2 per cohort: N = 30 (10 cohorts) has a few thousand states
+and takes well under a second, N = 60 (20 cohorts) about a million states at the widest cohort
+and a few seconds, N = 90 (30 cohorts) tens of millions and minutes (see
+``benchmarks/README.md``). ``max_states`` bounds the running states: past it
+:class:`ExactTooLargeError` is raised, and ``operating_characteristics(method="auto")`` simulates
+instead.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import TYPE_CHECKING
+import math
 
 import numpy as np
 from numpy.typing import NDArray
 
 from earlyphase.engine.results import OperatingCharacteristics
 from earlyphase.engine.rule import BatchRule
-from earlyphase.engine.states import States
-from earlyphase.engine.step import (
-    add_cohort,
-    apply_decisions,
-    finish,
-    overdose_summaries,
-    take_decisions,
-)
-
-if TYPE_CHECKING:
-    pass
+from earlyphase.engine.states import IntArray, States
+from earlyphase.engine.step import apply_decisions, finish, take_decisions
+from earlyphase.engine.tally import Tally
 
 FloatArray = NDArray[np.float64]
 
+#: Rows (state x number of DLTs) expanded and decided at once: bounds the working memory.
+BLOCK = 1 << 18
+
+#: Default bound on running states for ``method="auto"``: beyond it exact enumeration takes
+#: more than about a minute and a few GiB, and simulation is the better tool.
+AUTO_MAX_STATES = 2_000_000
+
+
+class ExactTooLargeError(RuntimeError):
+    """Exact enumeration would hold more running states than allowed."""
+
+
+class _Binomials:
+    """P(k DLTs among s patients at dose d), computed once per cohort size."""
+
+    def __init__(self, p: FloatArray) -> None:
+        self.p = p
+        self.tables: dict[int, FloatArray] = {}
+
+    def table(self, smax: int) -> FloatArray:
+        """(cohort size s <= smax, dose, k) -> probability (0 for k > s)."""
+        if smax not in self.tables:
+            from scipy.stats import binom
+
+            s = np.arange(smax + 1)[:, None, None]
+            ks = np.arange(smax + 1)[None, None, :]
+            pk = binom.pmf(ks, s, self.p[None, :, None])
+            self.tables[smax] = np.where(ks <= s, pk, 0.0)
+        return self.tables[smax]
+
 
 def expand_outcomes(
-    design: BatchRule, st: States, p: FloatArray
-) -> tuple[States, NDArray[np.int64], FloatArray]:
-    """Every (state, number of DLTs in the next cohort) pair with its probability."""
-    from scipy.stats import binom
+    design: BatchRule,
+    st: States,
+    p: FloatArray,
+    binomials: _Binomials | None = None,
+    keep_last: bool = True,
+) -> tuple[States, IntArray, FloatArray]:
+    """Every (state, number of DLTs in the next cohort) pair with its probability.
 
+    The same as :func:`~earlyphase.engine.step.add_cohort` on the repeated states, built in
+    one copy; ``keep_last=False`` leaves the last cohort at zero (for rules that do not read
+    it, so that states differing only there merge).
+    """
     sizes = design.cohort_sizes(st)
     smax = int(sizes.max())
-    ks = np.arange(smax + 1)
-    pk = binom.pmf(ks[None, :], sizes[:, None], p[st.current][:, None])
-    pk = np.where(ks[None, :] <= sizes[:, None], pk, 0.0)
-    keep = pk > 0
-    rep, kk = np.nonzero(keep)
-    new = add_cohort(st.take(rep), sizes[rep], kk.astype(np.int64))
-    return new, rep, pk[rep, kk]
+    table = (binomials or _Binomials(p)).table(smax)
+    pk = table[sizes, st.current]
+    rep, kk = np.nonzero(pk > 0)
+    rows = np.arange(len(rep))
+    current = st.current[rep]
+    size = sizes[rep]
+    n = st.n[rep]
+    y = st.y[rep]
+    n[rows, current] += size
+    y[rows, current] += kk
+    last_n, last_y = (size, kk.astype(np.int64)) if keep_last else (rows * 0, rows * 0)
+    new = States(n, y, current, last_n, last_y, st.aux[rep])
+    return new, rep.astype(np.int64), pk[rep, kk]
 
 
-def exact_oc(design: BatchRule, p: FloatArray) -> OperatingCharacteristics:
-    """Exact operating characteristics of ``design`` under true DLT probabilities ``p``."""
+def _columns(st: States) -> list[IntArray]:
+    """The state's integer columns (views): patients and DLTs per dose, current dose, last
+    cohort, behaviour state."""
+    return [
+        *st.n.T,
+        *st.y.T,
+        st.current,
+        st.last_n,
+        st.last_y,
+        *st.aux.T,
+    ]
+
+
+def _pack(st: States) -> IntArray | None:
+    """One int64 key per state, ordered as the states' rows are lexicographically; None when
+    the states do not fit in 63 bits."""
+    cols = _columns(st)
+    lo = [int(c.min()) for c in cols]
+    radix = [int(c.max()) - m + 1 for c, m in zip(cols, lo, strict=True)]
+    step = [1] * len(cols)
+    if math.prod(radix) >= 1 << 63:
+        # counts move in steps (patients by whole cohorts): divide each column by its step
+        for j, c in enumerate(cols):
+            if radix[j] > 2:
+                step[j] = max(1, int(np.gcd.reduce(c - lo[j])))
+                radix[j] = (radix[j] - 1) // step[j] + 1
+        if math.prod(radix) >= 1 << 63:
+            return None
+    key = np.zeros(st.size, dtype=np.int64)
+    for c, m, r, s in zip(cols, lo, radix, step, strict=True):
+        if r == 1:
+            continue
+        digit = c - m
+        if s > 1:
+            digit //= s
+        key *= r
+        key += digit
+    return key
+
+
+def merge_states(st: States, w: FloatArray) -> tuple[States, FloatArray]:
+    """The distinct states of ``st`` with their summed weights ``w``."""
+    if st.size <= 1:
+        return st, w
+    key = _pack(st)
+    if key is None:
+        _, first, inv = np.unique(st.as_rows(), axis=0, return_index=True, return_inverse=True)
+        summed = np.bincount(inv.ravel(), weights=w, minlength=len(first))
+        return st.take(first), np.asarray(summed, dtype=np.float64)
+    order = np.argsort(key)
+    sorted_key = key[order]
+    new_group = sorted_key[1:] != sorted_key[:-1]
+    starts = np.concatenate(([0], np.flatnonzero(new_group) + 1))
+    group = np.concatenate(([0], np.cumsum(new_group)))
+    summed = np.bincount(group, weights=w[order], minlength=len(starts))
+    return st.take(order[starts]), np.asarray(summed, dtype=np.float64)
+
+
+def _concat(parts: list[States]) -> States:
+    return States(
+        np.concatenate([s.n for s in parts]),
+        np.concatenate([s.y for s in parts]),
+        np.concatenate([s.current for s in parts]),
+        np.concatenate([s.last_n for s in parts]),
+        np.concatenate([s.last_y for s in parts]),
+        np.concatenate([s.aux for s in parts]),
+    )
+
+
+def _slice(st: States, lo: int, hi: int) -> States:
+    """Rows ``lo:hi`` of ``st`` (views, no copy)."""
+    return States(
+        st.n[lo:hi],
+        st.y[lo:hi],
+        st.current[lo:hi],
+        st.last_n[lo:hi],
+        st.last_y[lo:hi],
+        st.aux[lo:hi],
+    )
+
+
+def exact_oc(
+    design: BatchRule, p: FloatArray, max_states: int | None = None
+) -> OperatingCharacteristics:
+    """Exact operating characteristics of ``design`` under true DLT probabilities ``p``.
+
+    Dynamic programming over the distinct trial states, cohort by cohort (module docstring).
+    Raises :class:`ExactTooLargeError` when more than ``max_states`` states are running at once.
+    """
     k = design.n_doses
     st = design.initial_states(1)
     prob: FloatArray = np.ones(1)
-    sel = np.zeros(k + 1)
-    mean_n = np.zeros(k)
-    mean_y = np.zeros(k)
-    n_dist: dict[int, float] = defaultdict(float)
-    final_n: list[NDArray[np.int64]] = []
-    final_w: list[FloatArray] = []
-    terminal = 0
+    tally = Tally(k, p, design.target)
+    binomials = _Binomials(p)
+    per_row = max(1, int(design.cohort_sizes(st).max()) + 1)
+    block = max(1, BLOCK // per_row)
     guard = 0
     while st.size:
         guard += 1
         if guard > 10_000:  # pragma: no cover - a design that never stops is a bug
             raise RuntimeError("design: trial paths do not terminate")
-        new, rep, pk = expand_outcomes(design, st, p)
-        w = prob[rep] * pk
-        dec = finish(design, new, design.decide_batch(new))
-        stop = dec.stop
-        if stop.any():
-            ws = w[stop]
-            sel_idx = np.where(dec.selected[stop] < 0, k, dec.selected[stop])
-            np.add.at(sel, sel_idx, ws)
-            mean_n += (new.n[stop] * ws[:, None]).sum(axis=0)
-            mean_y += (new.y[stop] * ws[:, None]).sum(axis=0)
-            totals = new.n[stop].sum(axis=1)
-            uniq, inv = np.unique(totals, return_inverse=True)
-            sums = np.bincount(inv, weights=ws)
-            for tot, wt in zip(uniq.tolist(), sums.tolist(), strict=True):
-                n_dist[int(tot)] += wt
-            final_n.append(new.n[stop])
-            final_w.append(ws)
-            terminal += int(stop.sum())
-        go = ~stop
-        if not go.any():
+        if max_states is not None and st.size > max_states:
+            raise ExactTooLargeError(
+                f"exact enumeration: {st.size} running states exceed max_states={max_states}"
+            )
+        parts: list[tuple[States, FloatArray]] = []
+        for lo in range(0, st.size, block):
+            part = st if st.size <= block else _slice(st, lo, lo + block)
+            # when the rule does not read the last cohort, states differing only there merge
+            new, rep, pk = expand_outcomes(design, part, p, binomials, design.uses_last_cohort)
+            # paths that differ only before this cohort meet here (e.g. 0/3 then 1/3 and 1/3
+            # then 0/3 at a dose): merge them before the design decides, not after
+            new, w = merge_states(new, prob[lo:][rep] * pk)
+            dec = finish(design, new, design.decide_batch(new))
+            stop = dec.stop
+            if stop.any():
+                tally.add(dec.selected[stop], new.n[stop], new.y[stop], w[stop])
+            go = ~stop
+            if not go.any():
+                continue
+            moved = apply_decisions(new.take(np.flatnonzero(go)), take_decisions(dec, go))
+            parts.append((moved, w[go]))
+        if not parts:
             break
-        moved = apply_decisions(new.take(np.flatnonzero(go)), take_decisions(dec, go))
-        if not design.uses_last_cohort:
-            moved.last_n[:] = 0
-            moved.last_y[:] = 0
-        rows = moved.as_rows()
-        uniq_rows, inv = np.unique(rows, axis=0, return_inverse=True)
-        prob = np.bincount(inv.ravel(), weights=w[go], minlength=len(uniq_rows)).astype(np.float64)
-        st = States.from_rows(uniq_rows, k)
-    all_n = np.vstack(final_n) if final_n else np.zeros((0, k), dtype=np.int64)
-    all_w = np.concatenate(final_w) if final_w else np.zeros(0)
-    od60, od80, above = overdose_summaries(p, design.target, all_n, all_w)
+        if len(parts) == 1:
+            st, prob = merge_states(*parts[0])
+        else:
+            st, prob = merge_states(
+                _concat([s for s, _ in parts]), np.concatenate([q for _, q in parts])
+            )
+        del parts
+    od60, od80, above = tally.overdose()
     return OperatingCharacteristics(
         true_tox=p,
         dose_labels=tuple(design.doses.label(i + 1) for i in range(k)),
-        selection=sel,
-        mean_n=mean_n,
-        mean_dlt=mean_y,
-        n_distribution=dict(sorted(n_dist.items())),
+        selection=tally.selection,
+        mean_n=tally.n,
+        mean_dlt=tally.y,
+        n_distribution=tally.n_distribution(),
         prob_overdose_60=od60,
         prob_overdose_80=od80,
         mean_n_above_target=above,
@@ -112,5 +249,5 @@ def exact_oc(design: BatchRule, p: FloatArray) -> OperatingCharacteristics:
         n_sims=None,
         mc_se=None,
         design=design.describe(),
-        n_terminal_states=terminal,
+        n_terminal_states=tally.count,
     )

@@ -4,6 +4,14 @@ Each simulated patient ``j`` of trial ``t`` carries a latent uniform ``u[t, j]``
 at dose ``d`` when ``u[t, j] < p[d]`` (the tolerance model of O'Quigley, Paoletti & Maccario
 2002). Drawing ``u`` once from ``seed`` gives every design the same patients: common random
 numbers, so designs are compared on identical simulated trials.
+
+Trials are simulated in chunks of ``chunk_size`` and added to running totals
+(:class:`~earlyphase.engine.tally.Tally`), so memory does not grow with the number of trials:
+10^7 BOIN trials run in a few hundred MiB (``benchmarks/README.md``). Trial ``t``'s uniforms
+are the numbers ``t * width`` to ``(t + 1) * width - 1`` of one PCG64 stream from ``seed``
+(the generator of a chunk is advanced to its first trial), and the totals are sums of whole
+numbers, so the results do not depend on the chunk size, and equal those of drawing every
+trial's uniforms at once with ``numpy.random.default_rng(seed)``.
 """
 
 from __future__ import annotations
@@ -20,18 +28,34 @@ from earlyphase.engine.step import (
     add_cohort,
     apply_decisions,
     finish,
-    overdose_summaries,
     take_decisions,
 )
+from earlyphase.engine.tally import Tally
 from earlyphase.stats.checks import check_count
 
 FloatArray = NDArray[np.float64]
 
 
-def patient_tolerances(n_sims: int, max_patients: int, seed: int | None) -> FloatArray:
-    """Latent uniforms ``u[trial, patient]`` (common random numbers for all designs)."""
-    rng = np.random.default_rng(seed)
-    return rng.random((n_sims, max_patients))
+#: Trials simulated at once by default: about 10 MiB of uniforms for 30 patients a trial.
+CHUNK = 50_000
+
+Seed = int | np.random.SeedSequence | None
+
+
+def patient_tolerances(n_sims: int, max_patients: int, seed: Seed, start: int = 0) -> FloatArray:
+    """Latent uniforms ``u[trial, patient]`` (common random numbers for all designs) of
+    trials ``start`` to ``start + n_sims - 1`` of the stream from ``seed``.
+
+    Row ``t`` is the same whichever chunk draws it: the PCG64 generator (as
+    ``numpy.random.default_rng(seed)``) is advanced past the ``start * max_patients`` numbers
+    of the earlier trials. Pass one :class:`numpy.random.SeedSequence` to every chunk when
+    ``seed`` is None, so that the chunks come from one stream.
+    """
+    seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    bits = np.random.PCG64(seq)
+    if start:
+        bits.advance(start * max_patients)
+    return np.random.Generator(bits).random((n_sims, max_patients))
 
 
 @dataclass(frozen=True)
@@ -93,18 +117,30 @@ def summarise(
     design: BatchRule, p: FloatArray, trials: SimulatedTrials
 ) -> OperatingCharacteristics:
     """Operating characteristics from simulated trials."""
+    tally = Tally(design.n_doses, p, design.target)
+    add_trials(tally, trials)
+    return from_tally(design, p, tally)
+
+
+def add_trials(tally: Tally, trials: SimulatedTrials) -> None:
+    """Add simulated trials (weight one each) to running totals."""
+    tally.add(trials.selected, trials.n, trials.y, np.ones(len(trials.selected)))
+
+
+def from_tally(design: BatchRule, p: FloatArray, tally: Tally) -> OperatingCharacteristics:
+    """Operating characteristics of ``tally.count`` simulated trials, with Monte Carlo standard
+    errors of the selection probabilities."""
     k = design.n_doses
-    n_sims = len(trials.selected)
-    sel = np.bincount(np.where(trials.selected < 0, k, trials.selected), minlength=k + 1) / n_sims
-    uniq, counts = np.unique(trials.n.sum(axis=1), return_counts=True)
-    od60, od80, above = overdose_summaries(p, design.target, trials.n, np.ones(n_sims))
+    n_sims = tally.count
+    sel = tally.selection / n_sims
+    od60, od80, above = tally.overdose()
     return OperatingCharacteristics(
         true_tox=p,
         dose_labels=tuple(design.doses.label(i + 1) for i in range(k)),
-        selection=sel.astype(np.float64),
-        mean_n=trials.n.mean(axis=0),
-        mean_dlt=trials.y.mean(axis=0),
-        n_distribution={int(a): float(b) / n_sims for a, b in zip(uniq, counts, strict=True)},
+        selection=sel,
+        mean_n=tally.n / n_sims,
+        mean_dlt=tally.y / n_sims,
+        n_distribution=tally.n_distribution(n_sims),
         prob_overdose_60=od60,
         prob_overdose_80=od80,
         mean_n_above_target=above,
@@ -115,6 +151,11 @@ def summarise(
     )
 
 
+def chunks(n_sims: int, chunk_size: int) -> list[tuple[int, int]]:
+    """(first trial, number of trials) of each chunk."""
+    return [(lo, min(chunk_size, n_sims - lo)) for lo in range(0, n_sims, chunk_size)]
+
+
 def simulate_oc(
     design: BatchRule,
     p: FloatArray,
@@ -122,12 +163,33 @@ def simulate_oc(
     seed: int | None = None,
     tolerances: FloatArray | None = None,
     progress: Callable[[int, int], None] | None = None,
+    chunk_size: int = CHUNK,
 ) -> OperatingCharacteristics:
-    """Simulated operating characteristics of ``design`` under true DLT probabilities ``p``."""
+    """Simulated operating characteristics of ``design`` under true DLT probabilities ``p``.
+
+    ``n_sims`` trials run ``chunk_size`` at a time and only running totals are kept, so
+    memory is bounded by the chunk; the results do not depend on ``chunk_size`` (module
+    docstring). ``tolerances`` gives the patients' uniforms instead of ``seed``.
+    """
     n_sims = check_count(n_sims, "n_sims", minimum=1)
-    u = (
-        tolerances
-        if tolerances is not None
-        else patient_tolerances(n_sims, design.max_patients, seed)
-    )
-    return summarise(design, p, run_trials(design, p, u[:n_sims], progress))
+    chunk_size = check_count(chunk_size, "chunk_size", minimum=1)
+    if tolerances is not None and len(tolerances) < n_sims:
+        raise ValueError("tolerances: need a row of latent uniforms for each of n_sims trials")
+    seq = np.random.SeedSequence(seed)
+    tally = Tally(design.n_doses, p, design.target)
+    for lo, m in chunks(n_sims, chunk_size):
+        u = (
+            tolerances[lo : lo + m]
+            if tolerances is not None
+            else patient_tolerances(m, design.max_patients, seq, start=lo)
+        )
+        tick = None if progress is None else _offset(progress, lo, n_sims)
+        add_trials(tally, run_trials(design, p, u, tick))
+    return from_tally(design, p, tally)
+
+
+def _offset(
+    progress: Callable[[int, int], None], done_before: int, n_sims: int
+) -> Callable[[int, int], None]:
+    """Report a chunk's progress as progress over all ``n_sims`` trials."""
+    return lambda done, _n: progress(done_before + done, n_sims)

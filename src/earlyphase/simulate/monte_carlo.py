@@ -9,9 +9,17 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from earlyphase.designs import DoseFindingDesign
-from earlyphase.engine.monte_carlo import patient_tolerances, run_trials, summarise
+from earlyphase.engine.monte_carlo import (
+    CHUNK,
+    add_trials,
+    chunks,
+    from_tally,
+    patient_tolerances,
+    run_trials,
+)
 from earlyphase.engine.results import OperatingCharacteristics
 from earlyphase.engine.states import check_truth
+from earlyphase.engine.tally import Tally
 from earlyphase.stats.checks import check_count
 
 
@@ -20,12 +28,15 @@ def compare_designs(
     true_tox: Sequence[float],
     n_sims: int = 10_000,
     seed: int | None = None,
+    chunk_size: int = CHUNK,
 ) -> tuple[pd.DataFrame, dict[str, OperatingCharacteristics]]:
     """Simulate several designs on the *same* patients (common random numbers).
 
     Returns a table with one row per design (P(select each dose), P(none), E[N], E[DLTs], and
     the share of trials in which the design picks the same dose as the first design) and the
-    full operating characteristics of each.
+    full operating characteristics of each. Trials run ``chunk_size`` at a time, every design
+    on the chunk's patients, keeping running totals only; the results do not depend on
+    ``chunk_size`` (:mod:`earlyphase.engine.monte_carlo`).
     """
     if not designs:
         raise ValueError("designs: give at least one design")
@@ -34,20 +45,29 @@ def compare_designs(
         raise ValueError("designs: all designs must have the same number of doses")
     p = check_truth(true_tox, ks.pop())
     n_sims = check_count(n_sims, "n_sims", minimum=1)
-    u = patient_tolerances(n_sims, max(d.max_patients for d in designs.values()), seed)
+    chunk_size = check_count(chunk_size, "chunk_size", minimum=1)
+    width = max(d.max_patients for d in designs.values())
+    seq = np.random.SeedSequence(seed)
+    tallies = {name: Tally(d.n_doses, p, d.target) for name, d in designs.items()}
+    same = dict.fromkeys(designs, 0)
+    for lo, m in chunks(n_sims, chunk_size):
+        u = patient_tolerances(m, width, seq, start=lo)
+        first: NDArray[np.int64] | None = None
+        for name, design in designs.items():
+            trials = run_trials(design, p, u)
+            add_trials(tallies[name], trials)
+            if first is None:
+                first = trials.selected
+            same[name] += int(np.sum(trials.selected == first))
     rows, ocs = [], {}
-    first: NDArray[np.int64] | None = None
     for name, design in designs.items():
-        trials = run_trials(design, p, u)
-        oc = summarise(design, p, trials)
+        oc = from_tally(design, p, tallies[name])
         ocs[name] = oc
-        if first is None:
-            first = trials.selected
         row: dict[str, object] = {"design": name}
         for label, prob in zip([*oc.dose_labels, "none"], oc.selection, strict=True):
             row[f"P(select {label})"] = float(prob)
         row["mean_n"] = oc.mean_total_n
         row["mean_dlt"] = oc.mean_total_dlt
-        row["same_choice_as_first"] = float(np.mean(trials.selected == first))
+        row["same_choice_as_first"] = same[name] / n_sims
         rows.append(row)
     return pd.DataFrame(rows), ocs
