@@ -9,7 +9,6 @@ when a statistician asks for it, with a reason (:meth:`DecisionsMixin.recompute_
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from typing import Any
@@ -22,6 +21,7 @@ from earlyphase.conduct.cache import (
     STATES,
     check_paths,
     design_key,
+    fresh,
     trial_and_fingerprint,
 )
 from earlyphase.conduct.common import (
@@ -491,15 +491,21 @@ class DecisionsMixin(ServiceBase):
         (with any data changed after signature) and the dose deviations. The trial's view is
         computed once per state of the record (:mod:`earlyphase.conduct.cache`); what the
         actor may see is taken from it."""
+        return self.read(lambda s: _seen_by(actor, _status_view(s, trial_name)))
 
-        def get(s: Session) -> dict[str, Any]:
-            trial, version = trial_and_fingerprint(s, trial_name)
-            if trial is None:
-                trial_named(s, trial_name)  # raises for an unknown trial
-            assert trial is not None
-            return STATES.get(("status", trial.id, version), lambda: _trial_status(s, trial))
+    def status_and_rules(
+        self, actor: User, trial_name: str, depth: int = 1
+    ) -> tuple[dict[str, Any], tuple[tuple[Any, ...], Any]]:
+        """:meth:`status`, and the design with the key of its decision table as
+        :meth:`rules_design` gives them (unchecked: the caller checks its size), from one
+        read: the dashboard's data."""
 
-        return _seen_by(actor, self.read(get))
+        def get(s: Session) -> tuple[dict[str, Any], tuple[tuple[Any, ...], Any]]:
+            view = _status_view(s, trial_name)
+            key, design = view["_rules"]
+            return _seen_by(actor, view), (("rules", *key, depth), design)
+
+        return self.read(get)
 
     def recommendation(self, actor: User, trial_name: str) -> dict[str, Any]:
         """The latest frozen decision and the data it was computed from, with the mark when
@@ -507,11 +513,10 @@ class DecisionsMixin(ServiceBase):
         del actor  # every role may read the recommendation
 
         def get(s: Session) -> dict[str, Any]:
-            trial, version = trial_and_fingerprint(s, trial_name)
-            if trial is None:
+            tid, version = trial_and_fingerprint(s, trial_name)
+            if tid is None:
                 trial_named(s, trial_name)  # raises for an unknown trial
-            assert trial is not None
-            tid = trial.id
+            assert tid is not None
 
             def compute() -> dict[str, Any]:
                 row = s.execute(
@@ -524,9 +529,9 @@ class DecisionsMixin(ServiceBase):
                     return {"outcomes": "", "latest": None}
                 return {"outcomes": row.outcomes, "latest": _decision_dict(row)}
 
-            return STATES.get(("recommendation", tid, version), compute)
+            return fresh(STATES.get(("recommendation", tid, version), compute))
 
-        return copy.deepcopy(self.read(get))
+        return self.read(get)
 
     def rules_design(self, trial_name: str, depth: int = 1) -> tuple[tuple[Any, ...], Any]:
         """The trial's design for its decision table, with a key naming the table (the
@@ -537,7 +542,23 @@ class DecisionsMixin(ServiceBase):
         design = design_of(trial)
         if getattr(design, "table_by_paths", False):
             check_paths(design, depth)
-        return ("rules", depth, *design_key(trial.design_name, trial.design_spec or {})), design
+        key = design_key(trial.design_name, trial.design_spec or {})
+        return ("rules", *key, depth), design
+
+
+def _status_view(s: Session, trial_name: str) -> dict[str, Any]:
+    """The trial's whole status, kept per state of the record."""
+    tid, version = trial_and_fingerprint(s, trial_name)
+    if tid is None:
+        trial_named(s, trial_name)  # raises for an unknown trial
+    assert tid is not None
+
+    def compute() -> dict[str, Any]:
+        trial = s.get(Trial, tid)
+        assert trial is not None
+        return _trial_status(s, trial)
+
+    return STATES.get(("status", tid, version), compute)
 
 
 def _trial_status(s: Session, trial: Trial) -> dict[str, Any]:
@@ -583,6 +604,7 @@ def _trial_status(s: Session, trial: Trial) -> dict[str, Any]:
         ).scalars()
     ]
     return {
+        "_rules": (design_key(trial.design_name, trial.design_spec or {}), design),
         "trial": trial.name,
         "design": trial.design_name,
         "dose_levels": list(trial.dose_levels),
@@ -602,7 +624,7 @@ def _seen_by(actor: User, view: dict[str, Any]) -> dict[str, Any]:
     def sees(site_id: int | None) -> bool:
         return actor.role != "investigator" or site_id == actor.site_id
 
-    out = copy.deepcopy({k: v for k, v in view.items() if k not in ("cohorts", "deviations")})
+    out = fresh({k: v for k, v in view.items() if k not in ("_rules", "cohorts", "deviations")})
     out["cohorts"] = [
         {
             **{k: v for k, v in c.items() if k != "members"},

@@ -1376,7 +1376,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             return RedirectResponse("/login", status_code=303)
         user, csrf = found
         try:
-            st = service.status(user, name)
+            st, design_rules = service.status_and_rules(user, name, depth=1)
         except ConductError as exc:
             return page("Error", f"<p class='msg'>{html.escape(str(exc))}</p>")
         esc = html.escape
@@ -1484,7 +1484,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
                 + "".join(f"<option>{v}</option>" for v in ("CR", "PR", "SD", "PD", "NR", "NE"))
                 + "</select> <button type='submit' id='record-response'>Record</button></form>"
             )
-        rules = decision_rules_html(name)
+        rules = decision_rules_html(name, design_rules)
         note = f"<p class='msg' id='msg'>{esc(msg)}</p>" if msg else ""
         return page(
             name,
@@ -1502,13 +1502,16 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             ),
         )
 
-    def decision_rules_html(name: str) -> str:
-        """The protocol's decision table for the trial's design (computed once per design;
-        a table too large to compute is named instead of shown)."""
-        from earlyphase.conduct.cache import TABLES
+    def decision_rules_html(name: str, found: tuple[tuple[Any, ...], Any] | None = None) -> str:
+        """The protocol's decision table for the trial's design (``found``: the design and
+        its table's key, when the caller read them), computed once per design; a table too
+        large to compute is named instead of shown."""
+        from earlyphase.conduct.cache import TABLES, check_paths
 
         try:
-            key, design = service.rules_design(name, depth=1)
+            key, design = found if found is not None else service.rules_design(name, depth=1)
+            if getattr(design, "table_by_paths", False):
+                check_paths(design, 1)
         except ConductError as exc:
             return f"<h2>Decision rules</h2><p class='msg'>{html.escape(str(exc))}</p>"
 
