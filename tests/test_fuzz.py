@@ -244,6 +244,7 @@ def test_a_name_differing_only_in_spaces_or_case_is_the_same_trial(
         _refused(client.post("/api/trials", json={**TRIAL_BODY, "name": name}, headers=h), "name")
     r = client.post("/api/trials", json={**TRIAL_BODY, "name": "  Two   words "}, headers=h)
     assert r.status_code == 201 and r.json()["name"] == "Two words"
+    assert client.get("/api/trials/ Two  words", headers=h).status_code == 200  # found
     _refused(
         client.post("/api/trials", json={**TRIAL_BODY, "name": "Two words"}, headers=h), "name"
     )

@@ -18,6 +18,7 @@ import math
 import os
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
@@ -346,6 +347,16 @@ DateText = Annotated[str, _line(10), AfterValidator(_date_text), A_DATE]
 InstantText = Annotated[str, _line(40), AfterValidator(_instant_text), AN_INSTANT]
 #: A trial's name: the service also collapses inner spaces, so " GVHD" is "GVHD".
 TrialName = Annotated[str, _line(200, 1), AfterValidator(_one_line), ONE_LINE]
+
+
+def _trial_ref(value: str) -> str:
+    """A trial named in a path, read as names are stored (spaces collapsed, Unicode NFC), so
+    that " GVHD" finds the trial "GVHD" as it would refuse to create it twice."""
+    return " ".join(unicodedata.normalize("NFC", value).split())
+
+
+#: A trial's name in a path.
+TrialPath = Annotated[str, PathParam(), AfterValidator(_trial_ref)]
 #: A dose amount of a dose level.
 DoseAmount = Annotated[StrictFloat, Field(gt=0, le=MAX_DOSE, allow_inf_nan=False)]
 #: Names of settings and of corrected fields.
@@ -948,11 +959,11 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         }
 
     @app.get("/api/trials/{name}")
-    def trial_status(name: str, user: User = Depends(api_user)) -> dict[str, Any]:
+    def trial_status(name: TrialPath, user: User = Depends(api_user)) -> dict[str, Any]:
         return service.status(user, name)
 
     @app.get("/api/trials/{name}/recommendation")
-    def recommendation(name: str, user: User = Depends(api_user)) -> dict[str, Any]:
+    def recommendation(name: TrialPath, user: User = Depends(api_user)) -> dict[str, Any]:
         return service.recommendation(user, name)
 
     def latest_id(user: User, name: str) -> int | None:
@@ -968,13 +979,13 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         return {k: latest[k] for k in keys}
 
     @app.post("/api/trials/{name}/subjects", status_code=201)
-    def enrol(name: str, body: EnrolIn, user: User = Depends(api_user)) -> dict[str, Any]:
+    def enrol(name: TrialPath, body: EnrolIn, user: User = Depends(api_user)) -> dict[str, Any]:
         subj = service.enrol(user, name, body.code, body.weight_kg, body.site, body.enrolled_on)
         return {"id": subj.id, "code": subj.code, "cohort_id": subj.cohort_id}
 
     @app.post("/api/trials/{name}/subjects/{code}/infusions", status_code=201)
     def infusion(
-        name: str, code: str, body: InfusionIn, user: User = Depends(api_user)
+        name: TrialPath, code: str, body: InfusionIn, user: User = Depends(api_user)
     ) -> dict[str, Any]:
         inf = service.record_infusion(
             user,
@@ -995,7 +1006,9 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         }
 
     @app.post("/api/trials/{name}/subjects/{code}/dlt", status_code=201)
-    def dlt(name: str, code: str, body: DltIn, user: User = Depends(api_user)) -> dict[str, Any]:
+    def dlt(
+        name: TrialPath, code: str, body: DltIn, user: User = Depends(api_user)
+    ) -> dict[str, Any]:
         """The end-of-window DLT assessment (no DLT, or not evaluable)."""
         dec = service.record_dlt(
             user, name, code, body.dlt, body.description, body.assessed_on, body.evaluable
@@ -1007,7 +1020,9 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         }
 
     @app.post("/api/trials/{name}/subjects/{code}/aes", status_code=201)
-    def ae(name: str, code: str, body: AeIn, user: User = Depends(api_user)) -> dict[str, Any]:
+    def ae(
+        name: TrialPath, code: str, body: AeIn, user: User = Depends(api_user)
+    ) -> dict[str, Any]:
         """An adverse event; ``dlt: true`` when it meets the DLT criteria (it may complete the
         cohort: the decision it froze is returned)."""
         before = latest_id(user, name)
@@ -1036,20 +1051,20 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
 
     @app.post("/api/trials/{name}/subjects/{code}/responses", status_code=201)
     def response(
-        name: str, code: str, body: ResponseIn, user: User = Depends(api_user)
+        name: TrialPath, code: str, body: ResponseIn, user: User = Depends(api_user)
     ) -> dict[str, Any]:
         rec = service.record_response(user, name, code, body.visit, body.value, body.assessed_on)
         return {"id": rec.id}
 
     @app.post("/api/trials/{name}/subjects/{code}/follow-up", status_code=201)
     def follow_up(
-        name: str, code: str, body: FollowUpIn, user: User = Depends(api_user)
+        name: TrialPath, code: str, body: FollowUpIn, user: User = Depends(api_user)
     ) -> dict[str, Any]:
         return {"id": service.record_follow_up(user, name, code, body.last_on, body.died).id}
 
     @app.post("/api/trials/{name}/subjects/{code}/biomarkers", status_code=201)
     def biomarker(
-        name: str, code: str, body: BiomarkerIn, user: User = Depends(api_user)
+        name: TrialPath, code: str, body: BiomarkerIn, user: User = Depends(api_user)
     ) -> dict[str, Any]:
         rec = service.record_biomarker(
             user, name, code, body.parameter, body.measured_on, body.value, body.baseline
@@ -1071,7 +1086,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
 
     @app.patch("/api/trials/{name}/{collection}/{record}")
     def correct(
-        name: str,
+        name: TrialPath,
         collection: str,
         record: str,
         body: CorrectionIn,
@@ -1085,7 +1100,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
 
     @app.post("/api/trials/{name}/{collection}/{record}/void")
     def void(
-        name: str, collection: str, record: str, body: VoidIn, user: User = Depends(api_user)
+        name: TrialPath, collection: str, record: str, body: VoidIn, user: User = Depends(api_user)
     ) -> dict[str, Any]:
         """Void a record with a required reason (kept, left out of analyses)."""
         kind = record_kind(collection)
@@ -1138,7 +1153,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         return PlainTextResponse(service.read(audit.export_csv), media_type="text/csv")
 
     @app.get("/api/trials/{name}/report", response_class=HTMLResponse)
-    def report(name: str, user: User = Depends(api_user)) -> HTMLResponse:
+    def report(name: TrialPath, user: User = Depends(api_user)) -> HTMLResponse:
         import tempfile
 
         from earlyphase.report import render_report
@@ -1370,7 +1385,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             return RedirectResponse(f"/?msg={quote(str(exc))}", status_code=303)
 
     @app.get("/trials/{name}", response_class=HTMLResponse)
-    def dashboard(name: str, request: Request, msg: str = "") -> Response:
+    def dashboard(name: TrialPath, request: Request, msg: str = "") -> Response:
         found = session_user(request)
         if found is None:
             return RedirectResponse("/login", status_code=303)
@@ -1544,7 +1559,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
 
     @app.post("/trials/{name}/enrol")
     def enrol_form(
-        name: str,
+        name: TrialPath,
         request: Request,
         csrf: FormCsrf = "",
         code: FormLine40 = "",
@@ -1564,7 +1579,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
 
     @app.post("/trials/{name}/dlt")
     def dlt_form(
-        name: str,
+        name: TrialPath,
         request: Request,
         csrf: FormCsrf = "",
         code: FormLine40 = "",
@@ -1583,7 +1598,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
 
     @app.post("/trials/{name}/infusion")
     def infusion_form(
-        name: str,
+        name: TrialPath,
         request: Request,
         csrf: FormCsrf = "",
         code: FormLine40 = "",
@@ -1612,7 +1627,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
 
     @app.post("/trials/{name}/ae")
     def ae_form(
-        name: str,
+        name: TrialPath,
         request: Request,
         csrf: FormCsrf = "",
         code: FormLine40 = "",
@@ -1647,7 +1662,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
 
     @app.post("/trials/{name}/response")
     def response_form(
-        name: str,
+        name: TrialPath,
         request: Request,
         value: Annotated[Literal["CR", "PR", "SD", "PD", "NR", "NE"], Form()],
         csrf: FormCsrf = "",
@@ -1700,7 +1715,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         return page(f"Review of decision {decision_id}", _review_html(rv))
 
     @app.get("/trials/{name}/packet", response_class=HTMLResponse)
-    def packet_page(name: str, request: Request) -> Response:
+    def packet_page(name: TrialPath, request: Request) -> Response:
         """The safety review packet for the escalation meeting (print it, or take the PDF)."""
         found = session_user(request)
         if found is None:
@@ -1713,7 +1728,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             return page("Error", f"<p class='msg'>{html.escape(str(exc))}</p>")
 
     @app.get("/trials/{name}/packet.pdf")
-    def packet_pdf(name: str, request: Request) -> Response:
+    def packet_pdf(name: TrialPath, request: Request) -> Response:
         """The packet printed to A4 PDF by headless Chromium."""
         found = session_user(request)
         if found is None:
