@@ -5,7 +5,9 @@ CSRF token in every form, the sign-in form included); the API under ``/api`` tak
 ``Authorization: Bearer <token>`` (a session cookie only reads it: GET). Every response carries
 security headers (CSP, frame-ancestors 'none', nosniff). Every route checks the role,
 and the service checks the site. Errors name the field: ``{"detail": "weight_kg: ...",
-"field": "weight_kg"}`` with status 422 (403 for permission).
+"field": "weight_kg", "errors": [{"field": "weight_kg", "message": "..."}]}`` (every problem
+of the request listed) with status 422 (403 for permission, 409 for a conflict, 400/413 for a
+request refused before any route: docs/bounds.md says what each field accepts).
 """
 
 from __future__ import annotations
