@@ -359,6 +359,13 @@ def test_true_is_not_one(client: TestClient, service: Any) -> None:
     _refused(client.post(AES, json=ae, headers=h), "dlt")
     ae = {"soc": "Blood", "pt": "Anaemia", "grade": "2", "onset_on": "2026-01-07"}
     _refused(client.post(AES, json=ae, headers=h), "grade")
+    stat = _bearer(service[2]["stat"])
+    boin = {**TRIAL_BODY, "design": "boin", "settings": {"target": 0.3, "n_cohorts": True}}
+    _refused(client.post("/api/trials", json=boin, headers=stat), "n_cohorts")
+    boin["settings"] = {"target": 0.3, "extra_safe": 1}  # nor 1 a switch
+    _refused(client.post("/api/trials", json=boin, headers=stat), "extra_safe")
+    three = {**TRIAL_BODY, "conduct": {"replace_non_evaluable": 0}}
+    _refused(client.post("/api/trials", json=three, headers=stat), "replace_non_evaluable")
 
 
 def test_every_problem_is_named_at_once(client: TestClient, service: Any) -> None:

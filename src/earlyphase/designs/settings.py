@@ -572,6 +572,410 @@ BEHAVIOURS: dict[str, tuple[Setting, ...]] = {
     ),
 }
 
+# --- interval designs (mTPI-2, Keyboard, i3+3) -------------------------------------------------
+#: Longest DLT assessment window, in whatever time unit the trial uses (10 000 days is 27 years).
+MAX_WINDOW = 10_000.0
+
+
+def _interval_common(ref: str) -> tuple[Setting, ...]:
+    """The settings mTPI-2, Keyboard and i3+3 share (``ref`` names the R function or paper)."""
+    return (
+        S(
+            "target",
+            "float",
+            None,
+            "Target DLT rate.",
+            low=0.05,
+            high=0.6,
+            required=True,
+            reference=f"{ref} target",
+        ),
+        _n_doses(f"{ref} (number of doses)"),
+        S(
+            "cohort_size",
+            "int",
+            3,
+            "Patients per cohort.",
+            low=1,
+            high=MAX_COHORT_SIZE,
+            reference=f"{ref} cohortsize",
+        ),
+        S(
+            "n_cohorts",
+            "int",
+            10,
+            "Maximum number of cohorts; the trial stops at n_cohorts x cohort_size patients.",
+            low=1,
+            high=MAX_COHORTS,
+            flags=("--n-cohorts", "--cohorts"),
+            reference=f"{ref} ncohort",
+        ),
+        S(
+            "cutoff_eli",
+            "float",
+            0.95,
+            "Eliminate a dose (and higher ones) when Pr(DLT rate > target) exceeds this "
+            "(n >= 3, Beta(1, 1) prior).",
+            reference=f"{ref} cutoff.eli",
+            **_PROB_OPEN,
+        ),
+        _start_dose(f"{ref} startdose"),
+        *_DOSE_LEVELS,
+    )
+
+
+MTPI2_SETTINGS = (
+    *_interval_common("escalation::get_mtpi2"),
+    S(
+        "epsilon1",
+        "float",
+        0.05,
+        "Width of the equivalence interval below the target (target - epsilon1); below target.",
+        reference="escalation::get_mtpi2 epsilon1; Guo et al. 2017",
+        **_PROB_OPEN,
+    ),
+    S(
+        "epsilon2",
+        "float",
+        0.05,
+        "Width of the equivalence interval above the target (target + epsilon2); below 1 - target.",
+        reference="escalation::get_mtpi2 epsilon2; Guo et al. 2017",
+        **_PROB_OPEN,
+    ),
+)
+
+KEYBOARD_SETTINGS = (
+    *_interval_common("Keyboard::get.boundary.kb"),
+    S(
+        "margin",
+        "float",
+        0.05,
+        "Half-width of the target key (target - margin, target + margin).",
+        reference="Keyboard::get.boundary.kb marginL, marginR; Yan et al. 2017",
+        **_PROB_OPEN,
+    ),
+    S(
+        "margin_left",
+        "float",
+        None,
+        "Margin below the target, when it differs from the one above (below target).",
+        default_text="margin",
+        reference="Keyboard::get.boundary.kb marginL",
+        **_PROB_OPEN,
+    ),
+    S(
+        "margin_right",
+        "float",
+        None,
+        "Margin above the target, when it differs from the one below (below 1 - target).",
+        default_text="margin",
+        reference="Keyboard::get.boundary.kb marginR",
+        **_PROB_OPEN,
+    ),
+)
+
+I3PLUS3_SETTINGS = (
+    *_interval_common("Liu, Wang & Ji 2020 (i3+3)"),
+    S(
+        "eps1",
+        "float",
+        0.05,
+        "Width of the equivalence interval below the target, [target - eps1, ...]; below target.",
+        reference="Liu, Wang & Ji 2020 epsilon_1",
+        **_PROB_OPEN,
+    ),
+    S(
+        "eps2",
+        "float",
+        0.05,
+        "Width of the equivalence interval above the target, [..., target + eps2]; below "
+        "1 - target.",
+        reference="Liu, Wang & Ji 2020 epsilon_2",
+        **_PROB_OPEN,
+    ),
+)
+
+ROLLING_SIX = (
+    _n_doses("Skolnik et al. 2008 (dose levels)"),
+    _start_dose("Skolnik et al. 2008 (starting dose)"),
+    *_DOSE_LEVELS,
+)
+
+# --- time-to-event designs ------------------------------------------------------------------
+
+
+def _window(ref: str) -> Setting:
+    return S(
+        "window",
+        "float",
+        None,
+        "Length of the DLT assessment window (follow-up, accrual and durations use its unit).",
+        low=0,
+        low_open=True,
+        high=MAX_WINDOW,
+        required=True,
+        reference=ref,
+    )
+
+
+TITE_CRM_SETTINGS = (
+    *CRM_SETTINGS,
+    _window("dfcrm::titecrm obswin"),
+    S(
+        "scheme",
+        "choice",
+        "linear",
+        "Weight of a patient without DLT: linear, min(follow-up / window, 1), or adaptive "
+        "(through the observed times to DLT).",
+        choices=("linear", "adaptive"),
+        reference="dfcrm::titecrm scheme; Cheung & Chappell 2000",
+    ),
+)
+
+TITE_BOIN_SETTINGS = (
+    *(s for s in BOIN_SETTINGS if s.name != "get_oc_compatible"),
+    _window("Yuan et al. 2018 (T); TITEgBOIN maxt"),
+    S(
+        "max_pending",
+        "float",
+        0.5,
+        "Suspend accrual when more than this fraction of the patients at the current dose are "
+        "pending.",
+        low=0,
+        low_open=True,
+        high=1,
+        reference="Yuan et al. 2018; TITEgBOIN maxpen",
+    ),
+    S(
+        "estimator",
+        "choice",
+        "imputed",
+        "How pending patients enter the DLT rate: imputed (Yuan et al. 2018) or ess (Lin & "
+        "Yuan 2020).",
+        choices=("imputed", "ess"),
+        reference="TITEgBOIN next_TITE_QuasiBOIN (ess)",
+    ),
+    S(
+        "titegboin_compatible",
+        "bool",
+        False,
+        "Suspend as R TITEgBOIN does (also when DLTs force de-escalation, and at dose 1).",
+        reference="TITEgBOIN next_TITE_QuasiBOIN",
+    ),
+)
+
+# --- phase I/II and phase II on two outcomes --------------------------------------------------
+BOIN12_SETTINGS = (
+    _n_doses("escalation::get_boin12 num_doses"),
+    S(
+        "tox_target",
+        "float",
+        None,
+        "phi_T, the highest acceptable toxicity rate (BOIN's target).",
+        low=0.05,
+        high=0.6,
+        required=True,
+        reference="escalation::get_boin12 phi_t",
+    ),
+    S(
+        "eff_lower",
+        "float",
+        None,
+        "phi_E, the lowest acceptable efficacy rate.",
+        required=True,
+        reference="escalation::get_boin12 phi_e",
+        **_PROB_OPEN,
+    ),
+    S(
+        "utility",
+        "floats",
+        (100.0, 40.0, 60.0, 0.0),
+        "Utilities u1,u2,u3,u4 of efficacy without toxicity (100), neither, both, toxicity "
+        "without efficacy (0).",
+        length=4,
+        low=0.0,
+        high=100.0,
+        reference="escalation::get_boin12 u1, u2, u3, u4 (Lin et al. 2020)",
+    ),
+    S(
+        "cohort_size",
+        "int",
+        3,
+        "Patients per cohort.",
+        low=1,
+        high=MAX_COHORT_SIZE,
+        reference="BOIN12 cohortsize",
+    ),
+    S(
+        "n_cohorts",
+        "int",
+        12,
+        "Maximum number of cohorts; the trial stops at n_cohorts x cohort_size patients.",
+        low=1,
+        high=MAX_COHORTS,
+        flags=("--n-cohorts", "--cohorts"),
+        reference="BOIN12 ncohort",
+    ),
+    S(
+        "n_star",
+        "int",
+        6,
+        "N*: with moderate toxicity and at least this many patients, do not escalate.",
+        **_PATIENTS,
+        reference="escalation::get_boin12 n_star; Lin et al. 2020",
+    ),
+    S(
+        "c_t",
+        "float",
+        0.95,
+        "A dose is inadmissible when Pr(toxicity rate > tox_target) >= c_t.",
+        reference="escalation::get_boin12 c_t",
+        **_PROB_OPEN,
+    ),
+    S(
+        "c_e",
+        "float",
+        0.9,
+        "A dose is inadmissible when Pr(efficacy rate < eff_lower) >= c_e.",
+        reference="escalation::get_boin12 c_e",
+        **_PROB_OPEN,
+    ),
+    S(
+        "explore_n",
+        "int",
+        9,
+        "Escalate to an untried next dose once this many patients are at the current dose "
+        "(0: no exploration rule).",
+        low=0,
+        high=MAX_PATIENTS,
+        reference="escalation::get_boin12 (n > 8 exploration rule)",
+    ),
+    S(
+        "n_earlystop",
+        "int",
+        None,
+        "Stop when the dose to be given already has this many patients.",
+        **_PATIENTS,
+        default_text="none",
+        reference="BOIN12 n.earlystop",
+    ),
+    S(
+        "stop_if_lowest_toxic",
+        "bool",
+        True,
+        "Stop when dose 1 (n >= 3) has Pr(toxicity rate > tox_target) > c_t.",
+        flags=("--stop-if-lowest-toxic/--no-stop-if-lowest-toxic",),
+        reference="Lin et al. 2020 safety rule (escalation::get_boin12 lacks it)",
+    ),
+    _start_dose("escalation::get_boin12 (starting dose)"),
+)
+
+BOP2_SETTINGS = (
+    S(
+        "null",
+        "floats",
+        None,
+        "Response rate under H0, or the four joint probabilities (response and toxicity, "
+        "response only, toxicity only, neither) summing to 1.",
+        required=True,
+        max_len=4,
+        reference="BOP2 (Zhou et al. 2017) phi_E / the null's Dirichlet",
+        **_PROB,
+    ),
+    S(
+        "alternative",
+        "floats",
+        None,
+        "Response rate under H1, or the four joint probabilities, in the same form as null.",
+        required=True,
+        max_len=4,
+        reference="BOP2 (Zhou et al. 2017) H1",
+        **_PROB,
+    ),
+    S(
+        "looks",
+        "ints",
+        None,
+        "Sample sizes of the interim analyses, e.g. 10,20,30 (n_max may be included or not).",
+        required=True,
+        increasing=True,
+        low=1,
+        high=MAX_PATIENTS,
+        max_len=MAX_LOOKS,
+        reference="BOP2 interim looks n_1 < ... < n_K",
+    ),
+    S(
+        "n_max",
+        "int",
+        None,
+        "Maximum sample size N, the final analysis.",
+        param="N",
+        required=True,
+        **_PATIENTS,
+        reference="BOP2 N",
+    ),
+    S(
+        "alpha",
+        "float",
+        0.1,
+        "Largest acceptable type I error.",
+        reference="BOP2 type I error",
+        **_PROB_OPEN,
+    ),
+    S(
+        "lam",
+        "float",
+        None,
+        "Fix lambda of the cutoff C(n) = 1 - lambda (n/N)^gamma (with gamma) instead of "
+        "optimising it.",
+        default_text="optimised",
+        reference="Zhou et al. 2017 lambda",
+        **_PROB_OPEN,
+    ),
+    S(
+        "gamma",
+        "float",
+        None,
+        "Fix gamma of the cutoff C(n) (with lam) instead of optimising it.",
+        low=0.0,
+        high=10.0,
+        default_text="optimised",
+        reference="Zhou et al. 2017 gamma",
+    ),
+    S(
+        "lambdas",
+        "floats",
+        None,
+        "The lambdas searched.",
+        max_len=200,
+        default_text="0.01..0.99 by 0.01",
+        reference="Zhou et al. 2017 (grid search)",
+        **_PROB_OPEN,
+    ),
+    S(
+        "gammas",
+        "floats",
+        None,
+        "The gammas searched.",
+        low=0.0,
+        high=10.0,
+        max_len=200,
+        default_text="0..3 by 0.05",
+        reference="Zhou et al. 2017 (grid search)",
+    ),
+    S(
+        "prior",
+        "floats",
+        None,
+        "Beta a,b or Dirichlet prior (four parameters).",
+        low=0.0,
+        high=MAX_PRIOR,
+        max_len=4,
+        default_text="the null with one patient's weight",
+        reference="Zhou et al. 2017 (prior)",
+    ),
+)
+
 # --- single-arm phase II and monitoring -------------------------------------------------------
 THALL_SIMON = (
     S(
@@ -1306,36 +1710,92 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
     "3+3": THREE_PLUS_THREE,
     "boin": BOIN_SETTINGS,
     "crm": CRM_SETTINGS,
+    "mtpi2": MTPI2_SETTINGS,
+    "keyboard": KEYBOARD_SETTINGS,
+    "i3+3": I3PLUS3_SETTINGS,
+    "rolling6": ROLLING_SIX,
+    "tite-crm": TITE_CRM_SETTINGS,
+    "tite-boin": TITE_BOIN_SETTINGS,
     "thall-simon": THALL_SIMON,
     "simon": SIMON,
     "predictive": PREDICTIVE,
     "tox-monitor": TOX_MONITOR,
     "efftox": EFFTOX,
     "multi-outcome": MULTI_OUTCOME,
+    "bop2": BOP2_SETTINGS,
+    "boin12": BOIN12_SETTINGS,
     **BEHAVIOURS,
     "protocol": PROTOCOL,
     "conduct": CONDUCT,
 }
 
-#: Designs, in the order they are listed to people.
-DOSE_FINDING = ("3+3", "boin", "crm")
+#: Designs, in the order they are listed to people. ``DOSE_FINDING``: one DLT outcome per
+#: patient and a dose to choose; ``SINGLE_ARM``: the boundary designs the conduct service runs
+#: with looks as cohorts; then BOP2 (single arm, its own outcome notation) and the designs on
+#: efficacy and toxicity together.
+DOSE_FINDING = (
+    "3+3",
+    "boin",
+    "crm",
+    "mtpi2",
+    "keyboard",
+    "i3+3",
+    "rolling6",
+    "tite-crm",
+    "tite-boin",
+)
 SINGLE_ARM = ("thall-simon", "simon", "predictive", "tox-monitor")
-DESIGNS = (*DOSE_FINDING, *SINGLE_ARM, "efftox", "multi-outcome")
+DESIGNS = (*DOSE_FINDING, *SINGLE_ARM, "bop2", "efftox", "boin12", "multi-outcome")
+#: Dose-finding designs built on ``DoseFindingDesign``, which take the behaviours of
+#: :data:`BEHAVIOURS` (stop_at_n, expansion...) and its exact operating characteristics. The
+#: rolling six and the time-to-event designs decide from pending patients and follow-up, which
+#: the behaviours cannot see, so they take none.
+WITH_BEHAVIOURS = ("3+3", "boin", "crm", "mtpi2", "keyboard", "i3+3")
+#: Dose-finding designs whose trials need what the conduct service does not record yet, with
+#: the reason: it refuses to create such a trial rather than run it wrongly.
+NOT_IN_TRIAL_SERVICE = {
+    "rolling6": "it enrols while DLT assessments are pending, which the service does not "
+    "record yet",
+    "tite-crm": "it weighs each patient's follow-up time, which the service does not feed yet",
+    "tite-boin": "it weighs each patient's follow-up time, which the service does not feed yet",
+}
 
 #: One line per design, for listings and help.
 TITLES = {
     "3+3": "3+3 dose escalation (Storer 1989; Korn et al. 1994 with de-escalation)",
     "boin": "Bayesian optimal interval design (Liu & Yuan 2015; R BOIN)",
     "crm": "Continual reassessment method (O'Quigley et al. 1990; R dfcrm)",
+    "mtpi2": "mTPI-2 interval design (Guo et al. 2017; R escalation get_mtpi2)",
+    "keyboard": "Keyboard interval design (Yan, Mandrekar & Yuan 2017; R Keyboard)",
+    "i3+3": "i3+3 interval design (Liu, Wang & Ji 2020)",
+    "rolling6": "Rolling six: 2 to 6 patients enrolled concurrently (Skolnik et al. 2008)",
+    "tite-crm": "Time-to-event CRM (Cheung & Chappell 2000; R dfcrm titecrm)",
+    "tite-boin": "Time-to-event BOIN (Yuan et al. 2018; R TITEgBOIN)",
     "thall-simon": "Thall-Simon Bayesian phase IIB monitoring (Thall & Simon 1994)",
     "simon": "Simon two-stage phase II design (Simon 1989; R clinfun)",
     "predictive": "Predictive-probability phase II monitoring (Lee & Liu 2008)",
     "tox-monitor": "Continuous toxicity monitoring (Bayesian or Ivanova et al. 2005)",
     "efftox": "EffTox efficacy-toxicity trade-off dose finding (Thall & Cook 2004)",
     "multi-outcome": "Efficacy and toxicity monitoring (Thall, Simon & Estey 1995)",
+    "bop2": "Bayesian optimal phase II design, BOP2 (Zhou, Lee & Yuan 2017)",
+    "boin12": "BOIN12 utility-based phase I/II dose finding (Lin et al. 2020)",
 }
 
-_ALIASES = {"three_plus_three": "3+3", "3plus3": "3+3", "tox_monitor": "tox-monitor"}
+_ALIASES = {
+    "three_plus_three": "3+3",
+    "3plus3": "3+3",
+    "tox_monitor": "tox-monitor",
+    "mtpi-2": "mtpi2",
+    "mtpi_2": "mtpi2",
+    "i3plus3": "i3+3",
+    "rolling-six": "rolling6",
+    "rolling_six": "rolling6",
+    "rolling-6": "rolling6",
+    "titecrm": "tite-crm",
+    "tite_crm": "tite-crm",
+    "titeboin": "tite-boin",
+    "tite_boin": "tite-boin",
+}
 
 
 def design_key(name: str) -> str:
@@ -1348,9 +1808,9 @@ def design_key(name: str) -> str:
 
 
 def settings_for(design: str, behaviours: bool = True) -> tuple[Setting, ...]:
-    """The settings of ``design`` (with the behaviours, for a dose-finding design)."""
+    """The settings of ``design`` (with the behaviours, for a design that takes them)."""
     own = SETTINGS[design]
-    if behaviours and design in DOSE_FINDING:
+    if behaviours and design in WITH_BEHAVIOURS:
         return own + tuple(s for group in BEHAVIOURS.values() for s in group)
     return own
 
@@ -1431,8 +1891,7 @@ def _coerce(s: Setting, value: Any) -> Any:
             return value
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
-        if isinstance(value, int) and value in (0, 1):
-            return bool(value)
+        # a number is not a switch: JSON 1 for true is a type error, as true for 1 is
         raise _BadValueError(f"must be true or false, got {_shown(value)}")
     if s.type == "choice":
         text = str(value).strip().lower() if isinstance(value, str) else value
