@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from earlyphase.conduct.models import AuditEntry, Trial
@@ -84,26 +84,31 @@ DESIGNS = BoundedCache(64)
 TABLES = BoundedCache(64)
 
 
-def _last_entry() -> tuple[Any, Any]:
-    last = select(func.max(AuditEntry.id)).scalar_subquery()
-    head = select(AuditEntry.hash).where(AuditEntry.id == last).scalar_subquery()
-    return last, head
+#: The fingerprint, as one prepared statement (no expression to build and compile per
+#: request); with the trial's id when ``:name`` is a trial.
+_LAST = (
+    f"SELECT a.id, a.hash FROM {AuditEntry.__tablename__} a "
+    f"WHERE a.id = (SELECT max(id) FROM {AuditEntry.__tablename__})"
+)
+_FINGERPRINT = text(_LAST)
+_TRIAL_AND_FINGERPRINT = text(
+    f"SELECT t.id, f.id, f.hash FROM {Trial.__tablename__} t LEFT JOIN ({_LAST}) f ON 1 = 1 "
+    "WHERE t.name = :name"
+)
 
 
 def fingerprint(s: Session) -> tuple[int, str]:
     """The number and hash of the trail's last entry ((0, "") for an empty trail). The hash
     chains every earlier entry, so two records (two databases in one process, or a database
     restored from a copy and written again) never share a fingerprint."""
-    last, head = _last_entry()
-    row = s.execute(select(last, head)).one()
-    return int(row[0] or 0), str(row[1] or "")
+    row = s.execute(_FINGERPRINT).first()
+    return (0, "") if row is None else (int(row[0]), str(row[1]))
 
 
 def trial_and_fingerprint(s: Session, name: str) -> tuple[int | None, tuple[int, str]]:
     """The id of the trial named ``name`` (None if there is none) and the fingerprint, in one
     query, the fingerprint read no later than anything else of the transaction."""
-    last, head = _last_entry()
-    row = s.execute(select(Trial.id, last, head).where(Trial.name == name)).first()
+    row = s.execute(_TRIAL_AND_FINGERPRINT, {"name": name}).first()
     if row is None:
         return None, fingerprint(s)
     return int(row[0]), (int(row[1] or 0), str(row[2] or ""))
