@@ -33,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 
 from earlyphase.conduct.common import (
     ConductError,
+    PermissionDenied,
     local,
     subject_coded,
     trial_named,
@@ -269,8 +270,8 @@ def subject_record(s: Session, actor: User, trial_name: str, code: str) -> dict[
             number=i.number,
             at=when(i.infused_at, zone),
             study_day=day_of.get(i.id),
-            given=f"{i.cells_per_kg:g} {unit}",
-            assigned=f"{assigned:g} {unit}",
+            given=f"{float(i.cells_per_kg)} {unit}",
+            assigned=f"{assigned} {unit}",
             total=f"{i.total_cells:g}",
             lot=i.lot,
             lot_released=i.lot_released,
@@ -496,12 +497,14 @@ def register_pages(
             )
         )
 
-    def error_page(request: Request, found: tuple[User, str], message: str) -> HTMLResponse:
+    def error_page(
+        request: Request, found: tuple[User, str], message: str, denied: bool = False
+    ) -> HTMLResponse:
         return HTMLResponse(
             _env.get_template("error.html").render(
                 user=found[0], csrf=found[1], msg=message, ok=False
             ),
-            status_code=404 if "no " in message else 422,
+            status_code=403 if denied else 404,
         )
 
     def subject_url(name: str, code: str) -> str:
@@ -525,7 +528,7 @@ def register_pages(
         try:
             st = service.status(found[0], name)
         except ConductError as exc:
-            return error_page(request, found, str(exc))
+            return error_page(request, found, str(exc), isinstance(exc, PermissionDenied))
         cohorts = [
             {
                 "number": c["number"],
@@ -554,7 +557,7 @@ def register_pages(
         try:
             rec = service.read(lambda s: subject_record(s, found[0], name, code))
         except ConductError as exc:
-            return error_page(request, found, str(exc))
+            return error_page(request, found, str(exc), isinstance(exc, PermissionDenied))
         writer = found[0].role in ("admin", "investigator")
         return render(
             "subject.html",
@@ -648,11 +651,11 @@ def register_pages(
         found = session_user(request)
         if found is None:
             return RedirectResponse("/login", status_code=303)
-        back = f"/trials/{quote(name, safe='')}"
+        back = f"/trials/{quote(name, safe='')}/subjects"
         try:
-            user = form_user(request, str(form.get("csrf") or ""))
-            current = service.read(lambda s: record_fields(s, user, name, kind, record_id))
+            current = service.read(lambda s: record_fields(s, found[0], name, kind, record_id))
             back = subject_url(name, current["code"])
+            user = form_user(request, str(form.get("csrf") or ""))
             reason = _reason(form, "corrected")
             changes: dict[str, str | None] = {}
             rows = []
@@ -705,11 +708,13 @@ def register_pages(
         request: Request,
         form: Any = Depends(_form),
     ) -> Response:
-        back = f"/trials/{quote(name, safe='')}"
+        found = session_user(request)
+        if found is None:
+            return RedirectResponse("/login", status_code=303)
+        back = f"/trials/{quote(name, safe='')}/subjects"
         try:
+            back = subject_url(name, code_of(name, kind, record_id, found[0]))
             user = form_user(request, str(form.get("csrf") or ""))
-            code = code_of(name, kind, record_id, user)
-            back = subject_url(name, code)
             reason = _reason(form, "voided")
             service.void(user, name, kind, record_id, reason)
             return go(back, f"{KIND_LABELS[kind]} {record_id} voided: {reason}", True)
@@ -737,7 +742,7 @@ def register_pages(
                 raise ConductError(f"decision: no decision {decision_id} in {name!r}")
             st = service.status(found[0], name)
         except ConductError as exc:
-            return error_page(request, found, str(exc))
+            return error_page(request, found, str(exc), isinstance(exc, PermissionDenied))
         return render(
             "decision.html",
             request,
@@ -820,8 +825,8 @@ def decision_context(rv: dict[str, Any], st: dict[str, Any], user: User) -> dict
                     {
                         **i,
                         "at": when(_iso_instant(i["infused_at"], zone), zone),
-                        "given": f"{i['cells_per_kg']:g} {unit}",
-                        "assigned": f"{i['assigned']:g} {unit}",
+                        "given": f"{float(i['cells_per_kg'])} {unit}",
+                        "assigned": f"{float(i['assigned'])} {unit}",
                     }
                     for i in x["infusions"]
                 ],
