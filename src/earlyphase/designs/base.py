@@ -336,9 +336,10 @@ class DoseFindingDesign(Design):
 
         ``method="auto"`` (whose result says which it used) is exact while it stays feasible:
         it enumerates until more than ``AUTO_MAX_STATES`` (2 million) distinct trial states
-        are running at once, and then simulates instead. For BOIN with 5 doses and cohorts of 3 that is exact up to about
-        N = 66 (22 cohorts; N = 60 takes a few seconds) and simulation beyond (N = 90 would
-        hold tens of millions of states); :mod:`earlyphase.engine.exact` gives the costs.
+        are running at once, and then simulates instead. For BOIN with 5 doses and cohorts
+        of 3 that is exact up to N = 66 (22 cohorts; N = 60 takes a few seconds) and
+        simulated from N = 69 (N = 90 would hold tens of millions of states);
+        :mod:`earlyphase.engine.exact` gives the costs.
         """
         if method != "auto":  # "auto" is a choice between the two, not a method of its own
             self._check_method(method)

@@ -30,6 +30,7 @@ instead.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -104,22 +105,13 @@ def expand_outcomes(
 
 
 def _columns(st: States) -> list[IntArray]:
-    """The state's integer columns (views): patients and DLTs per dose, current dose, last
-    cohort, behaviour state."""
-    return [
-        *st.n.T,
-        *st.y.T,
-        st.current,
-        st.last_n,
-        st.last_y,
-        *st.aux.T,
-    ]
+    """The state's integer columns (views), in the order of :meth:`States.as_rows`."""
+    return [*st.n.T, *st.y.T, st.current, st.last_n, st.last_y, *st.aux.T]
 
 
-def _pack(st: States) -> IntArray | None:
-    """One int64 key per state, ordered as the states' rows are lexicographically; None when
-    the states do not fit in 63 bits."""
-    cols = _columns(st)
+def _pack(cols: Sequence[NDArray[np.integer]]) -> IntArray | None:
+    """One int64 key per row of the columns ``cols``, ordered as the rows are
+    lexicographically; None when the rows do not fit in 63 bits."""
     lo = [int(c.min()) for c in cols]
     radix = [int(c.max()) - m + 1 for c, m in zip(cols, lo, strict=True)]
     step = [1] * len(cols)
@@ -131,7 +123,7 @@ def _pack(st: States) -> IntArray | None:
                 radix[j] = (radix[j] - 1) // step[j] + 1
         if math.prod(radix) >= 1 << 63:
             return None
-    key = np.zeros(st.size, dtype=np.int64)
+    key = np.zeros(len(cols[0]), dtype=np.int64)
     for c, m, r, s in zip(cols, lo, radix, step, strict=True):
         if r == 1:
             continue
@@ -143,45 +135,53 @@ def _pack(st: States) -> IntArray | None:
     return key
 
 
-def merge_states(st: States, w: FloatArray) -> tuple[States, FloatArray]:
-    """The distinct states of ``st`` with their summed weights ``w``."""
-    if st.size <= 1:
-        return st, w
-    key = _pack(st)
-    if key is None:
-        _, first, inv = np.unique(st.as_rows(), axis=0, return_index=True, return_inverse=True)
-        summed = np.bincount(inv.ravel(), weights=w, minlength=len(first))
-        return st.take(first), np.asarray(summed, dtype=np.float64)
+def _groups(key: IntArray, w: FloatArray) -> tuple[IntArray, FloatArray]:
+    """One row index per distinct key, and the summed weights of each key's rows."""
     order = np.argsort(key)
     sorted_key = key[order]
     new_group = sorted_key[1:] != sorted_key[:-1]
     starts = np.concatenate(([0], np.flatnonzero(new_group) + 1))
     group = np.concatenate(([0], np.cumsum(new_group)))
     summed = np.bincount(group, weights=w[order], minlength=len(starts))
-    return st.take(order[starts]), np.asarray(summed, dtype=np.float64)
+    return order[starts], np.asarray(summed, dtype=np.float64)
 
 
-def _concat(parts: list[States]) -> States:
-    return States(
-        np.concatenate([s.n for s in parts]),
-        np.concatenate([s.y for s in parts]),
-        np.concatenate([s.current for s in parts]),
-        np.concatenate([s.last_n for s in parts]),
-        np.concatenate([s.last_y for s in parts]),
-        np.concatenate([s.aux for s in parts]),
-    )
+def merge_states(st: States, w: FloatArray) -> tuple[States, FloatArray]:
+    """The distinct states of ``st`` with their summed weights ``w``."""
+    if st.size <= 1:
+        return st, w
+    key = _pack(_columns(st))
+    if key is None:
+        _, first, inv = np.unique(st.as_rows(), axis=0, return_index=True, return_inverse=True)
+        total = np.bincount(inv.ravel(), weights=w, minlength=len(first))
+        return st.take(first), np.asarray(total, dtype=np.float64)
+    pick, summed = _groups(key, w)
+    return st.take(pick), summed
 
 
-def _slice(st: States, lo: int, hi: int) -> States:
-    """Rows ``lo:hi`` of ``st`` (views, no copy)."""
-    return States(
-        st.n[lo:hi],
-        st.y[lo:hi],
-        st.current[lo:hi],
-        st.last_n[lo:hi],
-        st.last_y[lo:hi],
-        st.aux[lo:hi],
-    )
+def _narrow_rows(st: States) -> NDArray[np.integer]:
+    """The states as rows (:meth:`States.as_rows`) in 16 bits when every value fits (counts
+    of dose finding always do): running states wait between cohorts in a quarter of the
+    memory."""
+    cols = _columns(st)
+    small = all(c.size == 0 or (c.min() >= -(1 << 15) and c.max() < 1 << 15) for c in cols)
+    out = np.empty((st.size, len(cols)), dtype=np.int16 if small else np.int64)
+    for j, c in enumerate(cols):
+        out[:, j] = c
+    return out
+
+
+def merge_rows(rows: NDArray[np.integer], w: FloatArray) -> tuple[NDArray[np.integer], FloatArray]:
+    """The distinct rows of ``rows`` with their summed weights ``w``."""
+    if len(rows) <= 1:
+        return rows, w
+    key = _pack(list(rows.T))
+    if key is None:
+        uniq, inv = np.unique(rows, axis=0, return_inverse=True)
+        total = np.bincount(inv.ravel(), weights=w, minlength=len(uniq))
+        return uniq, np.asarray(total, dtype=np.float64)
+    pick, summed = _groups(key, w)
+    return rows[pick], summed
 
 
 def exact_oc(
@@ -193,24 +193,26 @@ def exact_oc(
     Raises :class:`ExactTooLargeError` when more than ``max_states`` states are running at once.
     """
     k = design.n_doses
-    st = design.initial_states(1)
+    first = design.initial_states(1)
+    rows = _narrow_rows(first)
     prob: FloatArray = np.ones(1)
     tally = Tally(k, p, design.target)
     binomials = _Binomials(p)
-    per_row = max(1, int(design.cohort_sizes(st).max()) + 1)
+    per_row = max(1, int(design.cohort_sizes(first).max()) + 1)
     block = max(1, BLOCK // per_row)
     guard = 0
-    while st.size:
+    while len(rows):
         guard += 1
         if guard > 10_000:  # pragma: no cover - a design that never stops is a bug
             raise RuntimeError("design: trial paths do not terminate")
-        if max_states is not None and st.size > max_states:
+        if max_states is not None and len(rows) > max_states:
             raise ExactTooLargeError(
-                f"exact enumeration: {st.size} running states exceed max_states={max_states}"
+                f"exact enumeration: {len(rows)} running states exceed max_states={max_states}"
             )
-        parts: list[tuple[States, FloatArray]] = []
-        for lo in range(0, st.size, block):
-            part = st if st.size <= block else _slice(st, lo, lo + block)
+        parts: list[NDArray[np.integer]] = []
+        weights: list[FloatArray] = []
+        for lo in range(0, len(rows), block):
+            part = States.from_rows(rows[lo : lo + block].astype(np.int64), k)
             # when the rule does not read the last cohort, states differing only there merge
             new, rep, pk = expand_outcomes(design, part, p, binomials, design.uses_last_cohort)
             # paths that differ only before this cohort meet here (e.g. 0/3 then 1/3 and 1/3
@@ -224,16 +226,14 @@ def exact_oc(
             if not go.any():
                 continue
             moved = apply_decisions(new.take(np.flatnonzero(go)), take_decisions(dec, go))
-            parts.append((moved, w[go]))
+            parts.append(_narrow_rows(moved))
+            weights.append(w[go])
         if not parts:
             break
-        if len(parts) == 1:
-            st, prob = merge_states(*parts[0])
-        else:
-            st, prob = merge_states(
-                _concat([s for s, _ in parts]), np.concatenate([q for _, q in parts])
-            )
+        joined = parts[0] if len(parts) == 1 else np.concatenate(parts)  # widest dtype
         del parts
+        rows, prob = merge_rows(joined, np.concatenate(weights))
+        del joined, weights
     od60, od80, above = tally.overdose()
     return OperatingCharacteristics(
         true_tox=p,
