@@ -139,24 +139,30 @@ def isotonic_batch(x: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np
 
     Uses the max-min formula (Barlow et al. 1972, Theorem 1.4.4): fit_i = max_{j<=i}
     min_{k>=i} Av(j..k). Zero-weight entries do not influence the fit (their own fitted
-    values are meaningless). Vectorised over rows: the inner minimum for every i at once is a
-    running minimum from the right, so the cost is a few passes over (rows, K, K) for K doses.
+    values are meaningless). Vectorised over rows, one pair (j, k) at a time on contiguous
+    columns: the minimum over k >= i for every i is a running minimum from the right, so the
+    cost is O(rows K^2) for K doses with little memory beyond the result.
     """
     t, k = x.shape
-    cw = np.concatenate((np.zeros((t, 1)), np.cumsum(w, axis=1)), axis=1)
-    cs = np.concatenate((np.zeros((t, 1)), np.cumsum(w * x, axis=1)), axis=1)
-    j = np.arange(k)[:, None]
-    kk = np.arange(k)[None, :]
+    # cumulative weights and weighted sums, one contiguous row per dose boundary
+    cw = np.concatenate((np.zeros((1, t)), np.cumsum(w, axis=1).T), axis=0)
+    cs = np.concatenate((np.zeros((1, t)), np.cumsum(w * x, axis=1).T), axis=0)
+    fit = np.full((k, t), -np.inf)
+    inner = np.empty((k, t))
     with np.errstate(invalid="ignore", divide="ignore"):
-        sw = cw[:, None, 1:] - cw[:, :-1, None]  # (t, j, k) weight of j..k
-        ss = cs[:, None, 1:] - cs[:, :-1, None]
-        # Av(j..k) where defined; +inf where not (k < j or no weight), so it never is the min
-        av = np.where((kk >= j)[None] & (sw > 0), ss / np.where(sw > 0, sw, 1.0), np.inf)
-    # inner[:, j, i] = min over k >= i of Av(j..k): running minimum from the right
-    inner = np.minimum.accumulate(av[:, :, ::-1], axis=2)[:, :, ::-1]
-    # undefined minima and j > i take no part in the maximum over j <= i
-    inner[np.isinf(inner) | (j > kk)[None]] = -np.inf
-    return np.asarray(inner.max(axis=1), dtype=np.float64)
+        for j in range(k):
+            running = np.full(t, np.inf)
+            for m in range(k - 1, j - 1, -1):
+                sw = cw[m + 1] - cw[j]  # weight of doses j..m
+                has = sw > 0
+                # Av(j..m) where there is weight; +inf (never the minimum) where not
+                av = np.where(has, (cs[m + 1] - cs[j]) / np.where(has, sw, 1.0), np.inf)
+                np.minimum(running, av, out=running)
+                inner[m] = running
+            # an undefined minimum takes no part in the maximum over j <= i
+            part = np.where(np.isinf(inner[j:]), -np.inf, inner[j:])
+            np.maximum(fit[j:], part, out=fit[j:])
+    return np.ascontiguousarray(fit.T)
 
 
 class BOIN(DoseFindingDesign):

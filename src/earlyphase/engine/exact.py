@@ -63,14 +63,16 @@ class _Binomials:
         self.tables: dict[int, FloatArray] = {}
 
     def table(self, smax: int) -> FloatArray:
-        """(cohort size s <= smax, dose, k) -> probability (0 for k > s)."""
-        if smax not in self.tables:
-            from scipy.stats import binom
+        """(cohort size s <= smax, dose, k) -> probability (0 for k > s).
 
-            s = np.arange(smax + 1)[:, None, None]
-            ks = np.arange(smax + 1)[None, None, :]
-            pk = binom.pmf(ks, s, self.p[None, :, None])
-            self.tables[smax] = np.where(ks <= s, pk, 0.0)
+        C(s, k) p^k (1 - p)^(s - k) directly: cohorts are small, and SciPy's import would
+        cost more than the enumeration of a small trial."""
+        if smax not in self.tables:
+            table = np.zeros((smax + 1, len(self.p), smax + 1))
+            for s in range(smax + 1):
+                for k in range(s + 1):
+                    table[s, :, k] = math.comb(s, k) * self.p**k * (1.0 - self.p) ** (s - k)
+            self.tables[smax] = table
         return self.tables[smax]
 
 
