@@ -27,11 +27,15 @@ from earlyphase.designs import (
     ToxicityMonitor,
 )
 from earlyphase.designs.base import DoseFindingDesign
+from earlyphase.designs.boin12 import BOIN12
+from earlyphase.designs.bop2 import BOP2
 from earlyphase.designs.efftox import PARAMS, THALL_2014
+from earlyphase.designs.interval import MTPI2, I3Plus3, Keyboard
+from earlyphase.designs.rolling_six import RollingSix
 from earlyphase.designs.settings import (
     BEHAVIOURS,
     DESIGNS,
-    DOSE_FINDING,
+    NOT_IN_TRIAL_SERVICE,
     SETTINGS,
     Setting,
     check,
@@ -39,6 +43,8 @@ from earlyphase.designs.settings import (
     validate,
 )
 from earlyphase.designs.spec import build
+from earlyphase.designs.tite_boin import TITEBOIN
+from earlyphase.designs.tite_crm import TITECRM
 
 #: The least each design needs to be built.
 MINIMAL: dict[str, dict[str, Any]] = {
@@ -57,6 +63,14 @@ MINIMAL: dict[str, dict[str, Any]] = {
         "tox_experimental_prior": [0.4, 1.6],
         "n_max": 10,
     },
+    "mtpi2": {"target": 0.3, "n_doses": 3},
+    "keyboard": {"target": 0.3, "n_doses": 3},
+    "i3+3": {"target": 0.3, "n_doses": 3},
+    "rolling6": {"n_doses": 3},
+    "tite-crm": {"skeleton": [0.05, 0.15, 0.3], "target": 0.25, "window": 28},
+    "tite-boin": {"target": 0.3, "n_doses": 3, "window": 28},
+    "bop2": {"null": [0.2], "alternative": [0.4], "looks": [10, 20], "n_max": 30},
+    "boin12": {"n_doses": 3, "tox_target": 0.35, "eff_lower": 0.25},
 }
 
 #: A valid value for every setting that has no default, to switch on what depends on it.
@@ -84,6 +98,13 @@ SAMPLE: dict[str, Any] = {
     "n1": 10,
     "r": 5,
     "n": 29,
+    "margin_left": 0.04,
+    "margin_right": 0.06,
+    "lam": 0.8,
+    "gamma": 1.0,
+    "lambdas": [0.5, 0.8],
+    "gammas": [0.5, 1.0],
+    "prior": [0.2, 0.8],
 }
 
 #: Settings that exclude others when given (an alternative way to give the same thing).
@@ -186,6 +207,14 @@ BUILDERS: dict[str, list[Callable[..., Any]]] = {
     "tox-monitor": [ToxicityMonitor.bayesian, ToxicityMonitor.ivanova],
     "efftox": [EffTox.__init__],
     "multi-outcome": [MultiOutcomeMonitor.__init__],
+    "mtpi2": [MTPI2.__init__],
+    "keyboard": [Keyboard.__init__],
+    "i3+3": [I3Plus3.__init__],
+    "rolling6": [RollingSix.__init__],
+    "tite-crm": [TITECRM.__init__],
+    "tite-boin": [TITEBOIN.__init__],
+    "bop2": [BOP2.__init__],
+    "boin12": [BOIN12.__init__],
     "stop_at_n": [DoseFindingDesign.stop_at_n],
     "stop_when_n_at_dose": [DoseFindingDesign.stop_when_n_at_dose],
     "dont_skip_doses": [DoseFindingDesign.dont_skip_doses],
@@ -302,8 +331,10 @@ def test_the_trial_form_lists_each_setting(tmp_path: Any) -> None:
         for s in _form_settings(key):
             assert f"name='{key}.{s.name}'" in page, (key, s.name)
     assert "placeholder='default: 0.95'" in page  # BOIN cutoff_eli, for one
-    assert {k for k, _ in DESIGN_CHOICES} <= set(DESIGNS)
-    assert set(DOSE_FINDING) <= {k for k, _ in DESIGN_CHOICES}
+    offered = {k for k, _ in DESIGN_CHOICES}
+    assert offered <= set(DESIGNS)
+    assert {"3+3", "boin", "crm"} <= offered
+    assert offered.isdisjoint(NOT_IN_TRIAL_SERVICE)  # the service refuses them at creation
 
 
 #: Base settings per design, in variants so that every setting applies in one of them.

@@ -31,6 +31,7 @@ from earlyphase.designs.settings import (
     DOSE_FINDING,
     SINGLE_ARM,
     TITLES,
+    WITH_BEHAVIOURS,
     Setting,
     describe_setting,
     design_key,
@@ -223,6 +224,12 @@ _COLUMNS: dict[str, tuple[str, str]] = {
     "mean_dlt": ("Mean DLTs", "mean"),
     "mean_eff": ("Mean responses", "mean"),
     "mc_se": ("Monte Carlo SE", "pct2"),
+    "pct_patients": ("% of patients", "mean"),
+    "prob_go": ("P(go)", "pct"),
+    "prob_stop_futility": ("P(stop: futility)", "pct"),
+    "prob_stop_early": ("P(stop early)", "pct"),
+    "p_response": ("True response rate", "rate"),
+    "p_toxicity": ("True toxicity rate", "rate"),
     "p": ("True rate", "rate"),
     "p_eff": ("True response rate", "rate"),
     "p_tox": ("True toxicity rate", "rate"),
@@ -265,6 +272,8 @@ def _cell(column: str, v: Any) -> str:
     if _missing(v):
         return ""
     style = _COLUMNS.get(column, ("", "auto"))[1]
+    if isinstance(v, float) and style == "text" and v.is_integer():
+        return str(int(v))  # a count in a column that also holds blanks
     if isinstance(v, str) or style == "text":
         return str(v)
     if style == "pct":
@@ -398,7 +407,7 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
     """The options of a command besides the design's settings: (name, type, Option)."""
     out: list[tuple[str, Any, Any]] = []
     if kind == "design":
-        if design == "boin":
+        if design in _BOUNDARY_DESIGNS:
             out.append(
                 (
                     "full",
@@ -423,8 +432,13 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
     elif kind == "simulate":
         truth_help = {
             "efftox": "True toxicity rates per dose, e.g. 0.05,0.1,0.15,0.3,0.5.",
+            "boin12": "True toxicity rates per dose, e.g. 0.05,0.1,0.2,0.35,0.5 "
+            "(with --truth-eff).",
             "multi-outcome": "True toxicity rate of each scenario, e.g. 0.1,0.3 "
             "(with --truth-eff).",
+            "bop2": "True response rates, one scenario each, e.g. 0.2,0.4; with a joint null, "
+            "four joint probabilities per scenario (response and toxicity, response only, "
+            "toxicity only, neither), scenarios separated by ';'.",
         }.get(
             design,
             "True DLT rates per dose, e.g. 0.05,0.1,0.2,0.3,0.5."
@@ -432,7 +446,7 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
             else "True event rates, one scenario each, e.g. 0.1,0.3.",
         )
         out.append(("truth", str, typer.Option(..., "--truth", help=truth_help)))
-        if design in ("efftox", "multi-outcome"):
+        if design in ("efftox", "boin12", "multi-outcome"):
             out.append(
                 (
                     "truth_eff",
@@ -456,7 +470,8 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
                     ),
                 )
             )
-        if design != "efftox":
+        sims_default = _SIMULATED_ONLY.get(design)
+        if sims_default is None:
             out.append(
                 (
                     "exact",
@@ -466,16 +481,19 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
                     ),
                 )
             )
-        sims_default = 1000 if design == "efftox" else None
-        out.append(
-            (
-                "sims",
-                int | None,
-                typer.Option(
-                    sims_default, "--sims", help="Simulate this many trials instead.", min=1
-                ),
+        if design != "bop2":  # BOP2's operating characteristics are exact only
+            sims_help = (
+                "Simulate this many trials instead."
+                if sims_default is None
+                else "Trials simulated (this design has no exact operating characteristics)."
             )
-        )
+            out.append(
+                (
+                    "sims",
+                    int | None,
+                    typer.Option(sims_default, "--sims", help=sims_help, min=1),
+                )
+            )
         out.append(
             (
                 "seed",
@@ -485,10 +503,11 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
                 ),
             )
         )
-        if design != "efftox" and design != "multi-outcome":
+        if design in WITH_BEHAVIOURS or design in SINGLE_ARM:
             out.append(
                 ("plot", Path | None, typer.Option(None, "--plot", help="Write a figure (PNG)."))
             )
+        out += _timing_options(design)
     elif kind == "protocol":
         out.append(
             (
@@ -532,8 +551,17 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
     else:  # decide
         hint = {
             "efftox": "Outcomes so far: dose then N/E/T/B per patient, e.g. '1NNE 2EBN'.",
+            "boin12": "Outcomes so far: dose then N/E/T/B per patient (N neither, E efficacy "
+            "only, T toxicity only, B both), e.g. '1NEN 2EBT'.",
             "multi-outcome": "Outcomes so far as N/E/T/B letters ('1NETN'), or counts "
             "'x_eff,x_tox/n'.",
+            "rolling6": "Patients so far in order of enrolment: dose then T (DLT), N (window "
+            "completed without DLT) or P (pending) per patient, e.g. '1NNN 2TNP'.",
+            "tite-crm": _TITE_HINT,
+            "tite-boin": _TITE_HINT,
+            "bop2": "Outcomes so far: R (response) or N per patient, e.g. 'RNNRN'; with a joint "
+            "null B (response and toxicity), R, T (toxicity only), N; or counts 'x/n' "
+            "(responses) or 'x,y/n' (responses, toxicities).",
         }.get(
             design,
             "Outcomes so far, e.g. '1NNN 2NTN' (T = DLT)."
@@ -541,8 +569,117 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
             else "Outcomes so far as letters (N = no event), e.g. '1NRNN', or 'x/n'.",
         )
         out.append(("outcomes", str, typer.Option("", "--outcomes", help=hint)))
+        if design in ("tite-crm", "tite-boin"):
+            out.append(
+                (
+                    "history",
+                    Path | None,
+                    typer.Option(
+                        None,
+                        "--history",
+                        help="CSV of the patients so far, in order of enrolment, with the "
+                        "columns dose, dlt (0/1) and follow_up (time followed, or time to the "
+                        "DLT); instead of --outcomes.",
+                    ),
+                )
+            )
     out.append(("as_json", bool, _JSON))
     out.append(("as_csv", bool, _CSV))
+    return out
+
+
+#: Designs whose table has a row per n and a --full variant (every n).
+_BOUNDARY_DESIGNS = ("boin", "mtpi2", "keyboard", "i3+3")
+#: Designs whose operating characteristics are simulated only, with the default trials.
+_SIMULATED_ONLY = {
+    "efftox": 1000,
+    "boin12": 1000,
+    "rolling6": 2000,
+    "tite-crm": 1000,
+    "tite-boin": 2000,
+}
+_TITE_HINT = (
+    "Patients so far: dose then one letter per patient, T (DLT) or N (no DLT), each followed "
+    "by its follow-up time in brackets when it is short of the window (for T, the time to the "
+    "DLT); a bare letter has completed the window. E.g. '1NNN 2NT(12)N(5)': at dose 2 one "
+    "patient completed, one had a DLT at 12, one is pending after 5. Or give --history."
+)
+
+
+def _timing_options(design: str) -> list[tuple[str, Any, Any]]:
+    """The calendar-time options of the simulations of the rolling six and the TITE designs."""
+    if design == "rolling6":
+        return [
+            (
+                "accrual_rate",
+                float,
+                typer.Option(
+                    1.0 / 7.0,
+                    "--accrual-rate",
+                    help="Patients arriving per unit of time (Poisson).",
+                    min=1e-6,
+                    max=1e6,
+                ),
+            ),
+            (
+                "dlt_window",
+                float,
+                typer.Option(
+                    28.0,
+                    "--dlt-window",
+                    help="Length of each patient's DLT window.",
+                    min=1e-6,
+                    max=1e4,
+                ),
+            ),
+        ]
+    if design not in ("tite-crm", "tite-boin"):
+        return []
+    out: list[tuple[str, Any, Any]] = [
+        (
+            "accrual_rate",
+            float,
+            typer.Option(
+                1.0 if design == "tite-crm" else 2.0,
+                "--accrual-rate",
+                help="Patients arriving per DLT window, on average.",
+                min=1e-6,
+                max=1e6,
+            ),
+        ),
+        (
+            "accrual",
+            str,
+            typer.Option(
+                "poisson",
+                "--accrual",
+                help="Arrivals: poisson (exponential gaps) or fixed gaps.",
+            ),
+        ),
+    ]
+    if design == "tite-boin":
+        out += [
+            (
+                "time_to_dlt",
+                str,
+                typer.Option(
+                    "uniform",
+                    "--time-to-dlt",
+                    help="Time to DLT within the window: uniform or weibull (late onset).",
+                ),
+            ),
+            (
+                "late_fraction",
+                float,
+                typer.Option(
+                    0.5,
+                    "--late-fraction",
+                    help="With weibull, the fraction of DLTs in the second half of the window.",
+                    min=0.01,
+                    max=0.99,
+                ),
+            ),
+        ]
     return out
 
 
@@ -591,6 +728,14 @@ _TABLE_TITLES = {
     "3+3": "3+3 rules",
     "boin": "BOIN boundaries (DLTs among patients at the current dose)",
     "crm": "CRM dose paths",
+    "mtpi2": "mTPI-2 boundaries (DLTs among patients at the current dose)",
+    "keyboard": "Keyboard boundaries (DLTs among patients at the current dose)",
+    "i3+3": "i3+3 boundaries (DLTs among patients at the current dose)",
+    "rolling6": "Rolling six: the decision for each state of the current dose",
+    "tite-crm": "TITE-CRM rules",
+    "tite-boin": "TITE-BOIN decisions with pending patients (STFT: standardised follow-up)",
+    "bop2": "BOP2 stopping boundaries per look",
+    "boin12": "BOIN12 boundaries and utilities",
 }
 
 
@@ -616,7 +761,13 @@ def _design_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -> 
     d = build(design, spec)
     with _progress("computing the decision table", None, quiet):
         if design in DOSE_FINDING:
-            frame = decision_rules(d, depth=opts.get("depth", 2), full=opts.get("full", False))
+            if design in _BOUNDARY_DESIGNS and design != "boin":
+                base: Any = d
+                while hasattr(base, "parent"):  # the rule under any behaviours
+                    base = base.parent
+                frame = base.protocol_table(full=opts.get("full", False))
+            else:
+                frame = decision_rules(d, depth=opts.get("depth", 2), full=opts.get("full", False))
         else:
             frame = d.protocol_table()
     if not quiet:
@@ -634,16 +785,19 @@ def _description(d: Any) -> str:
 
 
 def _simulate_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -> None:
-    truth = _floats(opts["truth"], "truth") or []
+    text = opts["truth"].replace(";", ",") if design == "bop2" else opts["truth"]
+    truth = _floats(text, "truth") or []  # BOP2's joint scenarios are regrouped later
     if not truth:
         raise ValueError("truth: give the true rates, e.g. --truth 0.05,0.1,0.2")
     if opts.get("exact") and opts.get("sims") is not None:
         raise ValueError("sims: choose --exact or --sims N, not both")
-    if opts.get("seed") is not None and opts.get("sims") is None and design != "efftox":
+    if opts.get("seed") is not None and opts.get("sims") is None:
         raise ValueError("seed: applies only to simulations (--sims N); exact results have none")
-    if design in DOSE_FINDING:
+    if design in WITH_BEHAVIOURS:
         _simulate_dose_finding(design, spec, opts, truth)
-    elif design in ("efftox", "multi-outcome"):
+    elif design in DOSE_FINDING:
+        _simulate_timed(design, spec, opts, truth)
+    elif design in ("efftox", "boin12", "multi-outcome"):
         _simulate_two_outcomes(design, spec, opts, truth)
     else:
         _simulate_single_arm(design, spec, opts, truth)
@@ -704,9 +858,13 @@ def _simulate_single_arm(
 ) -> None:
     from earlyphase.designs.spec import build_phase2
 
-    as_json, as_csv, sims, seed = opts["as_json"], opts["as_csv"], opts["sims"], opts["seed"]
+    as_json, as_csv, seed = opts["as_json"], opts["as_csv"], opts["seed"]
+    sims = opts.get("sims")
     quiet = as_json or as_csv
     method = "exact" if sims is None else "simulate"
+    if design == "bop2":
+        _simulate_bop2(spec, opts, truth)
+        return
     if design == "simon" and spec.get("kind") == "admissible" and "q" not in spec:
         frame = _simon_admissible_oc(spec, truth, method, sims, seed, quiet)
         _emit(frame, "Simon two-stage designs: operating characteristics", as_json, as_csv)
@@ -714,7 +872,7 @@ def _simulate_single_arm(
     d = build_phase2(design, spec)
     with _progress("operating characteristics", None, quiet):
         oc = d.operating_characteristics(truth, method=method, n_sims=sims or 10_000, seed=seed)
-    if opts["plot"] is not None:
+    if opts.get("plot") is not None:
         from earlyphase.figures.boundaries import plot_boundaries
 
         plot_boundaries(d, opts["plot"], title=TITLES[design])
@@ -722,7 +880,7 @@ def _simulate_single_arm(
         _say(f"Design: {_description(d)}.")
     how = "exact" if method == "exact" else f"{sims:,} simulated trials per rate"
     _emit(oc.table(), f"Operating characteristics ({how})", as_json, as_csv)
-    if opts["plot"] is not None and not quiet:
+    if opts.get("plot") is not None and not quiet:
         _say(f"figure written to {opts['plot']}")
 
 
@@ -762,10 +920,24 @@ def _simulate_two_outcomes(
     as_json, as_csv, sims, seed = opts["as_json"], opts["as_csv"], opts["sims"], opts["seed"]
     quiet = as_json or as_csv
     eff = _floats(opts["truth_eff"], "truth-eff")
-    name = "EffTox" if design == "efftox" else "the Thall-Simon-Estey monitor"
+    name = {"efftox": "EffTox", "boin12": "BOIN12"}.get(design, "the Thall-Simon-Estey monitor")
     if eff is None:
         raise ValueError(f"truth-eff: {name} needs the true efficacy rates too")
+    if design == "boin12":
+        if "n_doses" not in spec:
+            spec["n_doses"] = len(truth)  # one true rate per dose
+        if len(eff) != len(truth):
+            raise ValueError(
+                f"truth-eff: one efficacy rate per dose ({len(truth)} toxicity rates), "
+                f"got {len(eff)}"
+            )
     d = build_phase2(design, spec)
+    if design == "boin12":
+        sims = opts["sims"]
+        with _progress(f"simulating {sims:,} BOIN12 trials", None, quiet):
+            oc = d.operating_characteristics((eff, truth), n_sims=sims, seed=seed)
+        _emit_dose_finding_oc(d, oc, as_json, as_csv)
+        return
     if design == "efftox":
         with _progress(f"simulating {sims:,} EffTox trials", None, quiet):
             oc = d.operating_characteristics((eff, truth), n_sims=sims, seed=seed, psi=opts["psi"])
@@ -799,8 +971,15 @@ def _decide_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -> 
     text = opts["outcomes"].strip()
     counts = re.fullmatch(r"(\d+)\s*/\s*(\d+)", text)
     pair = re.fullmatch(r"(\d+)\s*,\s*(\d+)\s*/\s*(\d+)", text)
-    if counts and design in SINGLE_ARM:
+    if design in ("tite-crm", "tite-boin"):
+        decision = d.decide(_timed_history(text, opts.get("history"), d.window))
+    elif counts and design in SINGLE_ARM:
         decision = d.decide(int(counts.group(1)), int(counts.group(2)))
+    elif counts and design == "bop2":
+        decision = d.decide({"responses": int(counts.group(1)), "n": int(counts.group(2))})
+    elif pair and design == "bop2":
+        x, y, n = (int(v) for v in pair.groups())
+        decision = d.decide({"responses": x, "toxicities": y, "n": n})
     elif pair and design == "multi-outcome":
         decision = d.decide(*(int(v) for v in pair.groups()))
     else:
@@ -821,6 +1000,135 @@ def _decide_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -> 
         typer.echo(buf.getvalue(), nl=False)
     else:
         _say(str(decision))
+
+
+_PATIENT = re.compile(r"([TNtn])(?:\(([^()]*)\))?")
+
+
+def _timed_history(text: str, path: Path | None, window: float) -> dict[str, list[Any]] | None:
+    """Per-patient dose, DLT and follow-up for the TITE designs, from the notation of
+    ``_TITE_HINT`` or from a CSV file (columns dose, dlt, follow_up); None before anyone."""
+    if path is not None and text:
+        raise ValueError("history: give --outcomes or --history, not both")
+    level: list[int] = []
+    dlt: list[int] = []
+    follow: list[float] = []
+    if path is not None:
+        import csv
+
+        if not path.is_file():
+            raise ValueError(f"history: no file {path}")
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        for i, raw in enumerate(rows, start=2):  # line 1 is the header
+            row = {str(k).strip().lower(): v for k, v in raw.items() if k is not None}
+            missing = [c for c in ("dose", "dlt", "follow_up") if c not in row]
+            if missing:
+                raise ValueError(f"history: {path.name} needs the columns dose, dlt, follow_up")
+            try:
+                dose = int(str(row["dose"]).strip())
+                event = str(row["dlt"]).strip().lower()
+                fu = float(str(row["follow_up"]).strip())
+            except ValueError:
+                raise ValueError(
+                    f"history: line {i} of {path.name} must hold a dose level, a dlt 0/1 and a "
+                    f"follow-up time, got {raw!r}"
+                ) from None
+            if event not in ("0", "1", "true", "false", "yes", "no"):
+                raise ValueError(f"history: line {i}: dlt must be 0 or 1, got {row['dlt']!r}")
+            level.append(dose)
+            dlt.append(int(event in ("1", "true", "yes")))
+            follow.append(fu)
+    else:
+        for token in text.split():
+            m = re.fullmatch(r"(\d+)((?:[TNtn](?:\([^()]*\))?)+)", token)
+            if m is None:
+                raise ValueError(
+                    f"outcomes: {token!r} must be a dose then T/N letters, each with an "
+                    "optional follow-up time in brackets, e.g. 2NT(12)N(5)"
+                )
+            for letter, time in _PATIENT.findall(m.group(2)):
+                try:
+                    fu = window if not time else float(time)
+                except ValueError:
+                    raise ValueError(
+                        f"outcomes: the follow-up time in {token!r} must be a number, got {time!r}"
+                    ) from None
+                level.append(int(m.group(1)))
+                dlt.append(int(letter.upper() == "T"))
+                follow.append(fu)
+    if not level:
+        return None
+    return {"level": level, "dlt": dlt, "follow_up": follow}
+
+
+def _simulate_timed(
+    design: str, spec: dict[str, Any], opts: dict[str, Any], truth: list[float]
+) -> None:
+    """The rolling six, TITE-CRM and TITE-BOIN: simulated trials in calendar time."""
+    from earlyphase.designs.spec import build_dose_finding
+
+    as_json, as_csv, sims, seed = opts["as_json"], opts["as_csv"], opts["sims"], opts["seed"]
+    quiet = as_json or as_csv
+    if "n_doses" not in spec and "dose_values" not in spec and design != "tite-crm":
+        spec["n_doses"] = len(truth)  # one true rate per dose
+    d: Any = build_dose_finding(design, spec)
+    timing: dict[str, Any] = {"accrual_rate": opts["accrual_rate"]}
+    if design == "rolling6":
+        timing["dlt_window"] = opts["dlt_window"]
+    else:
+        timing["accrual"] = opts["accrual"]
+    if design == "tite-boin":
+        timing["time_to_dlt"] = opts["time_to_dlt"]
+        timing["late_fraction"] = opts["late_fraction"]
+    with _progress(f"simulating {sims:,} trials", None, quiet):
+        oc = d.operating_characteristics(truth, method="simulate", n_sims=sims, seed=seed, **timing)
+    _emit_dose_finding_oc(d, oc, as_json, as_csv)
+
+
+def _emit_dose_finding_oc(d: Any, oc: Any, as_json: bool, as_csv: bool) -> None:
+    """Operating characteristics of a design without the dose-finding engine: its table and
+    summary (with the trial's duration and suspensions where it has them)."""
+    import json
+
+    if as_json:
+        typer.echo(json.dumps(oc.to_dict(), indent=2, default=float))
+        return
+    if as_csv:
+        typer.echo(oc.table().to_csv(index=False), nl=False)
+        return
+    _say(f"Design: {d.describe()}.")
+    _print_frame(oc.table(), f"Operating characteristics ({oc.n_sims:,} simulated trials)")
+    s = oc.summary()
+    line = f"P(no dose selected) = {_pct(s['prob_no_selection'])}; E[N] = {s['mean_total_n']:.2f}"
+    if s.get("mean_total_dlt") is not None:
+        line += f"; E[DLTs] = {s['mean_total_dlt']:.2f}"
+    if s.get("mean_duration") is not None:
+        line += f"; mean duration {s['mean_duration']:.1f} (SD {s['sd_duration']:.1f})"
+    if s.get("prob_suspended") is not None:
+        line += f"; P(accrual ever suspended) = {_pct(s['prob_suspended'])}"
+    _say(line)
+
+
+def _simulate_bop2(spec: dict[str, Any], opts: dict[str, Any], truth: list[float]) -> None:
+    """BOP2's exact operating characteristics: response rates, or with a joint null four joint
+    probabilities per scenario."""
+    from earlyphase.designs.spec import build_phase2
+
+    d = build_phase2("bop2", spec)
+    scenarios: Any = truth
+    if d.joint:
+        groups = [g for g in str(opts["truth"]).split(";") if g.strip()]
+        scenarios = [_floats(g, "truth") for g in groups]
+        if any(len(g or []) != 4 for g in scenarios):
+            raise ValueError(
+                "truth: with a joint null give four joint probabilities per scenario (response "
+                "and toxicity, response only, toxicity only, neither), scenarios separated by ';'"
+            )
+    oc = d.operating_characteristics(scenarios, method="exact")
+    if not (opts["as_json"] or opts["as_csv"]):
+        _say(f"Design: {d.describe()}.")
+    _emit(oc.table(), "Operating characteristics (exact)", opts["as_json"], opts["as_csv"])
 
 
 def _protocol_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -> None:
@@ -892,6 +1200,8 @@ app.add_typer(design_app, name="design")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(decide_app, name="decide")
 
+#: Designs whose protocol section can be written (the others have design, simulate, decide).
+_PROTOCOL_DESIGNS = (*WITH_BEHAVIOURS, *SINGLE_ARM, "efftox", "multi-outcome")
 protocol_app = typer.Typer(
     cls=_DesignGroup,
     help="Write a design's protocol section (.docx, .html or .md).",
@@ -906,6 +1216,8 @@ for _kind, _group in (
     ("protocol", protocol_app),
 ):
     for _name in DESIGNS:
+        if _kind == "protocol" and _name not in _PROTOCOL_DESIGNS:
+            continue
         _group.command(_name, help=None)(_make_command(_kind, _name))
 
 
@@ -981,10 +1293,10 @@ def _parse_design_spec(text: str) -> tuple[str, str, dict[str, Any]]:
     if not tokens:
         raise ValueError("design: an empty --design; e.g. --design 'boin target=0.3'")
     key = design_key(tokens[0])
-    if key not in DOSE_FINDING:
+    if key not in WITH_BEHAVIOURS:
         raise ValueError(
             f"design: scenario comparisons take the dose-finding designs "
-            f"({', '.join(DOSE_FINDING)}), not {tokens[0]!r}"
+            f"({', '.join(WITH_BEHAVIOURS)}), not {tokens[0]!r}"
         )
     spec: dict[str, Any] = {}
     label = ""

@@ -24,7 +24,9 @@ from earlyphase.designs.settings import (
     MAX_DOSE,
     MAX_DOSES,
     MAX_TEXT,
+    NOT_IN_TRIAL_SERVICE,
     check_conduct,
+    design_key,
     with_defaults,
 )
 
@@ -128,6 +130,15 @@ class TrialsMixin(ServiceBase):
             settings = check_conduct(given)
         except ValueError as exc:
             problems.append(str(exc))
+        try:
+            why = NOT_IN_TRIAL_SERVICE.get(design_key(str(design_name)))
+        except ValueError:
+            why = None  # an unknown design: build_protocol names it below
+        if why is not None:
+            problems.append(
+                f"design: {design_name} is not yet available in the trial service ({why})"
+            )
+            raise ConductError("; ".join(problems))
         if design_name != "crm" and design_name not in SINGLE_ARM:
             spec.setdefault("n_doses", len(dose_levels))
         design: Any = None

@@ -929,6 +929,7 @@ BOP2_SETTINGS = (
         "Fix lambda of the cutoff C(n) = 1 - lambda (n/N)^gamma (with gamma) instead of "
         "optimising it.",
         default_text="optimised",
+        requires="gamma",
         reference="Zhou et al. 2017 lambda",
         **_PROB_OPEN,
     ),
@@ -940,6 +941,7 @@ BOP2_SETTINGS = (
         low=0.0,
         high=10.0,
         default_text="optimised",
+        requires="lam",
         reference="Zhou et al. 2017 gamma",
     ),
     S(

@@ -20,6 +20,7 @@ from earlyphase.designs.settings import (
     BEHAVIOURS,
     DOSE_FINDING,
     SETTINGS,
+    WITH_BEHAVIOURS,
     check,
     design_key,
 )
@@ -31,8 +32,11 @@ if TYPE_CHECKING:
     from earlyphase.designs.base import DoseFindingDesign
     from earlyphase.designs.contract import Design
 
-#: Dose-finding designs built by :func:`build_design`.
-DESIGNS = DOSE_FINDING
+#: Dose-finding designs built by :func:`build_design`, with behaviours.
+DESIGNS = WITH_BEHAVIOURS
+#: Dose-finding designs without behaviours (rolling six, TITE-CRM, TITE-BOIN), built by
+#: :func:`build_dose_finding`.
+TIMED_DESIGNS = tuple(d for d in DOSE_FINDING if d not in WITH_BEHAVIOURS)
 #: Single-arm, monitoring and phase I/II designs built by :func:`build_phase2`.
 PHASE2_DESIGNS = tuple(d for d in ALL_DESIGNS if d not in DOSE_FINDING)
 
@@ -45,13 +49,60 @@ def _problems(problems: list[str]) -> None:
 def build(name: str, spec: Mapping[str, Any]) -> Design:
     """Any design of the registry, by name, from keyword settings."""
     key = design_key(name)
-    if key in DOSE_FINDING:
+    if key in WITH_BEHAVIOURS:
         return build_design(key, spec)
+    if key in DOSE_FINDING:
+        return build_dose_finding(key, spec)
     return build_phase2(key, spec)  # type: ignore[no-any-return]
 
 
+def _kwargs(key: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor arguments from checked settings: each setting feeds its parameter, and
+    ``dose_values`` with ``unit`` make the :class:`~earlyphase.designs.DoseLevels`."""
+    kwargs: dict[str, Any] = {}
+    for s in SETTINGS[key]:
+        if s.name in values and s.target != "doses":
+            kwargs[s.target] = values[s.name]
+    if "dose_values" in values:
+        from earlyphase.designs.doses import DoseLevels
+
+        kwargs["doses"] = DoseLevels(values["dose_values"], values.get("unit", ""))
+    return kwargs
+
+
+def build_dose_finding(name: str, spec: Mapping[str, Any]) -> Design:
+    """A dose-finding design that takes no behaviours, from keyword settings:
+
+    - ``rolling6``: :class:`~earlyphase.designs.rolling_six.RollingSix` (``n_doses``,
+      ``start_dose``, dose levels);
+    - ``tite-crm``: :class:`~earlyphase.designs.tite_crm.TITECRM` (the CRM's settings, the
+      DLT ``window`` and the weight ``scheme``);
+    - ``tite-boin``: :class:`~earlyphase.designs.tite_boin.TITEBOIN` (BOIN's settings, the
+      ``window``, ``max_pending``, ``estimator`` and ``titegboin_compatible``).
+    """
+    try:
+        key = design_key(name)
+    except ValueError:
+        key = name
+    if key not in TIMED_DESIGNS:
+        raise ValueError(f"design: unknown design {name!r}; choose one of {list(TIMED_DESIGNS)}")
+    kwargs = _kwargs(key, check(key, spec))
+    if key == "rolling6":
+        from earlyphase.designs.rolling_six import RollingSix
+
+        return RollingSix(**kwargs)
+    if key == "tite-crm":
+        from earlyphase.designs.tite_crm import TITECRM
+
+        return TITECRM(**kwargs)
+    from earlyphase.designs.tite_boin import TITEBOIN
+
+    return TITEBOIN(**kwargs)
+
+
 def build_design(name: str, spec: Mapping[str, Any]) -> DoseFindingDesign:
-    """A design named ``"3+3"``, ``"boin"`` or ``"crm"`` from keyword settings.
+    """A design named ``"3+3"``, ``"boin"``, ``"crm"``, ``"mtpi2"``, ``"keyboard"`` or
+    ``"i3+3"`` from keyword settings.
 
     Besides each class's parameters, ``dose_values`` and ``unit`` make a
     :class:`~earlyphase.designs.DoseLevels` (and give ``n_doses``), and the behaviours of
@@ -65,18 +116,16 @@ def build_design(name: str, spec: Mapping[str, Any]) -> DoseFindingDesign:
         key = design_key(name)
     except ValueError:
         key = name
-    if key not in DOSE_FINDING:
-        raise ValueError(f"design: unknown design {name!r}; choose one of {list(DOSE_FINDING)}")
+    if key in TIMED_DESIGNS:
+        raise ValueError(
+            f"design: {key} takes no behaviours and is built by build() or build_dose_finding(); "
+            f"build_design builds {', '.join(WITH_BEHAVIOURS)}"
+        )
+    if key not in WITH_BEHAVIOURS:
+        raise ValueError(f"design: unknown design {name!r}; choose one of {list(WITH_BEHAVIOURS)}")
     values = check(key, spec)
     own = {s.name for s in SETTINGS[key]}
-    kwargs: dict[str, Any] = {}
-    for s in SETTINGS[key]:
-        if s.name in values and s.target != "doses":
-            kwargs[s.target] = values[s.name]
-    if "dose_values" in values:
-        from earlyphase.designs.doses import DoseLevels
-
-        kwargs["doses"] = DoseLevels(values["dose_values"], values.get("unit", ""))
+    kwargs = _kwargs(key, values)
     if key == "boin":
         from earlyphase.designs.boin import BOIN
 
@@ -85,6 +134,11 @@ def build_design(name: str, spec: Mapping[str, Any]) -> DoseFindingDesign:
         from earlyphase.designs.crm import CRM
 
         design = CRM(**kwargs)
+    elif key in ("mtpi2", "keyboard", "i3+3"):
+        from earlyphase.designs import interval
+
+        cls = {"mtpi2": interval.MTPI2, "keyboard": interval.Keyboard, "i3+3": interval.I3Plus3}
+        design = cls[key](**kwargs)
     else:
         from earlyphase.designs.three_plus_three import ThreePlusThree
 
@@ -170,6 +224,11 @@ def build_phase2(name: str, spec: Mapping[str, Any]) -> Any:
     - ``efftox``: defaults are the Thall et al. (2014) example.
     - ``multi-outcome``: the four Beta priors, ``delta_eff``, ``delta_tox``, ``p_eff``,
       ``p_tox``, ``n_min``, ``n_max``.
+    - ``bop2``: ``null`` and ``alternative`` (a response rate, or four joint probabilities),
+      ``looks``, ``n_max`` (N), ``alpha``; ``lam`` with ``gamma`` fix the cutoff, else the
+      grid ``lambdas`` x ``gammas`` is searched; ``prior``.
+    - ``boin12``: ``n_doses``, ``tox_target``, ``eff_lower``, ``utility`` and the rule's
+      settings (``explore_n`` = 0 switches the exploration rule off).
     """
     key = name.strip().lower()
     if key not in PHASE2_DESIGNS:
@@ -325,6 +384,37 @@ def _efftox(o: dict[str, Any]) -> Any:
     return EffTox(**kwargs)
 
 
+def _bop2(o: dict[str, Any]) -> Any:
+    from earlyphase.designs.bop2 import BOP2
+
+    kwargs = _kwargs("bop2", o)
+    for k in ("null", "alternative"):
+        v = list(kwargs[k])
+        if len(v) not in (1, 4):
+            _problems(
+                [
+                    f"{k}: give a response rate or the four joint probabilities (response and "
+                    f"toxicity, response only, toxicity only, neither), got {len(v)} numbers"
+                ]
+            )
+        kwargs[k] = v[0] if len(v) == 1 else v
+    if "lam" in kwargs:  # with gamma (the registry requires them together)
+        grids = [k for k in ("lambdas", "gammas") if k in kwargs]
+        _problems([f"{k}: not searched when lam and gamma are fixed" for k in grids])
+    return BOP2(**kwargs)
+
+
+def _boin12(o: dict[str, Any]) -> Any:
+    from earlyphase.designs.boin12 import BOIN12
+
+    kwargs = _kwargs("boin12", o)
+    if kwargs.get("explore_n") == 0:
+        kwargs["explore_n"] = None  # 0 switches the exploration rule off
+    if "utility" in kwargs:
+        kwargs["utility"] = tuple(kwargs["utility"])
+    return BOIN12(**kwargs)
+
+
 def _multi_outcome(o: dict[str, Any]) -> Any:
     from earlyphase.designs.multi_outcome import MultiOutcomeMonitor
 
@@ -338,4 +428,6 @@ _PHASE2 = {
     "tox-monitor": _tox_monitor,
     "efftox": _efftox,
     "multi-outcome": _multi_outcome,
+    "bop2": _bop2,
+    "boin12": _boin12,
 }
