@@ -224,3 +224,33 @@ def test_a_trial_with_corrections_and_a_rejected_decision(server: str, tmp_path:
         stat.screenshot(path=str(tmp_path / "packet.png"), full_page=True)
         browser.close()
     assert time.monotonic() - started < 90
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="make test starts Chromium (scripts/test-services.sh)")
+def test_api_docs_render_offline(server: str) -> None:
+    """Swagger UI renders the OpenAPI 3.1 document with every request to another host
+    refused, and without a CSP violation (which Chromium reports on the console)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        context = browser.new_context()
+        elsewhere: list[str] = []
+
+        def only_here(route: Any) -> None:
+            if route.request.url.startswith(server):
+                route.continue_()
+            else:
+                elsewhere.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", only_here)
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.goto(f"{server}/docs")
+        page.wait_for_selector(".opblock", timeout=20_000)
+        assert "earlyphase conduct" in page.inner_text(".swagger-ui .info .title")
+        assert page.locator(".opblock").count() > 10
+        assert not elsewhere and not problems, (elsewhere, problems)
+        browser.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import importlib.util
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -157,7 +158,7 @@ RecordNo = Annotated[int, PathParam(ge=1, le=MAX_INT)]
 TEMPLATES = Path(__file__).parent / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
 
-#: Swagger UI's files, from the swagger-ui-bundle package: the API docs need no CDN.
+#: Where Swagger UI's files are served from: the API docs need no CDN.
 SWAGGER_STATIC = "/static/swagger"
 
 
@@ -451,12 +452,20 @@ def docs_csp(page: str) -> str:
     )
 
 
-def _serve_swagger(app: FastAPI) -> None:
-    from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+def swagger_static() -> Path:
+    """Swagger UI's files as the swagger-ui-py package ships them (Swagger UI 5, which
+    renders OpenAPI 3.1 as FastAPI writes it; Swagger UI 4 cannot), found without importing
+    the package's framework adapters."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("swagger-ui-py is not installed (pip install swagger-ui-py)")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
 
+
+def _serve_swagger(app: FastAPI) -> None:
     docs = app.docs_url or "/docs"
     app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != docs]
-    app.mount(SWAGGER_STATIC, StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+    app.mount(SWAGGER_STATIC, StaticFiles(directory=swagger_static()), name="swagger")
 
     @app.get(docs, include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
