@@ -456,6 +456,22 @@ def test_the_bounds_are_documented() -> None:
             assert s.low is not None and s.high is not None, f"{s.name} is unbounded"
 
 
+def test_the_command_line_states_the_bounds() -> None:
+    """``earlyphase design DESIGN --help`` says each setting's bounds, from the registry."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from earlyphase.cli import app
+
+    r = CliRunner().invoke(app, ["design", "boin", "--help"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    text = re.sub(r"[\s│]+", " ", r.output)
+    assert "Maximum number of cohorts" in text and "Allowed: [1, 100]" in text
+    assert "Patients per cohort. Allowed: [1, 12]" in text
+    assert "Allowed: (0, 1e+09], at most 20 values" in text
+
+
 if __name__ == "__main__":  # rewrite docs/bounds.md's tables from the registry
     doc = Path(__file__).parents[1] / "docs" / "bounds.md"
     head = doc.read_text(encoding="utf-8").split(TABLES_FROM, 1)[0]
