@@ -119,7 +119,7 @@ def main() -> None:
             lines.append(f"| {label} | {r['error']} | | | |")
         else:
             lines.append(
-                f"| {label} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['maxrss_mib']:.0f} "
+                f"| {label} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['maxrss_mib']:.0f} "
                 f"| {r['states']:,} |"
             )
         print(lines[-1], flush=True)

@@ -6,25 +6,29 @@ trials are added to running totals (:class:`~earlyphase.engine.tally.Tally`), an
 running states are merged (their probabilities added). This is exact: a trial's future depends
 on its past only through its state (patients and DLTs per dose, the current dose, the
 behaviours' state, and the last cohort only for designs whose rule reads it), so two paths
-reaching one state can be followed as one. What a design's rule derives from the counts (for
-BOIN and the interval designs the eliminated doses, for 3+3 the closed doses) needs no state
-of its own, and the final selection, which reads every dose's counts, is taken when a state
-finishes and added to the totals at once, so nothing about finished trials is kept.
+reaching one state can be followed as one. What a rule derives from the counts (for BOIN and
+the interval designs the eliminated doses, for 3+3 the closed doses) needs no state of its
+own. The final selection does read every dose's counts (BOIN's isotonic estimate), so the
+counts stay in the state; it is taken when a state finishes and added to the totals at once,
+so nothing about finished trials is kept.
 
-Each state is packed into one 64-bit key (mixed radix over its columns, each shifted by its
-minimum and divided by the greatest common divisor of its values, so patients counted in
-cohorts of 3 take a third of the room), so merging is one sort of integers; when a state does
-not fit in 64 bits the rows are sorted as they are. States are expanded and decided in blocks
-of at most ``BLOCK`` rows, so memory is bounded by the number of distinct running states, not
-by the number of paths.
+Paths merge twice a cohort: right after the cohort's outcomes (1/3 then 0/3 at a dose meets
+0/3 then 1/3 there), before the design decides, so each distinct state is decided once; and
+after the moves, across blocks. Each state is packed into one 64-bit key (mixed radix over
+its columns, each shifted by its minimum, and divided by the step of its values when the key
+would not otherwise fit), so merging is one sort of integers; states that do not fit in 63
+bits are sorted as rows. States are expanded and decided in blocks of at most ``BLOCK`` rows
+and wait between cohorts as 16-bit rows, so memory is under 200 bytes per running state.
 
-Cost grows with the number of distinct states, which for BOIN with 5 doses and cohorts of 3
-grows by a factor of about 1.5 to 2 per cohort: N = 30 (10 cohorts) has a few thousand states
-and takes well under a second, N = 60 (20 cohorts) about a million states at the widest cohort
-and a few seconds, N = 90 (30 cohorts) tens of millions and minutes (see
-``benchmarks/README.md``). ``max_states`` bounds the running states: past it
-:class:`ExactTooLargeError` is raised, and ``operating_characteristics(method="auto")`` simulates
-instead.
+The cost is the number of distinct states, which does not depend on the true rates (only
+rates of exactly 0 or 1 prune paths). For BOIN with 5 doses and cohorts of 3 it grows by a
+factor of about 2 per cohort early and 1.3 late: N = 30 (10 cohorts) ends in 8 thousand states
+and takes a fraction of a second; N = 60 (20 cohorts), 0.8 million running states at most,
+1.6 million terminal, about 4 s of CPU and 200 MiB; N = 90 (30 cohorts), 20 million running,
+36 million terminal, a few minutes of CPU and 3.5 GiB (``benchmarks/README.md``, "Simulation
+at scale"). ``max_states`` bounds the running states: past it :class:`ExactTooLargeError` is
+raised, and ``operating_characteristics(method="auto")`` simulates instead (past
+``AUTO_MAX_STATES``, from N = 69 for that BOIN).
 """
 
 from __future__ import annotations
