@@ -391,6 +391,12 @@ def test_form_values_outside_their_choices_are_errors(
     _refused(client.post(f"/trials/{TRIAL}/{form}", data=data), field)
 
 
+def test_unknown_paths_and_methods_name_what_was_wrong(client: TestClient) -> None:
+    _refused(client.get("/api/no-such-thing"), "path", 404)
+    r = _refused(client.delete("/api/trials"), "method", 405)
+    assert r["detail"] == "method: Method Not Allowed"
+
+
 def test_a_database_conflict_is_409_not_500(client: TestClient, service: Any) -> None:
     """Two requests taking the same name at once: the second meets the unique constraint."""
     from sqlalchemy.exc import IntegrityError

@@ -49,6 +49,7 @@ from pydantic import (
 )
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from earlyphase.conduct import audit
@@ -919,6 +920,17 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
     async def too_deep(_request: Request, exc: RecursionError) -> JSONResponse:
         msg = f"nested deeper than {MAX_DEPTH}"
         return _problem_response([{"field": "body", "message": msg}], 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        """The router's refusals (no such path, method not allowed) in the same shape."""
+        if exc.status_code in (204, 304):
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        field = {404: "path", 405: "method"}.get(exc.status_code, "request")
+        problem = {"field": field, "message": str(exc.detail)}
+        response = _problem_response([problem], exc.status_code)
+        response.headers.update(exc.headers or {})  # Allow on a 405
+        return response
 
     app.add_middleware(RequestGuard)
 
