@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 from earlyphase.engine.results import OperatingCharacteristics
 from earlyphase.engine.rule import BatchRule
 from earlyphase.engine.states import IntArray, States
-from earlyphase.engine.step import apply_decisions, finish, take_decisions
+from earlyphase.engine.step import finish
 from earlyphase.engine.tally import Tally
 
 FloatArray = NDArray[np.float64]
@@ -115,11 +115,15 @@ def _columns(st: States) -> list[IntArray]:
     return [*st.n.T, *st.y.T, st.current, st.last_n, st.last_y, *st.aux.T]
 
 
-def _pack(cols: Sequence[NDArray[np.integer]]) -> IntArray | None:
+def _pack(
+    cols: Sequence[NDArray[np.integer]], bounds: tuple[IntArray, IntArray] | None = None
+) -> IntArray | None:
     """One int64 key per row of the columns ``cols``, ordered as the rows are
-    lexicographically; None when the rows do not fit in 63 bits."""
-    lo = [int(c.min()) for c in cols]
-    radix = [int(c.max()) - m + 1 for c, m in zip(cols, lo, strict=True)]
+    lexicographically; None when the rows do not fit in 63 bits. ``bounds``: the columns'
+    minima and maxima, when known."""
+    low, high = bounds if bounds is not None else ([c.min() for c in cols], [c.max() for c in cols])
+    lo = [int(m) for m in low]
+    radix = [int(h) - m + 1 for h, m in zip(high, lo, strict=True)]
     step = [1] * len(cols)
     if math.prod(radix) >= 1 << 63:
         # counts move in steps (patients by whole cohorts): divide each column by its step
@@ -165,23 +169,42 @@ def merge_states(st: States, w: FloatArray) -> tuple[States, FloatArray]:
     return st.take(pick), summed
 
 
-def _narrow_rows(st: States) -> NDArray[np.integer]:
-    """The states as rows (:meth:`States.as_rows`) in 16 bits when every value fits (counts
-    of dose finding always do): running states wait between cohorts in a quarter of the
-    memory."""
-    cols = _columns(st)
-    small = all(c.size == 0 or (c.min() >= -(1 << 15) and c.max() < 1 << 15) for c in cols)
-    out = np.empty((st.size, len(cols)), dtype=np.int16 if small else np.int64)
-    for j, c in enumerate(cols):
-        out[:, j] = c
-    return out
+def _narrow(rows: NDArray[np.integer]) -> NDArray[np.integer]:
+    """``rows`` in 16 bits when every value fits (counts of dose finding always do): running
+    states wait between cohorts in a quarter of the memory."""
+    if rows.size == 0 or (rows.min() >= -(1 << 15) and rows.max() < 1 << 15):
+        return rows.astype(np.int16)
+    return rows
+
+
+def _expand_rows(
+    design: BatchRule, mat: IntArray, prob: FloatArray, binomials: _Binomials
+) -> tuple[IntArray, FloatArray]:
+    """:func:`expand_outcomes` on states as rows (:meth:`States.as_rows`): every (state,
+    number of DLTs) pair with its probability, gathered in one copy of whole rows."""
+    k = design.n_doses
+    sizes = design.cohort_sizes(States.from_rows(mat, k))
+    current = mat[:, 2 * k]
+    pk = binomials.table(int(sizes.max()))[sizes, current]
+    rep, kk = np.nonzero(pk > 0)
+    child = mat[rep]
+    at = np.arange(len(rep))
+    cur = child[:, 2 * k]
+    size = sizes[rep]
+    child[at, cur] += size
+    child[at, k + cur] += kk
+    keep = design.uses_last_cohort
+    child[:, 2 * k + 1] = size if keep else 0
+    child[:, 2 * k + 2] = kk if keep else 0
+    return child, prob[rep] * pk[rep, kk]
 
 
 def merge_rows(rows: NDArray[np.integer], w: FloatArray) -> tuple[NDArray[np.integer], FloatArray]:
     """The distinct rows of ``rows`` with their summed weights ``w``."""
     if len(rows) <= 1:
         return rows, w
-    key = _pack(list(rows.T))
+    # minima and maxima of a row-major matrix are fastest taken over its rows at once
+    key = _pack(list(rows.T), (rows.min(axis=0), rows.max(axis=0)))
     if key is None:
         uniq, inv = np.unique(rows, axis=0, return_inverse=True)
         total = np.bincount(inv.ravel(), weights=w, minlength=len(uniq))
@@ -200,7 +223,7 @@ def exact_oc(
     """
     k = design.n_doses
     first = design.initial_states(1)
-    rows = _narrow_rows(first)
+    rows = _narrow(first.as_rows())
     prob: FloatArray = np.ones(1)
     tally = Tally(k, p, design.target)
     binomials = _Binomials(p)
@@ -218,21 +241,26 @@ def exact_oc(
         parts: list[NDArray[np.integer]] = []
         weights: list[FloatArray] = []
         for lo in range(0, len(rows), block):
-            part = States.from_rows(rows[lo : lo + block].astype(np.int64), k)
-            # when the rule does not read the last cohort, states differing only there merge
-            new, rep, pk = expand_outcomes(design, part, p, binomials, design.uses_last_cohort)
+            mat = rows[lo : lo + block].astype(np.int64)
+            # when the rule does not read the last cohort, states differing only there merge;
             # paths that differ only before this cohort meet here (e.g. 0/3 then 1/3 and 1/3
             # then 0/3 at a dose): merge them before the design decides, not after
-            new, w = merge_states(new, prob[lo:][rep] * pk)
+            merged, w = merge_rows(*_expand_rows(design, mat, prob[lo:], binomials))
+            child = np.asarray(merged, dtype=np.int64)  # int64 already: no copy
+            new = States.from_rows(child, k)
             dec = finish(design, new, design.decide_batch(new))
             stop = dec.stop
             if stop.any():
                 tally.add(dec.selected[stop], new.n[stop], new.y[stop], w[stop])
-            go = ~stop
-            if not go.any():
+            go = np.flatnonzero(~stop)
+            if not go.size:
                 continue
-            moved = apply_decisions(new.take(np.flatnonzero(go)), take_decisions(dec, go))
-            parts.append(_narrow_rows(moved))
+            # the continuing states, moved to their next dose (as apply_decisions does)
+            moved = child[go]
+            moved[:, 2 * k] = dec.next_dose[go]
+            if dec.aux is not None:
+                moved[:, 2 * k + 3 :] = dec.aux[go]
+            parts.append(_narrow(moved))
             weights.append(w[go])
         if not parts:
             break
