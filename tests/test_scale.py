@@ -90,7 +90,7 @@ def test_exact_n60_consistency_with_large_monte_carlo() -> None:
     assert exact.selection.sum() == pytest.approx(1.0, abs=1e-12)
 
 
-def test_exact_refuses_past_its_state_budget_and_auto_then_simulates() -> None:
+def test_exact_refuses_past_its_state_budget_and_auto_stays_exact_within_it() -> None:
     design = BOIN(0.3, 5, n_cohorts=12)
     with pytest.raises(ExactTooLargeError):
         exact_oc(design, TRUTH, max_states=500)

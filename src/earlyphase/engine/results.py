@@ -82,6 +82,8 @@ class OperatingCharacteristics(OCResult):
     maps total sample size to its probability. With ``method="simulate"``, ``mc_se`` holds
     the Monte Carlo standard errors of ``selection``. ``extra`` holds further per-dose
     columns of a design with a second endpoint (e.g. ``true_eff`` and ``mean_eff``).
+    With ``method="exact"``, ``n_terminal_states`` counts the distinct finished trial states
+    the enumeration reached (paths meeting in one state count once).
     """
 
     true_tox: FloatArray
