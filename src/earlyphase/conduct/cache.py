@@ -79,7 +79,10 @@ class BoundedCache:
 #: Views of a trial's record (status, recommendation), by (kind, trial id, fingerprint).
 STATES = BoundedCache(512)
 #: Built designs, by (design name, settings as canonical JSON).
-DESIGNS = BoundedCache(64)
+DESIGNS = BoundedCache(1024)
+#: Trials (the latest created) whose designs are built before a write takes the lock; well
+#: below :data:`DESIGNS`' size, so that doing it never evicts what it built.
+PREBUILT = 256
 #: Decision-rule tables as the dashboard prints them, by the design's key.
 TABLES = BoundedCache(64)
 

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
-from earlyphase.conduct.cache import DESIGNS, check_design_size, design_key
+from earlyphase.conduct.cache import DESIGNS, PREBUILT, check_design_size, design_key
 from earlyphase.conduct.models import Cohort, Site, Subject, Trial, User
 from earlyphase.conduct.protocol import build_protocol
 from earlyphase.conduct.store import READ_ONLY
@@ -56,7 +56,8 @@ class ServiceBase:
         that a write never holds the lock while a design is built: the lock is held for the
         database work only. A design that cannot be built is left to the write to report."""
         try:
-            query = select(Trial.design_name, Trial.design_spec)
+            latest = select(Trial.design_name, Trial.design_spec).order_by(Trial.id.desc())
+            query = latest.limit(PREBUILT)
             specs = self.read(lambda s: [tuple(r) for r in s.execute(query)])
         except SQLAlchemyError:
             return  # a store being created or migrated: the write reports its own problem
