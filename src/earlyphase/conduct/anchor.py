@@ -41,6 +41,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from earlyphase.conduct.keyfiles import create_once, key_file_path
 from earlyphase.conduct.models import AuditCheckpoint, AuditEntry, utcnow
 
 GENESIS = "0" * 64
@@ -53,19 +54,10 @@ class AuditKeyError(ValueError):
     """The anchoring key is malformed or cannot be read."""
 
 
-def default_key_path(url: str) -> Path:
-    """Where the key of the database at ``url`` lives when no variable names it."""
-    if url.startswith("sqlite"):
-        path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
-        if path and path != ":memory:":
-            return Path(path + ".audit-key")
-    # a server database: name the file from the URL without credentials
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url)
-    ident = f"{u.host}:{u.port}/{u.database}"
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "earlyphase"
-    return base / f"audit-{hashlib.sha256(ident.encode()).hexdigest()[:16]}.key"
+def default_key_path(url: str) -> Path | None:
+    """Where the key of the database at ``url`` lives when no variable names it (None for
+    an in-memory database, whose key lives no longer than the process)."""
+    return key_file_path(url, ".audit-key", "audit")
 
 
 def parse_key(text_: str, where: str) -> bytes:
@@ -87,18 +79,12 @@ def load_key(url: str, *, create: bool) -> bytes | None:
         return parse_key(env, "EARLYPHASE_AUDIT_KEY")
     named = os.environ.get("EARLYPHASE_AUDIT_KEY_FILE")
     path = Path(named) if named else default_key_path(url)
+    if path is None:
+        return secrets.token_bytes(32) if create else None
     if not path.exists():
         if not create or named:
             return None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            # O_EXCL: two workers starting together agree on the first one's key
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32) + "\n")
+        create_once(path)
     try:
         return parse_key(path.read_text(), str(path))
     except OSError as exc:

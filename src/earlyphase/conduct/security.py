@@ -19,6 +19,8 @@ import secrets
 import unicodedata
 from pathlib import Path
 
+from earlyphase.conduct.keyfiles import create_once, key_file_path
+
 _N, _R, _P = 2**14, 8, 1
 
 #: NIST SP 800-63B 5.1.1.2 / OWASP ASVS 4.0.3 V2.1.1 (user-chosen passwords).
@@ -157,15 +159,7 @@ def default_secret_path(url: str) -> Path | None:
     ``DB.secret`` beside a SQLite file; for a server database (PostgreSQL)
     ``$XDG_CONFIG_HOME/earlyphase/secret-<id>.key`` (default ``~/.config``), ``<id>`` derived
     from host, port and database name (never the password). None for an in-memory database."""
-    if url.startswith("sqlite"):
-        path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
-        return Path(path + ".secret") if path and path != ":memory:" else None
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url)
-    ident = f"{u.host}:{u.port}/{u.database}"
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "earlyphase"
-    return base / f"secret-{hashlib.sha256(ident.encode()).hexdigest()[:16]}.key"
+    return key_file_path(url, ".secret", "secret")
 
 
 def load_secret(url: str) -> bytes:
@@ -181,20 +175,7 @@ def load_secret(url: str) -> bytes:
     path = Path(named) if named else default_secret_path(url)
     if path is None:
         return secrets.token_hex(32).encode()
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # written whole under a temporary name, then linked in: workers starting together
-        # agree on the first one's secret and never read a half-written file
-        tmp = path.with_name(f"{path.name}.{secrets.token_hex(8)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32) + "\n")
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
+    create_once(path)
     try:
         text_ = path.read_text().strip()
     except OSError as exc:

@@ -105,11 +105,12 @@ def open_store(
     verify``): nothing is created, so a missing file, key or trigger is found, not repaired.
     ``key`` overrides the key the environment or the key file gives."""
     from earlyphase.conduct.anchor import KEY_INFO, load_key
+    from earlyphase.conduct.keyfiles import sqlite_path
 
     url = database_url(database)
     if not setup and url.startswith("sqlite"):
-        path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
-        if path in ("", ":memory:") or not Path(path).is_file():
+        path = sqlite_path(url)
+        if path is None or not Path(path).is_file():
             raise NoSuchDatabaseError(f"database: no such file: {path or url}")
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
