@@ -42,7 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from earlyphase.conduct.keyfiles import create_once, key_file_path
-from earlyphase.conduct.models import AuditCheckpoint, AuditEntry, utcnow
+from earlyphase.conduct.models import AuditCheckpoint, AuditEntry, as_utc, utcnow
 
 GENESIS = "0" * 64
 
@@ -91,10 +91,6 @@ def load_key(url: str, *, create: bool) -> bytes | None:
         raise AuditKeyError(f"audit key: cannot read {path} ({exc.strerror})") from exc
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def mac(
     key: bytes, entries: int, added: int, head: str, at: dt.datetime, reason: str, prev: str
 ) -> str:
@@ -105,7 +101,7 @@ def mac(
             "entries": entries,
             "added": added,
             "head": head,
-            "at": _utc(at).isoformat(timespec="microseconds"),
+            "at": as_utc(at).isoformat(timespec="microseconds"),
             "reason": reason,
             "prev": prev,
         },
@@ -177,7 +173,7 @@ class Anchor:
 
 
 def anchor_of(cp: AuditCheckpoint, database: str) -> Anchor:
-    return Anchor(database, cp.entries, cp.head, _utc(cp.at).isoformat(), cp.mac)
+    return Anchor(database, cp.entries, cp.head, as_utc(cp.at).isoformat(), cp.mac)
 
 
 def check(

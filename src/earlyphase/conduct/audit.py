@@ -50,7 +50,15 @@ from sqlalchemy import Table, event, select, text
 from sqlalchemy.orm import Session, UOWTransaction
 
 from earlyphase.conduct import anchor
-from earlyphase.conduct.models import AuditCheckpoint, AuditEntry, Base, Decision, User, utcnow
+from earlyphase.conduct.models import (
+    AuditCheckpoint,
+    AuditEntry,
+    Base,
+    Decision,
+    User,
+    as_utc,
+    utcnow,
+)
 
 GENESIS = "0" * 64
 
@@ -92,15 +100,9 @@ def audited_tables() -> dict[str, Table]:
     return {name: table for name, table in Base.metadata.tables.items() if name not in skip}
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    # SQLite returns naive datetimes (stored in UTC); PostgreSQL returns them in the
-    # session's time zone: both are brought to UTC so the hash does not depend on the server.
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def _canonical(column: str, value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        value = _utc(value).isoformat(timespec="microseconds")
+        value = as_utc(value).isoformat(timespec="microseconds")
     elif isinstance(value, dt.date):
         value = value.isoformat()
     if column in SECRET_COLUMNS and value is not None:
@@ -130,7 +132,7 @@ def _digest(prev: str, fields: dict[str, object]) -> str:
 def _fields(e: AuditEntry) -> dict[str, object]:
     at: str | None = None
     if e.at is not None:
-        utc = _utc(e.at)
+        utc = as_utc(e.at)
         # entries from before row binding were hashed as UTC wall time without offset
         at = (
             utc.replace(tzinfo=None).isoformat(timespec="microseconds")
@@ -304,7 +306,7 @@ def signature_hash(dec: Mapping[Any, Any], signer: str) -> str:
             "verdict": dec["verdict"],
             "approved_dose": dec["approved_dose"],
             "reason": dec["verdict_reason"],
-            "at": None if at is None else _utc(at).isoformat(),
+            "at": None if at is None else as_utc(at).isoformat(),
         },
         sort_keys=True,
     )
@@ -468,7 +470,7 @@ def export_csv(session: Session) -> str:
     for e in session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars():
         row = [
             e.id,
-            _utc(e.at).isoformat() if e.at else "",
+            as_utc(e.at).isoformat() if e.at else "",
             e.username,
             e.action,
             e.table_name,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from earlyphase.conduct.cache import DESIGNS, PREBUILT, check_design_size, design_key
 from earlyphase.conduct.models import Cohort, Site, Subject, Trial, User
+from earlyphase.conduct.models import as_utc as as_utc  # the service's modules read it here
 from earlyphase.conduct.protocol import build_protocol
 from earlyphase.conduct.store import READ_ONLY
 from earlyphase.designs.settings import check_conduct
@@ -190,11 +191,6 @@ class Problems:
 
 def today(zone: ZoneInfo) -> dt.date:
     return dt.datetime.now(zone).date()
-
-
-def as_utc(t: dt.datetime) -> dt.datetime:
-    """SQLite returns stored instants without their zone; they were stored in UTC."""
-    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
 
 
 def local(t: dt.datetime, zone: ZoneInfo) -> dt.datetime:

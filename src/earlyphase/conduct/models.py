@@ -34,6 +34,12 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def as_utc(t: dt.datetime) -> dt.datetime:
+    """An instant in UTC: SQLite returns stored instants without their zone (they were
+    stored in UTC); PostgreSQL returns them in the session's zone."""
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
+
 class Base(DeclarativeBase):
     pass
 
