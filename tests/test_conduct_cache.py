@@ -177,3 +177,67 @@ def test_the_service_refuses_an_oversized_computation_cleanly(
     assert r.status_code == 200 and "more than the service computes" in r.text
     r = client.get("/trials/BOIN")
     assert r.status_code == 200 and "too large" in r.text
+
+
+def test_readers_missing_one_key_wait_for_one_computation() -> None:
+    """After a write every reader misses the same key at once: one thread computes, the
+    others are given its value (not a queue of identical rebuilds)."""
+    import threading
+    import time
+
+    kept = cache.BoundedCache(8)
+    calls: list[int] = []
+    started = threading.Barrier(12)
+    got: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        time.sleep(0.2)  # long enough for every other thread to arrive while it runs
+        return 42
+
+    def reader() -> None:
+        started.wait()
+        got.append(kept.get("view", compute))
+
+    threads = [threading.Thread(target=reader) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert got == [42] * 12
+    assert len(calls) == 1
+    assert kept.get("view", compute) == 42 and len(calls) == 1
+
+
+def test_a_failed_computation_is_not_shared_and_not_kept() -> None:
+    """When the computing thread fails, each waiter computes for itself (and meets the same
+    error, as without a cache); nothing is kept, so the next request tries again."""
+    import threading
+    import time
+
+    kept = cache.BoundedCache(8)
+    calls: list[int] = []
+    errors: list[str] = []
+    started = threading.Barrier(4)
+
+    def compute() -> int:
+        calls.append(1)
+        time.sleep(0.1)
+        raise ConductError("design: too large")
+
+    def reader() -> None:
+        started.wait()
+        try:
+            kept.get("view", compute)
+        except ConductError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert errors == ["design: too large"] * 4
+    assert len(calls) >= 2  # the owner, then the waiters on their own
+    assert len(kept) == 0
+    assert kept.get("view", lambda: 7) == 7

@@ -39,14 +39,29 @@ MAX_WORK = 6.0e7
 MAX_PATHS = 20_000
 
 
+class _Pending:
+    """A value being computed by one thread, awaited by the others that asked for it."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.failed = False
+
+
 class BoundedCache:
     """A thread-safe least-recently-used mapping. The value is computed outside the lock, so
-    a slow computation never blocks readers of other keys; two threads missing the same key
-    at once both compute it (the results are equal) and the first stored wins."""
+    a slow computation never blocks readers of other keys. Threads that miss a key while
+    another thread is computing it wait for that result instead of computing it again: after
+    a write every reader misses at once, and without this each of them (dozens under load)
+    would rebuild the same view, so the write would cost the readers a queue of identical
+    work. A waiter whose owner failed, or is slower than ``wait`` seconds, computes for
+    itself (an error is then raised in each thread that asked, as without a cache)."""
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, wait: float = 30.0) -> None:
         self.maxsize = maxsize
+        self.wait = wait
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._pending: dict[Hashable, _Pending] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -58,14 +73,30 @@ class BoundedCache:
                 self.hits += 1
                 return self._items[key]  # type: ignore[no-any-return]
             self.misses += 1
-        value = compute()
-        with self._lock:
-            if key in self._items:
-                return self._items[key]  # type: ignore[no-any-return]
-            self._items[key] = value
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
-        return value
+            pending = self._pending.get(key)
+            owner = pending is None
+            if pending is None:
+                pending = self._pending[key] = _Pending()
+        if not owner:
+            if pending.done.wait(self.wait) and not pending.failed:
+                return pending.value  # type: ignore[no-any-return]
+            return compute()
+        try:
+            value = compute()
+        except BaseException:
+            pending.failed = True
+            raise
+        else:
+            pending.value = value
+            with self._lock:
+                self._items[key] = value
+                while len(self._items) > self.maxsize:
+                    self._items.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                self._pending.pop(key, None)
+            pending.done.set()
 
     def clear(self) -> None:
         with self._lock:

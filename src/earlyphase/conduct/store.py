@@ -113,7 +113,13 @@ def open_store(
         if path is None or not Path(path).is_file():
             raise NoSuchDatabaseError(f"database: no such file: {path or url}")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # As many connections as the server's worker threads (40 in Starlette's pool): with
+        # fewer, readers queue for a connection although WAL lets them all read at once.
+        in_memory = sqlite_path(url) is None
+        pool: dict[str, Any] = {} if in_memory else {"pool_size": 20, "max_overflow": 20}
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
+        )
         _sqlite_setup(engine)
     else:
         engine = create_engine(url, pool_size=20, max_overflow=20, pool_recycle=1800)
