@@ -177,6 +177,22 @@ def test_five_failures_lock_the_username_for_fifteen_minutes(
         assert audit.verify(s).ok
 
 
+def test_guesses_at_the_signature_prompt_count_towards_the_lockout(svc: TrialService) -> None:
+    """A stolen session or token cannot try passwords at the signature prompt without limit:
+    each wrong password there is a failed, audited sign-in, and the fifth locks the account."""
+    stat = svc.authenticate("stat", "stat-demo-pass")
+    for _ in range(LOCKOUT_FAILURES):
+        with pytest.raises(PermissionDenied, match=r"^password: unknown user or wrong password$"):
+            svc.confirm_decision(stat, 1, "a-wrong-guess-123")
+    with pytest.raises(TooManyAttempts):
+        svc.confirm_decision(stat, 1, "stat-demo-pass")
+    with pytest.raises(TooManyAttempts):
+        svc.authenticate("stat", "stat-demo-pass")
+    failed = _entries(svc, "login_failed")
+    assert len(failed) == LOCKOUT_FAILURES and {e.username for e in failed} == {"stat"}
+    assert [e.username for e in _entries(svc, "login_locked")] == ["stat"]
+
+
 def test_unknown_users_get_the_same_answer_the_same_work_and_the_same_lockout(
     svc: TrialService, monkeypatch: pytest.MonkeyPatch
 ) -> None:

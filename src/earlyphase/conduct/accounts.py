@@ -355,6 +355,20 @@ class AccountsMixin(ServiceBase):
             )
         return token
 
+    def reauthenticate(self, actor: User, password: str) -> None:
+        """The password re-entered for an electronic signature (21 CFR 11.200(a)(1)),
+        checked as a sign-in is: guesses at the signature prompt count towards the same
+        lockout and are audited like guesses at the sign-in page (11.300(d)), so a stolen
+        session or token cannot be used to try passwords without limit."""
+        try:
+            user = self.authenticate(actor.username, password)
+        except TooManyAttempts:
+            raise
+        except PermissionDenied:
+            raise PermissionDenied("password: unknown user or wrong password") from None
+        if user.id != actor.id:
+            raise PermissionDenied("password: unknown user or wrong password")
+
     def session_user(self, token: str) -> User | None:
         """The user of a live session (None if unknown, revoked, idle too long or past its
         absolute limit); the session's last request time is brought forward."""

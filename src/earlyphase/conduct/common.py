@@ -68,6 +68,10 @@ class ServiceBase:
             except (ValueError, TypeError):
                 continue
 
+    def reauthenticate(self, actor: User, password: str) -> None:
+        """Check a password re-entered to sign (accounts.py implements it)."""
+        raise NotImplementedError
+
     def read(self, fn: Callable[[Session], T]) -> T:
         """A read-only transaction (on SQLite it does not wait for, or block, the writer)."""
         with self.sessions() as s:

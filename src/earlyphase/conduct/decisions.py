@@ -26,7 +26,6 @@ from earlyphase.conduct.cache import (
 )
 from earlyphase.conduct.common import (
     ConductError,
-    PermissionDenied,
     Problems,
     ServiceBase,
     assigned_dose,
@@ -48,7 +47,6 @@ from earlyphase.conduct.models import (
     User,
     utcnow,
 )
-from earlyphase.conduct.security import verify_password
 from earlyphase.conduct.timeline import (
     NOT_EVALUABLE,
     assessment,
@@ -306,9 +304,7 @@ class DecisionsMixin(ServiceBase):
 
         Only an approval opens the next cohort, at the approved dose."""
         require(actor, "statistician")
-        signer = self.read(lambda s: s.get(User, actor.id))
-        if signer is None or not verify_password(password, signer.password_hash):
-            raise PermissionDenied("password: unknown user or wrong password")
+        self.reauthenticate(actor, password)
         key = str(meaning or "").strip().lower().replace("-", "_").replace(" ", "_")
         p = Problems()
         if key not in MEANINGS:
