@@ -375,11 +375,13 @@ class AccountsMixin(ServiceBase):
         hashed = token_hash(token)
 
         def get(s: Session) -> tuple[WebSession, User] | None:
-            ws = s.execute(select(WebSession).where(WebSession.token_hash == hashed)).scalar()
-            if ws is None:
-                return None
-            u = s.get(User, ws.user_id)
-            return None if u is None else (ws, u)
+            # one round trip: this runs before every page a signed-in user opens
+            row = s.execute(
+                select(WebSession, User)
+                .join(User, User.id == WebSession.user_id)
+                .where(WebSession.token_hash == hashed)
+            ).first()
+            return None if row is None else (row[0], row[1])
 
         found = self.read(get)
         if found is None:
