@@ -146,3 +146,64 @@ def test_chunked_comparison_keeps_common_random_numbers() -> None:
     u = patient_tolerances(5000, width, 3)
     alone = simulate_oc(designs["BOIN"], TRUTH, n_sims=5000, tolerances=u)
     np.testing.assert_array_equal(alone.selection, o1["BOIN"].selection)
+
+
+def step_every_trial(design: DoseFindingDesign, p: np.ndarray, u: np.ndarray) -> tuple:
+    """Each simulated trial stepped through ``decide_batch`` cohort by cohort, every trial
+    asking the design itself: the reference the memoised transition table must reproduce."""
+    n_sims, k, max_p = len(u), design.n_doses, design.max_patients
+    st = design.initial_states(n_sims)
+    active = np.arange(n_sims)
+    selected = np.full(n_sims, -1)
+    final_n = np.zeros((n_sims, k), dtype=np.int64)
+    final_y = np.zeros((n_sims, k), dtype=np.int64)
+    while active.size:
+        sizes = design.cohort_sizes(st)
+        dlts = np.zeros(active.size, dtype=np.int64)
+        for j in range(int(sizes.max())):
+            col = np.minimum(st.total + j, max_p - 1)
+            dlts += (j < sizes) & (u[active, col] < p[st.current])
+        new = add_cohort(st, sizes, dlts)
+        dec = finish(design, new, design.decide_batch(new))
+        ids = active[dec.stop]
+        selected[ids] = dec.selected[dec.stop]
+        final_n[ids] = new.n[dec.stop]
+        final_y[ids] = new.y[dec.stop]
+        go = ~dec.stop
+        st = apply_decisions(new.take(np.flatnonzero(go)), take_decisions(dec, go))
+        active = active[go]
+    return selected, final_n, final_y
+
+
+STEPPED = {
+    **SMALL,
+    "BOIN stop rules": BOIN(0.3, 5, n_cohorts=8)
+    .stop_at_n(18)
+    .stop_when_n_at_dose(9)
+    .stop_when_too_toxic(0.3, 0.9),
+    "CRM, cohorts of 1": CRM([0.05, 0.12, 0.25, 0.40, 0.55], 0.3, n_patients=16),
+    "CRM logistic, unrestricted": CRM(
+        [0.05, 0.12, 0.25, 0.40, 0.55],
+        0.3,
+        model="logistic",
+        n_patients=12,
+        cohort_size=2,
+        no_skipping=False,
+        coherence=False,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(STEPPED))
+def test_transition_table_simulates_the_trials_the_design_decides(name: str) -> None:
+    from earlyphase.engine.transitions import Transitions
+
+    design = STEPPED[name]
+    u = patient_tolerances(3000, design.max_patients, 11)
+    sel, n, y = step_every_trial(design, TRUTH, u)
+    table = Transitions(design, max_states=50)  # starts afresh between runs: same trials
+    for _ in range(2):
+        trials = run_trials(design, TRUTH, u, table=table)
+        np.testing.assert_array_equal(trials.selected, sel)
+        np.testing.assert_array_equal(trials.n, n)
+        np.testing.assert_array_equal(trials.y, y)

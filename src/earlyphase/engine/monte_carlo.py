@@ -24,13 +24,8 @@ from numpy.typing import NDArray
 
 from earlyphase.engine.results import OperatingCharacteristics
 from earlyphase.engine.rule import BatchRule
-from earlyphase.engine.step import (
-    add_cohort,
-    apply_decisions,
-    finish,
-    take_decisions,
-)
 from earlyphase.engine.tally import Tally
+from earlyphase.engine.transitions import Transitions
 from earlyphase.stats.checks import check_count
 
 FloatArray = NDArray[np.float64]
@@ -72,45 +67,16 @@ def run_trials(
     p: FloatArray,
     tolerances: FloatArray,
     progress: Callable[[int, int], None] | None = None,
+    table: Transitions | None = None,
 ) -> SimulatedTrials:
     """Run ``len(tolerances)`` trials of ``design`` together; patient j of trial t has a DLT at
-    dose d when ``tolerances[t, j] < p[d]``."""
-    n_sims = tolerances.shape[0]
-    k = design.n_doses
-    max_p = design.max_patients
-    if tolerances.shape[1] < max_p:
-        raise ValueError("tolerances: need at least max_patients latent uniforms per trial")
-    u = tolerances
-    st = design.initial_states(n_sims)
-    active = np.arange(n_sims)
-    selected = np.full(n_sims, -1, dtype=np.int64)
-    final_n = np.zeros((n_sims, k), dtype=np.int64)
-    final_y = np.zeros((n_sims, k), dtype=np.int64)
-    done = 0
-    while active.size:
-        sizes = design.cohort_sizes(st)
-        total = st.total
-        p_cur = p[st.current]
-        dlts = np.zeros(active.size, dtype=np.int64)
-        for j in range(int(sizes.max())):
-            col = np.minimum(total + j, max_p - 1)
-            dlts += (j < sizes) & (u[active, col] < p_cur)
-        new = add_cohort(st, sizes, dlts)
-        dec = finish(design, new, design.decide_batch(new))
-        stop = dec.stop
-        if stop.any():
-            ids = active[stop]
-            selected[ids] = dec.selected[stop]
-            final_n[ids] = new.n[stop]
-            final_y[ids] = new.y[stop]
-            done += int(stop.sum())
-            if progress is not None:
-                progress(done, n_sims)
-        go = ~stop
-        keep = np.flatnonzero(go)
-        st = apply_decisions(new.take(keep), take_decisions(dec, go))
-        active = active[keep]
-    return SimulatedTrials(selected=selected, n=final_n, y=final_y)
+    dose d when ``tolerances[t, j] < p[d]``.
+
+    The design decides once per state met (:class:`~earlyphase.engine.transitions.Transitions`;
+    pass ``table`` to keep what earlier runs of the same design learnt)."""
+    table = Transitions(design) if table is None else table
+    selected, n, y = table.outcomes(table.run(p, tolerances, progress))
+    return SimulatedTrials(selected=selected, n=n, y=y)
 
 
 def summarise(
@@ -177,6 +143,7 @@ def simulate_oc(
         raise ValueError("tolerances: need a row of latent uniforms for each of n_sims trials")
     seq = np.random.SeedSequence(seed)
     tally = Tally(design.n_doses, p, design.target)
+    table = Transitions(design)  # every chunk meets mostly the states of the first
     for lo, m in chunks(n_sims, chunk_size):
         u = (
             tolerances[lo : lo + m]
@@ -184,7 +151,7 @@ def simulate_oc(
             else patient_tolerances(m, design.max_patients, seq, start=lo)
         )
         tick = None if progress is None else _offset(progress, lo, n_sims)
-        add_trials(tally, run_trials(design, p, u, tick))
+        table.add_to(tally, table.run(p, u, tick))
     return from_tally(design, p, tally)
 
 

@@ -38,12 +38,22 @@ class Tally:
         self.over80 = 0.0
         self.n_above = 0.0
 
-    def add(self, selected: IntArray, n: IntArray, y: IntArray, w: FloatArray) -> None:
-        """Add finished trials: selected dose (0-based, -1 none), counts per dose, weights."""
+    def add(
+        self,
+        selected: IntArray,
+        n: IntArray,
+        y: IntArray,
+        w: FloatArray,
+        count: int | None = None,
+    ) -> None:
+        """Add finished trials: selected dose (0-based, -1 none), counts per dose, weights.
+
+        ``count`` is the number of trials the rows stand for (default: one each); simulated
+        trials with identical outcomes are added as one row weighted by their number."""
         if len(selected) == 0:
             return
         k = self.k
-        self.count += len(selected)
+        self.count += len(selected) if count is None else count
         self.weight += float(w.sum())
         self.selection += np.bincount(
             np.where(selected < 0, k, selected), weights=w, minlength=k + 1
