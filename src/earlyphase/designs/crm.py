@@ -57,7 +57,7 @@ _BETA = 10.0 * _NODES  # Gauss-Legendre nodes on [-10, 10]
 _W = 10.0 * _WEIGHTS
 _BETA2 = _BETA**2
 #: Rows of counts whose posterior is computed at once (see ``CRM.posterior_moments``).
-_ROWS = 128
+_ROWS = 32
 
 
 @dataclass(frozen=True)

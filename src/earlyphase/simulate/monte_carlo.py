@@ -9,17 +9,11 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from earlyphase.designs import DoseFindingDesign
-from earlyphase.engine.monte_carlo import (
-    CHUNK,
-    add_trials,
-    chunks,
-    from_tally,
-    patient_tolerances,
-    run_trials,
-)
+from earlyphase.engine.monte_carlo import CHUNK, chunks, from_tally, patient_tolerances
 from earlyphase.engine.results import OperatingCharacteristics
 from earlyphase.engine.states import check_truth
 from earlyphase.engine.tally import Tally
+from earlyphase.engine.transitions import Transitions
 from earlyphase.stats.checks import check_count
 
 
@@ -29,6 +23,7 @@ def compare_designs(
     n_sims: int = 10_000,
     seed: int | None = None,
     chunk_size: int = CHUNK,
+    tables: Mapping[str, Transitions] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, OperatingCharacteristics]]:
     """Simulate several designs on the *same* patients (common random numbers).
 
@@ -36,7 +31,9 @@ def compare_designs(
     the share of trials in which the design picks the same dose as the first design) and the
     full operating characteristics of each. Trials run ``chunk_size`` at a time, every design
     on the chunk's patients, keeping running totals only; the results do not depend on
-    ``chunk_size`` (:mod:`earlyphase.engine.monte_carlo`).
+    ``chunk_size`` (:mod:`earlyphase.engine.monte_carlo`). ``tables`` gives a design's
+    transition table (:class:`~earlyphase.engine.transitions.Transitions`) to keep what it
+    learnt from earlier calls; by default each design starts a table for this call.
     """
     if not designs:
         raise ValueError("designs: give at least one design")
@@ -49,16 +46,20 @@ def compare_designs(
     width = max(d.max_patients for d in designs.values())
     seq = np.random.SeedSequence(seed)
     tallies = {name: Tally(d.n_doses, p, d.target) for name, d in designs.items()}
+    known = tables or {}
+    machines = {name: known.get(name) or Transitions(d) for name, d in designs.items()}
     same = dict.fromkeys(designs, 0)
     for lo, m in chunks(n_sims, chunk_size):
         u = patient_tolerances(m, width, seq, start=lo)
         first: NDArray[np.int64] | None = None
-        for name, design in designs.items():
-            trials = run_trials(design, p, u)
-            add_trials(tallies[name], trials)
+        for name in designs:
+            table = machines[name]
+            ends = table.run(p, u)
+            table.add_to(tallies[name], ends)
+            selected = table.outcomes(ends)[0]
             if first is None:
-                first = trials.selected
-            same[name] += int(np.sum(trials.selected == first))
+                first = selected
+            same[name] += int(np.sum(selected == first))
     rows, ocs = [], {}
     for name, design in designs.items():
         oc = from_tally(design, p, tallies[name])
