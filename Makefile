@@ -36,6 +36,7 @@ benchmark: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_report.py --write-readme
 	$(BIN)/python benchmarks/bench_cli_start.py --write-readme
 	$(BIN)/python benchmarks/bench_grid.py --write-readme
+	$(BIN)/python benchmarks/bench_scale.py --write-readme
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

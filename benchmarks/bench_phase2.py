@@ -70,7 +70,7 @@ def main() -> None:
 
     def efftox() -> None:
         EffTox(**THALL_2014, n_patients=30).operating_characteristics(
-            [0.1, 0.2, 0.4, 0.6, 0.7], [0.05, 0.1, 0.15, 0.3, 0.5], n_sims=1000, seed=1
+            ([0.1, 0.2, 0.4, 0.6, 0.7], [0.05, 0.1, 0.15, 0.3, 0.5]), n_sims=1000, seed=1
         )
 
     rows = [

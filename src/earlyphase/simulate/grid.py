@@ -570,8 +570,9 @@ def run_grid(
     return _combine(parts, grid)
 
 
-#: Batches per worker thread: more than one, so a slow worker does not hold the last batch
-#: alone; few, so scheduling costs little against the simulation.
+#: Batches per worker thread when there are several: more than one, so a slow worker does not
+#: hold the last batch alone; few, so scheduling costs little against the simulation. A single
+#: worker has nothing to balance and gets all tasks in one batch (one round trip, about 10 ms).
 BATCHES_PER_WORKER = 2
 
 
@@ -580,7 +581,7 @@ def _on_client(
 ) -> list[pd.DataFrame]:
     """The tasks in contiguous batches on ``client``'s workers, results in task order."""
     threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
-    n_batches = max(1, min(len(tasks), BATCHES_PER_WORKER * max(threads, 1)))
+    n_batches = 1 if threads <= 1 else max(1, min(len(tasks), BATCHES_PER_WORKER * threads))
     bounds = np.linspace(0, len(tasks), n_batches + 1).round().astype(int)
     futures = [
         client.submit(run_tasks, grid, tasks[lo:hi], run, pure=False)
