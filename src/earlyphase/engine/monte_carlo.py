@@ -12,6 +12,11 @@ are the numbers ``t * width`` to ``(t + 1) * width - 1`` of one PCG64 stream fro
 (the generator of a chunk is advanced to its first trial), and the totals are sums of whole
 numbers, so the results do not depend on the chunk size, and equal those of drawing every
 trial's uniforms at once with ``numpy.random.default_rng(seed)``.
+
+The design is asked once per state its trials meet, not once per trial and cohort: a
+:class:`~earlyphase.engine.transitions.Transitions` table, kept across the chunks of one call,
+holds where each state goes after each number of DLTs, and a step of all trials is a lookup.
+Finished trials are added to the totals per distinct outcome, weighted by their number.
 """
 
 from __future__ import annotations
