@@ -18,10 +18,14 @@ from earlyphase.designs.spec import build_design
 from earlyphase.simulate import compare_designs
 from earlyphase.simulate.grid import (
     GridError,
+    _designs,
     calibrate,
     parse_grid,
+    prepare_workers,
     read_grid,
     run_grid,
+    run_task,
+    run_tasks,
     task_seed,
 )
 
@@ -145,6 +149,34 @@ def test_same_numbers_in_process_on_a_local_and_on_a_remote_cluster(cluster: Any
     remote = run_grid(grid, scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(alone, local)
     pd.testing.assert_frame_equal(alone, remote)
+
+
+def test_a_connected_client_and_one_worker_give_the_same_numbers(cluster: Any) -> None:
+    """Tasks in batches (one batch for one worker, a few per worker for several) on a client
+    the caller connected: the same numbers as in this process."""
+    from dask.distributed import Client
+
+    grid = parse_grid(SMALL)
+    alone = run_grid(grid, workers=0)
+    with Client(cluster) as client:
+        prepare_workers(client)
+        pd.testing.assert_frame_equal(alone, run_grid(grid, client=client))
+    pd.testing.assert_frame_equal(alone, run_grid(grid, workers=1))
+
+
+def test_a_process_builds_each_design_once_per_run() -> None:
+    """Tasks of one run share the designs (and what they learnt); another run starts afresh;
+    sharing does not change a task's numbers."""
+    grid = parse_grid(SMALL)
+    first, tables = _designs(grid, "run-a")
+    again, tables_again = _designs(grid, "run-a")
+    assert all(first[k] is again[k] and tables[k] is tables_again[k] for k in first)
+    other, _ = _designs(grid, "run-b")
+    assert all(other[k] is not first[k] for k in first)
+    tasks = grid.tasks()
+    shared = run_tasks(grid, tasks, "run-c")
+    alone = pd.concat([run_task(grid, *t) for t in tasks], ignore_index=True)
+    pd.testing.assert_frame_equal(shared, alone)
 
 
 def _frame(rows: list[tuple[str, str, int, float, float]]) -> pd.DataFrame:
