@@ -44,9 +44,9 @@ FloatArray = NDArray[np.float64]
 #: outcomes (outcome ``-code - 2``).
 UNKNOWN = -1
 
-#: States and outcomes kept before the table starts afresh (at the next chunk): far more than
-#: the designs of this package reach (BOIN with N = 30 meets a few thousand), while bounding
-#: memory to some hundreds of MiB for designs that reach many more.
+#: Entries kept before the table starts afresh (at the next chunk): far more than the designs
+#: of this package reach (BOIN with N = 30 meets about 10,000), while bounding memory to some
+#: hundreds of MiB for designs that reach many more.
 MAX_STATES = 1 << 20
 
 
@@ -114,8 +114,8 @@ class Transitions:
 
     @property
     def size(self) -> int:
-        """Running states and terminal outcomes in the table."""
-        return self._n_live + self._n_ends
+        """Entries in the table: running states, states after a cohort, terminal outcomes."""
+        return self._n_live + len(self._after) + self._n_ends
 
     def _add_live(self, rows: IntArray) -> IntArray:
         """Ids of running states ``rows`` (as :meth:`States.as_rows`), adding new ones."""
