@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 from earlyphase.designs.boin import BOIN
+from earlyphase.designs.late_onset import Accrual, dlt_times
 from earlyphase.designs.tite_boin import TITEBOIN, tite_boin_estimate
 from earlyphase.designs.tite_crm import PatientHistory
 
@@ -304,7 +305,7 @@ def test_simulated_trials_replay_through_decide() -> None:
     of the others), with suspensions resolved at the next outcome."""
     d = TITEBOIN(0.25, 5, window=1, n_cohorts=8)
     p = np.asarray(TRUTH)
-    sim = d._simulate(p, 40, 5, 3.0, "poisson", "uniform", 0.5)
+    sim = d._simulate(p, 40, 5, Accrual("poisson", 1 / 3.0), "uniform", 0.5)
     level, enrol, dlt, resolve = sim["level"], sim["enrol"], sim["dlt"], sim["resolve"]
     checked = 0
     for r in range(40):
@@ -322,12 +323,9 @@ def test_simulated_trials_replay_through_decide() -> None:
 
 
 def test_weibull_times_put_the_late_fraction_in_the_second_half() -> None:
-    d = TITEBOIN(0.3, 2, window=2.0)
     u = np.random.default_rng(1).random(200_000)
     for late in (0.5, 0.7):
-        times = d._dlt_times(
-            np.array([0.3, 0.6]), np.zeros(len(u), dtype=np.int64), u, "weibull", late
-        )
+        times = dlt_times(np.full(len(u), 0.3), u, 2.0, "weibull", late)
         assert times.max() <= 2.0
         assert float((times > 1.0).mean()) == pytest.approx(late, abs=0.005)
 

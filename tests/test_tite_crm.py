@@ -299,7 +299,9 @@ def test_operating_characteristics_result() -> None:
         ({"method": "exact"}, "method"),
         ({"accrual": "weekly"}, "accrual"),
         ({"accrual_rate": 0.0}, "accrual_rate"),
-        ({"time_to_dlt": "weibull"}, "time_to_dlt"),
+        ({"time_to_dlt": "gamma"}, "time_to_dlt"),
+        ({"dropout": 1.5}, "dropout"),
+        ({"screen_fail": -0.1}, "screen_fail"),
         ({"n_sims": 0}, "n_sims"),
     ):
         with pytest.raises(ValueError, match=message):

@@ -69,8 +69,11 @@ from numpy.typing import NDArray
 from earlyphase.designs.boin import BOIN
 from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
 from earlyphase.designs.doses import DoseLevels
+from earlyphase.designs.late_onset import TIMES_TO_DLT, Accrual, arrivals, dlt_times
+from earlyphase.designs.late_onset import dropout_times as _dropout_times
+from earlyphase.designs.late_onset import schedule_from as _schedule_from
+from earlyphase.designs.late_onset import treated_while_pending as _treated_while_pending
 from earlyphase.designs.tite_crm import (
-    ACCRUALS,
     HistoryLike,
     PatientHistory,
     TimedOperatingCharacteristics,
@@ -96,7 +99,6 @@ __all__ = [
 ]
 
 ESTIMATORS: tuple[str, ...] = ("imputed", "ess")
-TIMES_TO_DLT: tuple[str, ...] = ("uniform", "weibull")
 RESUMES: tuple[str, ...] = ("outcome", "arrival")
 
 # decision codes of the rule (indices into _REASONS)
@@ -158,10 +160,10 @@ def tite_boin_estimate(
 class TITEBOINOperatingCharacteristics(TimedOperatingCharacteristics):
     """Operating characteristics of TITE-BOIN in calendar time: those of
     :class:`~earlyphase.designs.tite_crm.TimedOperatingCharacteristics` and how the trial used
-    pending data: patients treated while an earlier patient was still in the DLT window,
-    suspensions of accrual and the time accrual was suspended (unit of the window)."""
+    pending data (patients treated while an earlier patient was still in the DLT window, in
+    the parent class), suspensions of accrual and the time accrual was suspended (unit of the
+    window)."""
 
-    mean_n_treated_while_pending: float | None = None
     mean_suspensions: float | None = None
     prob_suspended: float | None = None
     mean_suspended_time: float | None = None
@@ -169,7 +171,6 @@ class TITEBOINOperatingCharacteristics(TimedOperatingCharacteristics):
     def summary(self) -> dict[str, Any]:
         return {
             **super().summary(),
-            "mean_n_treated_while_pending": self.mean_n_treated_while_pending,
             "mean_suspensions": self.mean_suspensions,
             "prob_suspended": self.prob_suspended,
             "mean_suspended_time": self.mean_suspended_time,
@@ -345,8 +346,13 @@ class TITEBOIN(Design):
         y_all: IntArray,
         m_cur: IntArray,
         s_cur: FloatArray,
+        m_wait: IntArray | None = None,
     ) -> _Rule:
         """The decision at a cohort boundary for many trials (rows).
+
+        ``m_wait`` counts the pending patients whose outcome can still come (default
+        ``m_cur``); patients who left before the end of the window count in the estimate with
+        their partial follow-up, but accrual is not suspended to wait for them.
 
         ``cur`` current dose (0-based); ``n_all``, ``y_all`` patients treated and DLTs seen per
         dose (T, K); ``m_cur`` and ``s_cur`` the pending patients and their STFT at ``cur``.
@@ -369,6 +375,7 @@ class TITEBOIN(Design):
         in_elim = cur >= first_elim
         p_hat = tite_boin_estimate(yd, nd, m_cur, s_cur, self.target, self.estimator)
         complete = m_cur == 0
+        wait = m_cur if m_wait is None else m_wait
         # with no pending patient, BOIN's integer boundaries (exactly BOIN's decisions)
         esc = np.where(complete, yd <= b._b_e[ndc], p_hat <= self.lambda_e)
         deesc_sure = yd >= b._b_d[ndc]  # y / n > lambda_d: p_hat >= y / n whatever is pending
@@ -376,10 +383,10 @@ class TITEBOIN(Design):
         if self.titegboin_compatible:
             # TITEgBOIN checks the pending fraction before the estimate, and waits for the
             # pending patients when it cannot de-escalate from dose 1
-            suspend = ~complete & (m_cur > self.max_pending * nd)
-            suspend |= ~complete & (cur == 0) & deesc & ~(yd <= b._b_e[ndc])
+            suspend = ~complete & (wait > self.max_pending * nd)
+            suspend |= (wait > 0) & (cur == 0) & deesc & ~(yd <= b._b_e[ndc])
         else:
-            suspend = ~complete & ~deesc_sure & (m_cur > self.max_pending * nd)
+            suspend = ~complete & ~deesc_sure & (wait > self.max_pending * nd)
         top = cur == k - 1
         next_elim = cur + 1 >= first_elim
         up = esc & ~top & ~next_elim
@@ -716,12 +723,18 @@ class TITEBOIN(Design):
         time_to_dlt: str = "uniform",
         late_fraction: float = 0.5,
         resume: str = "outcome",
+        dropout: float = 0.0,
+        screen_fail: float = 0.0,
+        schedule: Sequence[Sequence[float]] | None = None,
     ) -> TITEBOINOperatingCharacteristics:
         """Simulated operating characteristics in calendar time.
 
         Patients arrive one at a time, ``accrual_rate`` per DLT window on average: by a Poisson
-        process (``accrual="poisson"``, exponential gaps of mean window / rate) or at fixed gaps
-        (``"fixed"``); the first arrives one gap after the opening (as dfcrm ``titesim``, like
+        process (``accrual="poisson"``, exponential gaps of mean window / rate), at fixed gaps
+        (``"fixed"``) or at gaps uniform on (0, 2 window / rate) (``"uniform"``);
+        ``schedule``, ``(from_time, patients per unit time)`` pairs, makes the rate piecewise
+        constant and ``screen_fail`` of the arrivals are not enrolled; the first arrives one
+        gap after the opening (as dfcrm ``titesim``, like
         :meth:`TITECRM.operating_characteristics
         <earlyphase.designs.tite_crm.TITECRM.operating_characteristics>`). A patient at dose d
         has a DLT with probability ``truth[d]``, at a time within the window that is uniform
@@ -732,6 +745,10 @@ class TITEBOIN(Design):
         that patient waits until the next DLT or end of a window (``resume="outcome"``), or
         until the next arrival (``"arrival"``: a new exponential or fixed gap, as R
         ``TITEgBOIN``'s ``get_oc_TITE_QuasiBOIN``), and the rule is applied again.
+        With probability ``dropout`` a patient leaves at a time uniform on the window: a later
+        DLT is never seen, and the patient counts as pending with the follow-up reached when
+        leaving (Lin & Yuan 2020's censored follow-up), without suspending accrual to wait for
+        an outcome that cannot come (:mod:`~earlyphase.designs.late_onset`).
         The MTD is selected when everyone has completed the window. All trials run together.
 
         The summary adds the duration (opening to the end of the last patient's window), the
@@ -744,8 +761,6 @@ class TITEBOIN(Design):
             raise ValueError(f"n_sims: must be an integer >= 1, got {n_sims!r}")
         if not (math.isfinite(accrual_rate) and accrual_rate > 0):
             raise ValueError(f"accrual_rate: must be > 0 patients per window, got {accrual_rate}")
-        if accrual not in ACCRUALS:
-            raise ValueError(f"accrual: must be one of {list(ACCRUALS)}, got {accrual!r}")
         if time_to_dlt not in TIMES_TO_DLT:
             raise ValueError(
                 f"time_to_dlt: must be one of {list(TIMES_TO_DLT)}, got {time_to_dlt!r}"
@@ -754,9 +769,8 @@ class TITEBOIN(Design):
             raise ValueError(f"late_fraction: must be in (0, 1), got {late_fraction!r}")
         if resume not in RESUMES:
             raise ValueError(f"resume: must be one of {list(RESUMES)}, got {resume!r}")
-        sim = self._simulate(
-            p, n_sims, seed, accrual_rate, accrual, time_to_dlt, late_fraction, resume
-        )
+        acc = Accrual(accrual, self.window / accrual_rate, _schedule_from(schedule), screen_fail)
+        sim = self._simulate(p, n_sims, seed, acc, time_to_dlt, late_fraction, resume, dropout)
         k, t = self.n_doses, n_sims
         n, y = sim["n"], sim["y"]
         sel_idx = np.where(sim["toxic"], -1, self._select(n, y))
@@ -787,54 +801,46 @@ class TITEBOIN(Design):
             accrual=accrual,
             accrual_rate=float(accrual_rate),
             mean_n_treated_while_pending=float(sim["while_pending"].mean()),
+            mean_screened=float(sim["screened"].mean()),
             mean_suspensions=float(sim["suspensions"].mean()),
             prob_suspended=float((sim["suspensions"] > 0).mean()),
             mean_suspended_time=float(sim["suspended_time"].mean()),
         )
-
-    def _dlt_times(
-        self, p: FloatArray, level: IntArray, u: FloatArray, kind: str, late: float
-    ) -> FloatArray:
-        """Time from dosing to DLT for patients who have one, from uniforms ``u``."""
-        w = self.window
-        if kind == "uniform":
-            return np.asarray(u * w, dtype=np.float64)
-        # Weibull S(t) = exp(-lam t^a) with 1 - S(w) = p and 1 - S(w / 2) = (1 - late) p,
-        # conditioned on t <= w: t = w {log(1 - p u) / log(1 - p)}^(1 / a)
-        pd_ = np.clip(p[level], 1e-12, 1 - 1e-12)
-        a = np.log(np.log1p(-pd_) / np.log1p(-(1 - late) * pd_)) / math.log(2.0)
-        return np.asarray(w * (np.log1p(-pd_ * u) / np.log1p(-pd_)) ** (1 / a), dtype=np.float64)
 
     def _simulate(
         self,
         p: FloatArray,
         n_sims: int,
         seed: int | None,
-        rate: float,
-        accrual: str,
+        accrual: Accrual,
         time_to_dlt: str,
         late: float,
         resume: str = "outcome",
+        dropout: float = 0.0,
     ) -> dict[str, Any]:
         """Run ``n_sims`` trials together, patient by patient (module docstring)."""
         rng = np.random.default_rng(seed)
         t, big_n, k, w = n_sims, self.max_n, self.n_doses, self.window
-        gap = w / rate
-        gaps = (
-            rng.exponential(gap, (t, big_n)) if accrual == "poisson" else np.full((t, big_n), gap)
-        )
+        gap = accrual.mean_gap
+        arrival, screened = arrivals(rng, t, big_n, accrual)
+        # gaps between enrolments; a suspension delays everyone after it by its length
+        gaps = np.diff(arrival, axis=1, prepend=0.0)
         tolerance = rng.random((t, big_n))  # a DLT at dose d when tolerance < p[d]
         u_time = rng.random((t, big_n))
+        leave = _dropout_times(rng, (t, big_n), w, dropout)
         level = np.full((t, big_n), -1, dtype=np.int64)
         enrol = np.zeros((t, big_n))
         dlt = np.zeros((t, big_n), dtype=bool)
-        resolve = np.full((t, big_n), np.inf)  # when the outcome is known: DLT or end of window
+        # when the outcome is known: DLT, end of window, or leaving the trial
+        resolve = np.full((t, big_n), np.inf)
+        stop_fu = np.minimum(leave, w) / w  # follow-up fraction reached when it stops
         cur = np.full(t, self.start_index, dtype=np.int64)
         alive = np.ones(t, dtype=bool)
         toxic = np.zeros(t, dtype=bool)
         suspensions = np.zeros(t, dtype=np.int64)
         suspended_time = np.zeros(t)
         onehot_k = np.arange(k)
+        censoring = dropout > 0
         for i in range(big_n):
             arrive = gaps[:, 0].copy() if i == 0 else enrol[:, i - 1] + gaps[:, i]
             if i and i % self.cohort_size == 0:
@@ -854,10 +860,17 @@ class TITEBOIN(Design):
                     y_all = (oh & seen[:, :, None]).sum(axis=1)
                     c = cur[rows]
                     at = lv == c[:, None]
-                    m_c = (at & pend).sum(axis=1)
                     fu = np.clip(now[:, None] - enrol[rows, :i], 0.0, w) / w
+                    m_wait = None
+                    if censoring:
+                        # left without DLT: pending for good, at the follow-up reached
+                        gone = known & ~seen & (stop_fu[rows, :i] < 1.0)
+                        fu = np.where(gone, stop_fu[rows, :i], fu)
+                        m_wait = (at & pend).sum(axis=1)
+                        pend = pend | gone
+                    m_c = (at & pend).sum(axis=1)
                     s_c = np.where(at & pend, fu, 0.0).sum(axis=1)
-                    rule = self._rule(c, n_all, y_all, m_c, s_c)
+                    rule = self._rule(c, n_all, y_all, m_c, s_c, m_wait)
                     code = rule.code
                     stop = np.isin(code, _STOPS)
                     sus = code == _SUSPEND
@@ -874,7 +887,7 @@ class TITEBOIN(Design):
                             later = np.where(res[sus] > now[sus, None], res[sus], np.inf).min(
                                 axis=1
                             )
-                        elif accrual == "poisson":
+                        elif accrual.kind == "poisson":
                             later = now[sus] + rng.exponential(gap, int(sus.sum()))
                         else:
                             later = now[sus] + gap
@@ -889,31 +902,24 @@ class TITEBOIN(Design):
             d = cur[r]
             level[r, i] = d
             enrol[r, i] = arrive[r]
-            dlt[r, i] = tolerance[r, i] < p[d]
-            t_dlt = self._dlt_times(p, d, u_time[r, i], time_to_dlt, late)
-            resolve[r, i] = arrive[r] + np.where(dlt[r, i], t_dlt, w)
+            t_dlt = dlt_times(p[d], u_time[r, i], w, time_to_dlt, late)
+            # a DLT after the patient left is never seen
+            dlt[r, i] = (tolerance[r, i] < p[d]) & (t_dlt < leave[r, i])
+            resolve[r, i] = arrive[r] + np.where(dlt[r, i], t_dlt, np.minimum(w, leave[r, i]))
         on = level >= 0
         oh = level[:, :, None] == onehot_k[None, None, :]
         n = oh.sum(axis=1).astype(np.int64)
         y = (oh & dlt[:, :, None]).sum(axis=1).astype(np.int64)
         last = np.where(on, enrol, -np.inf).max(axis=1)
-        # an earlier patient still pending when patient i is dosed
-        prev = np.concatenate(
-            (
-                np.full((t, 1), -np.inf),
-                np.maximum.accumulate(np.where(on, resolve, -np.inf), axis=1)[:, :-1],
-            ),
-            axis=1,
-        )
-        while_pending = (on & (prev > enrol)).sum(axis=1)
         return {
             "n": n,
             "y": y,
             "toxic": toxic,
             "duration": last + w,
-            "while_pending": while_pending,
+            "while_pending": _treated_while_pending(on, enrol, resolve),
             "suspensions": suspensions,
             "suspended_time": suspended_time,
+            "screened": screened,
             "level": level,
             "enrol": enrol,
             "dlt": dlt,

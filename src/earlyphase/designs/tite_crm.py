@@ -53,6 +53,16 @@ from numpy.typing import NDArray
 
 from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
 from earlyphase.designs.doses import DoseLevels, start_index
+from earlyphase.designs.late_onset import (
+    ACCRUALS,
+    TIMES_TO_DLT,
+    Accrual,
+    arrivals,
+    dlt_times,
+    treated_while_pending,
+)
+from earlyphase.designs.late_onset import dropout_times as _dropout_times
+from earlyphase.designs.late_onset import schedule_from as _schedule_from
 from earlyphase.designs.outcomes import History, as_history
 from earlyphase.engine.results import OperatingCharacteristics
 from earlyphase.engine.states import check_truth
@@ -66,6 +76,8 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 __all__ = [
+    "ACCRUALS",
+    "TIMES_TO_DLT",
     "TITECRM",
     "PatientHistory",
     "SimulatedTimedTrials",
@@ -84,7 +96,6 @@ _STOP_N = "stop: maximum sample size reached"
 _BLOCK = 4000  # simulated trials run together
 _FILL = "stay: the current cohort is not complete"
 SCHEMES: tuple[str, ...] = ("linear", "adaptive")
-ACCRUALS: tuple[str, ...] = ("poisson", "fixed")
 
 
 def tite_weights(
@@ -290,7 +301,9 @@ class TimedOperatingCharacteristics(OperatingCharacteristics):
     """Operating characteristics of a design run in calendar time: those of
     :class:`~earlyphase.engine.results.OperatingCharacteristics` and the trial's duration
     (from the opening of accrual to the end of the last patient's DLT window), in the unit of
-    the DLT window, and the accrual it was simulated with."""
+    the DLT window, and the accrual it was simulated with; the patients dosed while an earlier
+    patient's DLT outcome was still unknown, and the people screened (screen failures
+    included) per trial."""
 
     mean_duration: float | None = None
     sd_duration: float | None = None
@@ -298,6 +311,8 @@ class TimedOperatingCharacteristics(OperatingCharacteristics):
     window: float | None = None
     accrual: str | None = None
     accrual_rate: float | None = None
+    mean_n_treated_while_pending: float | None = None
+    mean_screened: float | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -308,6 +323,8 @@ class TimedOperatingCharacteristics(OperatingCharacteristics):
             "mean_duration": self.mean_duration,
             "sd_duration": self.sd_duration,
             "median_duration": self.median_duration,
+            "mean_n_treated_while_pending": self.mean_n_treated_while_pending,
+            "mean_screened": self.mean_screened,
         }
 
 
@@ -320,13 +337,21 @@ class SimulatedTimedTrials:
     dlt: BoolArray
     arrival: FloatArray
     dlt_time: FloatArray
+    #: time from the first dose at which each patient left the trial (inf: stayed)
+    leave: FloatArray | None = None
+    #: people screened per trial to enrol its patients (screen failures included)
+    screened: IntArray | None = None
 
     def history_at(self, trial: int, time: float) -> PatientHistory:
         """What the team knows about trial ``trial`` at calendar ``time``: the patients who
-        arrived before it, the DLTs seen by then and everyone's follow-up."""
+        arrived before it, the DLTs seen by then and everyone's follow-up (up to leaving, for
+        a patient who dropped out)."""
         on = self.arrival[trial] < time
         seen = self.dlt[trial, on] & (self.arrival[trial, on] + self.dlt_time[trial, on] <= time)
-        fu = np.where(seen, self.dlt_time[trial, on], time - self.arrival[trial, on])
+        fu = time - self.arrival[trial, on]
+        if self.leave is not None:
+            fu = np.minimum(fu, self.leave[trial, on])
+        fu = np.where(seen, self.dlt_time[trial, on], fu)
         return PatientHistory(self.level[trial, on], seen, fu.astype(np.float64))
 
 
@@ -852,20 +877,31 @@ class TITECRM(Design):
         accrual_rate: float = 1.0,
         accrual: str = "poisson",
         time_to_dlt: str = "uniform",
+        late_fraction: float = 0.5,
+        dropout: float = 0.0,
+        screen_fail: float = 0.0,
+        schedule: Sequence[Sequence[float]] | None = None,
     ) -> TimedOperatingCharacteristics:
         """Simulated operating characteristics in calendar time (as dfcrm ``titesim``).
 
         Patients arrive one at a time, ``accrual_rate`` per DLT window on average: by a
-        Poisson process (``accrual="poisson"``, exponential gaps of mean window / rate) or at
-        fixed gaps of window / rate (``"fixed"``); the first patient arrives one gap after the
-        opening, as in ``titesim``. Patient j treated at dose d has a DLT with probability
-        ``truth[d]``, at a time uniform on the window (``time_to_dlt="uniform"``, ``titesim``'s
-        ``surv = "uniform"``). At each arrival that starts a cohort the dose is chosen from
-        the data then (DLTs seen so far, follow-up of the others), and the MTD is selected
-        when every patient has completed the window. All ``n_sims`` trials advance together.
+        Poisson process (``accrual="poisson"``, exponential gaps of mean window / rate), at
+        fixed gaps of window / rate (``"fixed"``) or at gaps uniform on (0, 2 window / rate)
+        (``"uniform"``); ``schedule``, ``(from_time, patients per unit time)`` pairs, makes the
+        rate piecewise constant; ``screen_fail`` of the arrivals are not enrolled. The first
+        patient arrives one gap after the opening, as in ``titesim``. Patient j treated at
+        dose d has a DLT with probability ``truth[d]``, at a time uniform on the window
+        (``time_to_dlt="uniform"``, ``titesim``'s ``surv = "uniform"``) or Weibull
+        (``"weibull"``, ``late_fraction`` of the DLTs in the second half of the window); with
+        probability ``dropout`` a patient leaves at a time uniform on the window, a later DLT
+        is never seen and the follow-up stays partial (:mod:`~earlyphase.designs.late_onset`).
+        At each arrival that starts a cohort the dose is chosen from the data then (DLTs seen
+        so far, follow-up of the others), and the MTD is selected when every patient has
+        completed the window (or left). All ``n_sims`` trials advance together.
 
         The summary adds the trial duration (opening of accrual to the end of the last
-        patient's window; ``titesim``'s ``Duration``); ``table()`` adds ``pct_patients``.
+        patient's window; ``titesim``'s ``Duration``), the patients treated while an earlier
+        patient was pending, and the people screened; ``table()`` adds ``pct_patients``.
         """
         self._check_method(method)
         p = check_truth(truth, self.n_doses)
@@ -873,25 +909,39 @@ class TITECRM(Design):
             raise ValueError(f"n_sims: must be an integer >= 1, got {n_sims!r}")
         if not (math.isfinite(accrual_rate) and accrual_rate > 0):
             raise ValueError(f"accrual_rate: must be > 0 patients per window, got {accrual_rate}")
-        if accrual not in ACCRUALS:
-            raise ValueError(f"accrual: must be one of {list(ACCRUALS)}, got {accrual!r}")
-        if time_to_dlt != "uniform":
-            raise ValueError(f"time_to_dlt: only 'uniform' is available, got {time_to_dlt!r}")
-        sim = self._simulate(p, n_sims, seed, accrual_rate, accrual)
+        if time_to_dlt not in TIMES_TO_DLT:
+            raise ValueError(
+                f"time_to_dlt: must be one of {list(TIMES_TO_DLT)}, got {time_to_dlt!r}"
+            )
+        if not 0 < late_fraction < 1:
+            raise ValueError(f"late_fraction: must be in (0, 1), got {late_fraction!r}")
+        acc = Accrual(accrual, self.window / accrual_rate, _schedule_from(schedule), screen_fail)
+        sim = self._simulate(p, n_sims, seed, acc, time_to_dlt, late_fraction, dropout)
         level, dlt, arrival = sim.level, sim.dlt, sim.arrival
         k = self.n_doses
         t = n_sims
         onehot = (level - 1)[:, :, None] == np.arange(k)[None, None, :]
         n = onehot.sum(axis=1).astype(np.int64)
         y = (onehot & dlt[:, :, None]).sum(axis=1).astype(np.int64)
-        # final analysis: every patient has completed the window (all weights 1)
+        # final analysis: every patient has completed the window (all weights 1), except
+        # those who left early, whose follow-up stays partial
         full = np.ones_like(dlt)
-        est, _ = self._posterior(level - 1, dlt, full.astype(np.float64), full)
+        if sim.leave is None:
+            w_final = full.astype(np.float64)
+        else:
+            fu_final = np.where(dlt, sim.dlt_time, np.minimum(sim.leave, self.window))
+            w_final = _weights_batch(fu_final, dlt, full, self.window, self.scheme)
+        est, _ = self._posterior(level - 1, dlt, w_final, full)
         sel_idx = self._recommend(est)
         sel = np.bincount(sel_idx, minlength=k + 1).astype(np.float64) / t
         uniq, counts = np.unique(n.sum(axis=1), return_counts=True)
         od60, od80, above = overdose_summaries(p, self._target, n, np.ones(t))
         duration = arrival[:, -1] + self.window
+        resolve = arrival + np.where(dlt, sim.dlt_time, self.window)
+        if sim.leave is not None:
+            resolve = np.minimum(resolve, arrival + sim.leave)
+        sim_pending = treated_while_pending(np.ones_like(dlt), arrival, resolve)
+        sim_screened = sim.screened if sim.screened is not None else np.full(t, level.shape[1])
         mean_n = n.mean(axis=0)
         return TimedOperatingCharacteristics(
             true_tox=p,
@@ -914,6 +964,8 @@ class TITECRM(Design):
             window=self.window,
             accrual=accrual,
             accrual_rate=float(accrual_rate),
+            mean_n_treated_while_pending=float(sim_pending.mean()),
+            mean_screened=float(sim_screened.mean()),
         )
 
     def simulate_trials(
@@ -923,45 +975,81 @@ class TITECRM(Design):
         seed: int | None = None,
         accrual_rate: float = 1.0,
         accrual: str = "poisson",
+        *,
+        time_to_dlt: str = "uniform",
+        late_fraction: float = 0.5,
+        dropout: float = 0.0,
+        screen_fail: float = 0.0,
+        schedule: Sequence[Sequence[float]] | None = None,
     ) -> SimulatedTimedTrials:
         """The patients of ``n_sims`` simulated trials, all run at once (see
-        :meth:`operating_characteristics` for the model of accrual and DLT times)."""
+        :meth:`operating_characteristics` for the model of accrual, DLT times and dropout)."""
         p = check_truth(truth, self.n_doses)
-        if accrual not in ACCRUALS:
-            raise ValueError(f"accrual: must be one of {list(ACCRUALS)}, got {accrual!r}")
-        return self._simulate(p, n_sims, seed, accrual_rate, accrual)
+        acc = Accrual(accrual, self.window / accrual_rate, _schedule_from(schedule), screen_fail)
+        return self._simulate(p, n_sims, seed, acc, time_to_dlt, late_fraction, dropout)
 
     def _simulate(
-        self, p: FloatArray, n_sims: int, seed: int | None, rate: float, accrual: str
+        self,
+        p: FloatArray,
+        n_sims: int,
+        seed: int | None,
+        accrual: Accrual,
+        time_to_dlt: str = "uniform",
+        late: float = 0.5,
+        dropout: float = 0.0,
     ) -> SimulatedTimedTrials:
         """Dose levels (1-based), DLTs and arrival times of ``n_sims`` trials, all at once."""
         rng = np.random.default_rng(seed)
         t, m = n_sims, self.n_patients
-        gap = self.window / rate
-        gaps = rng.exponential(gap, (t, m)) if accrual == "poisson" else np.full((t, m), gap)
-        arrival = np.cumsum(gaps, axis=1)
+        arrival, screened = arrivals(rng, t, m, accrual)
         tolerance = rng.random((t, m))  # patient j has a DLT at dose d when tolerance < p[d]
-        dlt_time = rng.random((t, m)) * self.window  # uniform on the window, if a DLT
+        u_time = rng.random((t, m))  # the time to DLT, if any, from this uniform
+        leave = _dropout_times(rng, (t, m), self.window, dropout)
         level0 = np.zeros((t, m), dtype=np.int64)
         dlt = np.zeros((t, m), dtype=bool)
+        dlt_time = np.full((t, m), np.inf)
         # trials in blocks: the posterior grid is (trials x 400) per decision, so blocks bound
         # the memory; the random numbers are drawn beforehand, so blocks do not change results
         for lo in range(0, t, _BLOCK):
             rows = slice(lo, min(lo + _BLOCK, t))
-            level0[rows], dlt[rows] = self._run_block(
-                p, arrival[rows], tolerance[rows], dlt_time[rows]
+            level0[rows], dlt[rows], dlt_time[rows] = self._run_block(
+                p, arrival[rows], tolerance[rows], u_time[rows], leave[rows], time_to_dlt, late
             )
-        return SimulatedTimedTrials(level0 + 1, dlt, arrival, np.where(dlt, dlt_time, np.inf))
+        return SimulatedTimedTrials(
+            level0 + 1,
+            dlt,
+            arrival,
+            np.where(dlt, dlt_time, np.inf),
+            None if dropout == 0 else leave,
+            screened,
+        )
 
     def _run_block(
-        self, p: FloatArray, arrival: FloatArray, tolerance: FloatArray, dlt_time: FloatArray
-    ) -> tuple[IntArray, BoolArray]:
+        self,
+        p: FloatArray,
+        arrival: FloatArray,
+        tolerance: FloatArray,
+        u_time: FloatArray,
+        leave: FloatArray,
+        time_to_dlt: str,
+        late: float,
+    ) -> tuple[IntArray, BoolArray, FloatArray]:
         t, m = arrival.shape
+        w_len = self.window
         level0 = np.zeros((t, m), dtype=np.int64)
         dlt = np.zeros((t, m), dtype=bool)
+        dlt_time = np.full((t, m), np.inf)
         cur = np.full(t, self.start_index, dtype=np.int64)
-        level0[:, 0] = cur
-        dlt[:, 0] = tolerance[:, 0] < p[cur]
+        # follow-up stops at the end of the window, or when the patient leaves
+        horizon = np.minimum(leave, w_len)
+
+        def dose(i: int) -> None:
+            level0[:, i] = cur
+            dlt_time[:, i] = dlt_times(p[cur], u_time[:, i], w_len, time_to_dlt, late)
+            # a DLT after the patient left is never seen
+            dlt[:, i] = (tolerance[:, i] < p[cur]) & (dlt_time[:, i] < leave[:, i])
+
+        dose(0)
         for i in range(1, m):
             if i % self.cohort_size == 0:
                 now = arrival[:, i : i + 1]
@@ -970,13 +1058,14 @@ class TITECRM(Design):
                 # pmin(next.arrival, utox) - arrival); the others are followed until now
                 seen = dlt[:, :i] & (arrival[:, :i] + dlt_time[:, :i] <= now)
                 fu = np.where(
-                    seen, dlt_time[:, :i], np.clip(now - arrival[:, :i], 0.0, self.window)
+                    seen,
+                    dlt_time[:, :i],
+                    np.minimum(np.maximum(now - arrival[:, :i], 0.0), horizon[:, :i]),
                 )
-                w = _weights_batch(fu, seen, on, self.window, self.scheme)
+                w = _weights_batch(fu, seen, on, w_len, self.scheme)
                 est, _ = self._posterior(level0[:, :i], seen, w, on)
                 rec = self._recommend(est)
                 at_cur = level0[:, :i] == cur[:, None]
                 cur = self._restrict(rec, cur, at_cur.sum(axis=1), (at_cur & seen).sum(axis=1))
-            level0[:, i] = cur
-            dlt[:, i] = tolerance[:, i] < p[cur]
-        return level0, dlt
+            dose(i)
+        return level0, dlt, dlt_time
