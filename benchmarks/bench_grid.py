@@ -2,14 +2,16 @@
 in one process.
 
 The grid: BOIN, 3+3 and CRM (two skeletons) over 6 scenarios of 5 doses, 24,000 trials per
-scenario in chunks of 4,000 (36 tasks). Timed: the tasks in one fresh process (``workers=0``,
-after importing the designs, as a worker has after start-up), on a Dask LocalCluster with one worker process (the runner's overhead: scheduling, pickling, result
+scenario in chunks of 4,000 (36 tasks), and the same with ten times the trials (360 tasks), to
+show which part of the overhead is fixed per run. Timed: the tasks in one fresh process
+(``workers=0``, after importing the designs, as a worker has after start-up), on a Dask
+LocalCluster with one worker process (the runner's overhead: scheduling, pickling, result
 transfer and combination), and with one worker per core. Start-up (starting the cluster,
 connecting a client, importing the designs on every worker) is timed apart from the run, and
 both are reported, with and without it. The numbers must be identical in all runs (checked).
 Every run builds its designs and learns their decisions afresh, in each process.
 
-Usage: python benchmarks/bench_grid.py [--write-readme] [--repeat 3]
+Usage: python benchmarks/bench_grid.py [--write-readme] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 from _readme import write_results
 
-from earlyphase.simulate.grid import local_cluster, parse_grid, prepare_workers, run_grid
+from earlyphase.simulate.grid import Grid, local_cluster, parse_grid, prepare_workers, run_grid
 
 SCENARIOS = [
     [0.30, 0.45, 0.55, 0.65, 0.75],
@@ -57,8 +59,13 @@ GRID = {
 }
 
 
-def timed(**kw: object) -> tuple[float, pd.DataFrame]:
-    grid = parse_grid(GRID)
+def grid_of(scale: int) -> Grid:
+    """The grid with ``scale`` times its trials (chunks of the same size: more tasks)."""
+    return parse_grid({**GRID, "n_sims": GRID["n_sims"] * scale})  # type: ignore[operator]
+
+
+def timed(scale: int, **kw: object) -> tuple[float, pd.DataFrame]:
+    grid = grid_of(scale)
     t0 = time.perf_counter()
     result = run_grid(grid, **kw)  # type: ignore[arg-type]
     return time.perf_counter() - t0, result
@@ -67,10 +74,10 @@ def timed(**kw: object) -> tuple[float, pd.DataFrame]:
 ALONE = """
 import pickle, sys, time
 sys.path.insert(0, {here!r})
-from bench_grid import GRID
-from earlyphase.simulate.grid import _import_task_modules, parse_grid, run_grid
+from bench_grid import grid_of
+from earlyphase.simulate.grid import _import_task_modules, run_grid
 _import_task_modules()
-grid = parse_grid(GRID)
+grid = grid_of(int(sys.argv[2]))
 t0 = time.perf_counter()
 result = run_grid(grid, workers=0)
 elapsed = time.perf_counter() - t0
@@ -79,20 +86,20 @@ with open(sys.argv[1], "wb") as f:
 """
 
 
-def in_one_process() -> tuple[float, pd.DataFrame]:
+def in_one_process(scale: int) -> tuple[float, pd.DataFrame]:
     """The grid with ``workers=0`` in a fresh interpreter that has imported the designs, as a
     fresh worker has after start-up: both meet their first calls (caches, lazy imports) in
     the run, so the difference is the runner's."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "alone.pkl"
         code = ALONE.format(here=str(Path(__file__).parent))
-        subprocess.run([sys.executable, "-c", code, str(out)], check=True)
+        subprocess.run([sys.executable, "-c", code, str(out), str(scale)], check=True)
         with out.open("rb") as f:
             elapsed, result = pickle.load(f)
     return float(elapsed), result
 
 
-def on_cluster(workers: int) -> tuple[float, float, pd.DataFrame]:
+def on_cluster(workers: int, scale: int) -> tuple[float, float, pd.DataFrame]:
     """Start-up of a LocalCluster as ``earlyphase grid`` starts one (cluster, client, the
     workers importing the designs), then the grid on it."""
     from dask.distributed import Client
@@ -103,23 +110,20 @@ def on_cluster(workers: int) -> tuple[float, float, pd.DataFrame]:
     prepare_workers(client)
     start = time.perf_counter() - t0
     try:
-        run, result = timed(client=client)
+        run, result = timed(scale, client=client)
     finally:
         client.close()
         cluster.close()
     return start, run, result
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--write-readme", action="store_true")
-    ap.add_argument("--repeat", type=int, default=3, help="interleaved runs of each kind")
-    args = ap.parse_args()
-    cores = os.cpu_count() or 1
-    load_before = os.getloadavg()[0]
-    # interleaved, median of --repeat: the machine's other load falls on all alike
-    runs = [(in_one_process(), on_cluster(1), on_cluster(cores)) for _ in range(args.repeat)]
-    load_after = os.getloadavg()[0]
+def measure(scale: int, repeat: int, cores: int) -> tuple[list[str], float, float]:
+    """Table rows for the grid at ``scale``; the runner's overhead without and with start-up."""
+    # interleaved, median of ``repeat``: the machine's other load falls on all alike
+    runs = [
+        (in_one_process(scale), on_cluster(1, scale), on_cluster(cores, scale))
+        for _ in range(repeat)
+    ]
     for r in runs:
         pd.testing.assert_frame_equal(runs[0][0][1], r[0][1])
         pd.testing.assert_frame_equal(runs[0][0][1], r[1][2])
@@ -128,27 +132,46 @@ def main() -> None:
     t_alone = med(r[0][0] for r in runs)
     s_one, t_one = med(r[1][0] for r in runs), med(r[1][1] for r in runs)
     s_all, t_all = med(r[2][0] for r in runs), med(r[2][1] for r in runs)
-    n_tasks = len(parse_grid(GRID).tasks())
+    grid = grid_of(scale)
+    what = f"{len(grid.tasks())} tasks, {grid.n_sims:,} trials per scenario"
+    rows = [
+        f"| {what}: one fresh process (`--workers 0`) | - | {t_alone:.2f} | 1.00 | 1.00 |",
+        f"| {what}: LocalCluster, 1 worker (runner overhead) | {s_one:.2f} | {t_one:.2f} |"
+        f" {t_one / t_alone:.3f} | {(s_one + t_one) / t_alone:.2f} |",
+        f"| {what}: LocalCluster, {cores} workers | {s_all:.2f} | {t_all:.2f} |"
+        f" {t_all / t_alone:.3f} | {(s_all + t_all) / t_alone:.2f} |",
+    ]
+    return rows, t_one / t_alone - 1, (s_one + t_one) / t_alone - 1
 
-    def pct(x: float) -> str:
-        return f"{100 * (x / t_alone - 1):+.0f} %"
 
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--write-readme", action="store_true")
+    ap.add_argument("--repeat", type=int, default=5, help="interleaved runs of each kind")
+    args = ap.parse_args()
+    cores = os.cpu_count() or 1
+    load_before = os.getloadavg()[0]
+    rows, notes = [], []
+    for scale in (1, 10):
+        got, over, over_start = measure(scale, args.repeat, cores)
+        rows += got
+        verdict = "met" if over < 0.10 else "missed"
+        notes.append(
+            f"{grid_of(scale).n_sims:,} trials per scenario: {100 * over:+.1f} % without "
+            f"start-up (target under 10 %: {verdict}), {100 * over_start:+.0f} % with it"
+        )
+    load_after = os.getloadavg()[0]
     report = "\n".join(
         [
-            f"| run ({n_tasks} tasks: 4 variants x 6 scenarios x 24,000 trials) | start-up, s |"
-            " run, s | run vs one process | start-up + run vs one process |",
+            "| grid (4 variants x 6 scenarios, chunks of 4,000), run | start-up, s | run, s |"
+            " run vs one process | start-up + run vs one process |",
             "|---|---:|---:|---:|---:|",
-            f"| one fresh process (`--workers 0`) | - | {t_alone:.2f} | 1.00 | 1.00 |",
-            f"| LocalCluster, 1 worker (runner overhead) | {s_one:.2f} | {t_one:.2f} |"
-            f" {t_one / t_alone:.2f} | {(s_one + t_one) / t_alone:.2f} |",
-            f"| LocalCluster, {cores} workers | {s_all:.2f} | {t_all:.2f} |"
-            f" {t_all / t_alone:.2f} | {(s_all + t_all) / t_alone:.2f} |",
+            *rows,
             "",
-            f"Runner overhead with one worker, against the same grid in one process: "
-            f"{pct(t_one)} without start-up (target under 10 %: "
-            f"{'met' if t_one / t_alone < 1.10 else 'missed'}), {pct(s_one + t_one)} with it "
-            f"({s_one:.1f} s to start the cluster and import the designs on its worker, paid "
-            f"once per `earlyphase grid`). Medians of {args.repeat} interleaved runs; identical "
+            "Runner overhead with one worker against the same grid in one process: "
+            + "; ".join(notes)
+            + ". Start-up (the cluster, a client, the workers importing the designs) is paid "
+            f"once per `earlyphase grid`. Medians of {args.repeat} interleaved runs; identical "
             f"results in all of them. Python {platform.python_version()}, {cores} cores, "
             f"1-minute load average {load_before:.1f} before and {load_after:.1f} after"
             + (
