@@ -4,12 +4,13 @@ in one process.
 The grid: BOIN, 3+3 and CRM (two skeletons) over 6 scenarios of 5 doses, 24,000 trials per
 scenario in chunks of 4,000 (36 tasks), and the same with ten times the trials (360 tasks), to
 show which part of the overhead is fixed per run. Timed: the tasks in one fresh process
-(``workers=0``, after importing the designs, as a worker has after start-up), on a Dask
-LocalCluster with one worker process (the runner's overhead: scheduling, pickling, result
-transfer and combination), and with one worker per core. Start-up (starting the cluster,
-connecting a client, importing the designs on every worker) is timed apart from the run, and
-both are reported, with and without it. The numbers must be identical in all runs (checked).
-Every run builds its designs and learns their decisions afresh, in each process.
+(``workers=0``, timed after it has imported the designs and read the grid, which builds every
+design once), on a Dask LocalCluster with one worker process (the runner's overhead:
+scheduling, pickling, result transfer and combination), and with one worker per core.
+Start-up (starting the cluster, connecting a client, every worker importing and building the
+grid's designs once, as reading the grid does in the main process) is timed apart from the
+run; both are reported, with and without it. The numbers must be identical in all runs
+(checked). Every run builds its designs and learns their decisions afresh, in each process.
 
 Usage: python benchmarks/bench_grid.py [--write-readme] [--repeat 5]
 """
@@ -87,9 +88,9 @@ with open(sys.argv[1], "wb") as f:
 
 
 def in_one_process(scale: int) -> tuple[float, pd.DataFrame]:
-    """The grid with ``workers=0`` in a fresh interpreter that has imported the designs, as a
-    fresh worker has after start-up: both meet their first calls (caches, lazy imports) in
-    the run, so the difference is the runner's."""
+    """The grid with ``workers=0`` in a fresh interpreter, timed after it has imported the
+    designs and read the grid, as a worker has after start-up; so the difference is the
+    runner's."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "alone.pkl"
         code = ALONE.format(here=str(Path(__file__).parent))
@@ -101,13 +102,14 @@ def in_one_process(scale: int) -> tuple[float, pd.DataFrame]:
 
 def on_cluster(workers: int, scale: int) -> tuple[float, float, pd.DataFrame]:
     """Start-up of a LocalCluster as ``earlyphase grid`` starts one (cluster, client, the
-    workers importing the designs), then the grid on it."""
+    workers importing and building the grid's designs, as this process did when it read the
+    grid), then the grid on it."""
     from dask.distributed import Client
 
     t0 = time.perf_counter()
     cluster = local_cluster(workers)
     client = Client(cluster)
-    prepare_workers(client)
+    prepare_workers(client, grid_of(scale))
     start = time.perf_counter() - t0
     try:
         run, result = timed(scale, client=client)
@@ -170,7 +172,8 @@ def main() -> None:
             "",
             "Runner overhead with one worker against the same grid in one process: "
             + "; ".join(notes)
-            + ". Start-up (the cluster, a client, the workers importing the designs) is paid "
+            + ". Start-up (the cluster, a client, the workers importing and building the "
+            "designs) is paid "
             f"once per `earlyphase grid`. Medians of {args.repeat} interleaved runs; identical "
             f"results in all of them. Python {platform.python_version()}, {cores} cores, "
             f"1-minute load average {load_before:.1f} before and {load_after:.1f} after"

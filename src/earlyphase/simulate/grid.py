@@ -516,16 +516,20 @@ def local_cluster(workers: int | None = None) -> Any:
         )
 
 
-def prepare_workers(client: Any) -> None:
-    """Import what the tasks need on every worker of ``client`` (part of start-up: a fresh
-    worker process would otherwise import NumPy, pandas and the designs during its first
-    task)."""
-    client.run(_import_task_modules)
+def prepare_workers(client: Any, grid: Grid | None = None) -> None:
+    """Ready every worker of ``client`` for tasks (part of start-up): import NumPy, pandas and
+    the designs, and, given the ``grid``, build its designs once, as reading the grid file
+    does in this process (first calls fill caches and finish lazy imports). A fresh worker
+    would otherwise do this during its first task."""
+    client.run(_import_task_modules, grid)
 
 
-def _import_task_modules() -> None:
-    import earlyphase.designs.spec
-    import earlyphase.simulate.monte_carlo  # noqa: F401
+def _import_task_modules(grid: Grid | None = None) -> None:
+    from earlyphase.designs.spec import build_design
+    from earlyphase.simulate import monte_carlo  # noqa: F401
+
+    for v in grid.variants if grid is not None else ():
+        build_design(v.design, v.settings)
 
 
 def run_grid(
@@ -561,7 +565,7 @@ def run_grid(
         cluster = local_cluster(workers)
         client = dist.Client(cluster)
     try:
-        prepare_workers(client)
+        prepare_workers(client, grid)
         parts = _on_client(client, grid, tasks, run)
     finally:
         client.close()
