@@ -412,7 +412,8 @@ def test_report_has_csr_tables_and_exports(tmp_path: Path) -> None:
     ):
         assert f"<h3>{title}</h3>" in page
     # publication layout: dose levels span their grade columns, N in the header
-    assert '<th colspan="5">2.0 x 10^6 cells/kg (N = 12)</th>' in page
+    # the power of ten printed as a superscript (kept as 10^6 in the CSV / XLSX data)
+    assert '<th colspan="5">2.0 x 10<sup>6</sup> cells/kg (N = 12)</th>' in page
     content = build_report(load_trial(folder))
     items = [i for s in content["sections"] for i in s["items"] if i["kind"] == "table"]
     csvs = sorted(p for p in tables.glob("*.csv") if p.name != "index.csv")

@@ -1495,6 +1495,99 @@ _ARD = typer.Option(None, "--ard", help="Also write every table's numbers (ARD) 
 _OUTPUT = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write.")
 
 
+def _report_design(
+    name: str,
+    settings: dict[str, Any],
+    dose_levels: list[float],
+    dose_unit: str,
+    schedule: str,
+    *,
+    source: str,
+    conduct: dict[str, Any] | None = None,
+    dlt_window_days: float | None = None,
+    dlt_definition: str = "",
+) -> Any:
+    """The design for the report's CONSORT-DEFINE section: built from its settings as the
+    conduct service builds it, with the protocol's decision table, stopping rules and design
+    text (:mod:`earlyphase.protocol.section`), so that the report and the protocol print the
+    same rules. A bad setting raises ``ValueError`` naming it."""
+    from earlyphase.conduct.protocol import build_protocol
+    from earlyphase.protocol import section as ps
+    from earlyphase.report.define import DesignInfo
+
+    spec = dict(settings)
+    if dose_levels and "n_doses" not in spec:
+        spec["n_doses"] = len(dose_levels)
+    design = build_protocol(name, spec)
+    kind = ps._kind(design)
+    table, _, notes = ps._rules_table(design, kind)
+    return DesignInfo(
+        name=ps._design_name(design, kind),
+        summary=str(design.describe()),
+        text=ps._design_text(design, kind),
+        decision_table=table,
+        decision_caption=ps._rules_caption(design, kind),
+        decision_notes=notes,
+        stopping_rules=ps._stopping_rules(design, kind),
+        dose_levels=[float(d) for d in dose_levels],
+        dose_unit=dose_unit,
+        schedule=schedule,
+        settings=settings,
+        dlt_window_days=dlt_window_days,
+        dlt_definition=dlt_definition,
+        conduct=dict(conduct or {}),
+        design=design,
+        source=source,
+    )
+
+
+def _report_trial(source: str, trial_name: str | None) -> tuple[Any, Any]:
+    """The trial's data and its design (None when not given): from a folder of ADaM-style
+    tables (the design from ``trial.json`` ``design``), or from a trial database (its design,
+    the dose-transition record and the DLT evaluability from the store)."""
+    from earlyphase.data import DataError, Problem, load_trial
+
+    if Path(source).is_dir():
+        trial = load_trial(source)
+        spec = trial.meta.get("design")
+        if not spec:
+            return trial, None
+        try:
+            design = _report_design(
+                spec["name"],
+                dict(spec.get("settings") or {}),
+                list(spec.get("dose_levels") or []),
+                str(trial.meta.get("dose_unit", "")),
+                str(spec.get("schedule", "")),
+                source="trial.json design",
+                dlt_window_days=spec.get("dlt_window_days"),
+                dlt_definition=str(spec.get("dlt_definition", "")),
+            )
+        except (ValueError, TypeError) as exc:
+            raise DataError([Problem("trial.json", None, "design", str(exc))]) from None
+        return trial, design
+    from earlyphase.conduct import TrialService, open_store
+    from earlyphase.report.define import transitions_from_store
+
+    if not trial_name:
+        raise ValueError("trial: name the trial to report from the database (--trial)")
+    if "://" not in str(source) and not Path(source).exists():
+        raise ValueError(f"source: {source} is neither a data folder nor a database file")
+    svc = TrialService(open_store(str(source)))
+    record = svc.export_decisions(trial_name)
+    trial = transitions_from_store(svc.export(trial_name), record)
+    design = _report_design(
+        record["design"],
+        record["settings"],
+        record["dose_levels"],
+        record["dose_unit"],
+        record["schedule"],
+        source="the trial database",
+        conduct=record["conduct"],
+    )
+    return trial, design
+
+
 @app.command("report")
 def report_cmd(
     source: str = _SOURCE,
@@ -1508,34 +1601,55 @@ def report_cmd(
     xlsx: Path | None = typer.Option(
         None, "--xlsx", help="Also write every table into this Excel workbook (a sheet each)."
     ),
+    docx: Path | None = typer.Option(
+        None, "--docx", help="Also write the report as a Word document (real Word tables)."
+    ),
+    paper: str = typer.Option(
+        "a4", "--paper", help="Page size of the PDF and Word document: a4 or letter."
+    ),
+    svg: bool = typer.Option(
+        False, "--svg", help="Also write every figure as SVG, into OUTPUT_figures/ beside it."
+    ),
 ) -> None:
-    """Write the trial's results as one self-contained HTML report (and optionally PDF), from a
-    folder of ADaM-style tables or from a trial database
+    """Write the trial's results as one self-contained HTML report (and optionally PDF and
+    Word), from a folder of ADaM-style tables or from a trial database
     (``earlyphase report trial.db --trial X``); ``--tables-dir`` / ``--xlsx`` also write every
-    table as data."""
-    from earlyphase.data import DataError, load_trial
+    table as data. A dose-finding trial gets a CONSORT-DEFINE section (design, participant
+    flow, dose-transition record, recommended dose) and its checklist."""
+    from earlyphase.data import DataError
     from earlyphase.report import render_report, write_pdf
 
+    paper = paper.strip().lower()
+    if paper not in ("a4", "letter"):
+        raise _fail(f"--paper: a4 or letter, got {paper!r}")
     try:
-        if Path(source).is_dir():
-            trial = load_trial(source)
-        else:
-            from earlyphase.conduct import TrialService, open_store
-
-            if not trial_name:
-                raise ValueError("trial: name the trial to report from the database (--trial)")
-            if "://" not in str(source) and not Path(source).exists():
-                raise ValueError(f"source: {source} is neither a data folder nor a database file")
-            trial = TrialService(open_store(str(source))).export(trial_name)
-        path = render_report(trial, output, ard_path=ard, tables_dir=tables_dir, xlsx_path=xlsx)
+        trial, design = _report_trial(source, trial_name)
+        figures = output.with_name(f"{output.stem}_figures") if svg else None
+        path = render_report(
+            trial,
+            output,
+            ard_path=ard,
+            tables_dir=tables_dir,
+            xlsx_path=xlsx,
+            docx_path=docx,
+            svg_dir=figures,
+            paper=paper,
+            design=design,
+        )
         Console().print(f"report written to {path}")
         if tables_dir is not None:
             Console().print(f"tables written to {tables_dir}")
         if xlsx is not None:
             Console().print(f"workbook written to {xlsx}")
+        if docx is not None:
+            Console().print(f"Word document written to {docx}")
+        if figures is not None:
+            Console().print(f"figures written to {figures} (SVG)")
         if pdf:
             pdf_path = write_pdf(path, path.with_suffix(".pdf"))
-            Console().print(f"PDF written to {pdf_path}")
+            Console().print(
+                f"PDF written to {pdf_path} ({paper.upper() if paper == 'a4' else 'Letter'})"
+            )
     except DataError as exc:
         raise _fail(str(exc)) from None
     except ValueError as exc:

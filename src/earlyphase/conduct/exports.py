@@ -168,3 +168,45 @@ class ExportsMixin(ServiceBase):
             )
 
         return self.read(get)
+
+    def export_decisions(self, trial_name: str) -> dict[str, Any]:
+        """The design and the dose-transition record, for the report's CONSORT-DEFINE
+        section: the design's settings, each cohort with its subjects' outcome letters (T
+        DLT, N none, X not evaluable, None pending; voided subjects left out) and every
+        decision as the status shows it (recommendation, verdict, signature, data changes)."""
+        from earlyphase.conduct.common import conduct_of, design_of
+        from earlyphase.conduct.decisions import _decision_dict, cohorts_of, members
+        from earlyphase.conduct.models import Decision
+        from earlyphase.conduct.timeline import evaluation
+
+        def get(s: Session) -> dict[str, Any]:
+            trial = trial_named(s, trial_name)
+            design = design_of(trial)
+            cohorts = [
+                {
+                    "number": c.number,
+                    "dose_level": c.dose_level,
+                    "size": c.size,
+                    "outcomes": {
+                        x.code: evaluation(s, trial, design, x)
+                        for x in members(s, c)
+                        if not x.voided
+                    },
+                }
+                for c in cohorts_of(s, trial)
+            ]
+            decisions = s.execute(
+                select(Decision).where(Decision.trial_id == trial.id).order_by(Decision.id)
+            ).scalars()
+            return {
+                "design": trial.design_name,
+                "settings": dict(trial.design_spec or {}),
+                "dose_levels": list(trial.dose_levels),
+                "dose_unit": trial.dose_unit,
+                "schedule": trial.schedule,
+                "conduct": conduct_of(trial),
+                "cohorts": cohorts,
+                "decisions": [_decision_dict(d) for d in decisions],
+            }
+
+        return self.read(get)

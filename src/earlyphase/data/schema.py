@@ -73,6 +73,12 @@ ADSL = TableSpec(
             description="DLT-evaluable population (sponsor-defined); DLT rates use it as "
             "denominator, else the safety population",
         ),
+        Column(
+            "DLTEVLRS",
+            "str",
+            description="why the subject is not DLT-evaluable (e.g. left before the end of the "
+            "DLT window); shown in the participant flow",
+        ),
         Column("EFFFL", "flag", description="efficacy population"),
         Column("ITTFL", "flag", description="intent-to-treat (randomised) population"),
         Column("RANDFL", "flag", description="randomised population"),
@@ -207,4 +213,44 @@ ADVENT = TableSpec(
     ),
 )
 
-SPECS: dict[str, TableSpec] = {s.name: s for s in (ADSL, ADEX, ADAE, ADTTE, ADRS, ADLB, ADVENT)}
+ADDEC = TableSpec(
+    "ADDEC",
+    "one row per dose-transition decision (not a CDISC dataset: the dose-escalation record, "
+    "as the conduct service keeps it)",
+    (
+        Column(
+            "COHORT",
+            "int",
+            True,
+            minimum=1,
+            description="cohort after which the decision was taken",
+        ),
+        Column("DOSELVL", "float", description="dose of that cohort (as ADSL DOSELVL)"),
+        Column("TRT01A", "str", description="label of that dose level (as ADSL TRT01A)"),
+        Column("NEVAL", "int", minimum=0, description="subjects of the cohort evaluable for DLT"),
+        Column("NDLT", "int", minimum=0, description="subjects of the cohort with a DLT"),
+        Column(
+            "OUTCOMES",
+            "str",
+            description="the data the recommendation was computed from, e.g. 1NNN 2NTN (each "
+            "cohort: dose level, then N no DLT / T DLT per subject)",
+        ),
+        Column(
+            "RECOMM",
+            "str",
+            True,
+            description="the design's recommendation, e.g. escalate to dose level 2",
+        ),
+        Column("DECISION", "str", True, description="the decision taken"),
+        Column("DECIDER", "str", description="who took and signed the decision"),
+        Column("DECDT", "date", description="date of the decision (signature)"),
+        Column("DEVFL", "flag", description="the decision departs from the recommendation"),
+        Column("DEVREAS", "str", description="reason for the departure"),
+        Column("NOTE", "str", description="anything else on record, e.g. data changed later"),
+    ),
+    key=("COHORT",),
+)
+
+SPECS: dict[str, TableSpec] = {
+    s.name: s for s in (ADSL, ADEX, ADAE, ADTTE, ADRS, ADLB, ADVENT, ADDEC)
+}

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from earlyphase.data.adam import CausalityRule, fatal_mask, numeric_code
+from earlyphase.data.adam import CausalityRule, collected, fatal_mask, numeric_code
 from earlyphase.data.readers import read_table
 from earlyphase.data.schema import SPECS
 from earlyphase.data.trial_json import check_trial_json
@@ -24,8 +24,9 @@ _DATASET_LIKE = (*DATASET_EXTENSIONS, ".sas7bdat", ".ndjson", ".parquet", ".rds"
 
 @dataclass
 class TrialData:
-    """ADSL (required) and optional ADEX, ADAE, ADTTE, ADRS, ADLB, with trial metadata
-    (``title``, ``dose_unit``, ``landmarks`` ...) from ``trial.json``.
+    """ADSL (required) and optional ADEX, ADAE, ADTTE, ADRS, ADLB, ADVENT and ADDEC (the
+    dose-transition record), with trial metadata (``title``, ``dose_unit``, ``landmarks`` ...)
+    from ``trial.json``.
 
     After loading, ADAE's AEREL is ``"Y"`` (related), ``"N"`` (not related) or missing (not
     recorded), decided by a :class:`~earlyphase.data.adam.CausalityRule`; the term as collected
@@ -38,6 +39,8 @@ class TrialData:
     adrs: pd.DataFrame | None = None
     adlb: pd.DataFrame | None = None
     advent: pd.DataFrame | None = None
+    #: one row per dose-transition decision (see :data:`earlyphase.data.schema.ADDEC`)
+    addec: pd.DataFrame | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     #: files of the trial folder that look like datasets but are not read (e.g. ADLBC, ADQS)
     unused: list[str] = field(default_factory=list)
@@ -61,6 +64,7 @@ class TrialData:
                 ("ADRS", self.adrs),
                 ("ADLB", self.adlb),
                 ("ADVENT", self.advent),
+                ("ADDEC", self.addec),
             )
             if frame is not None
         }
@@ -88,7 +92,12 @@ def _cross_checks(
     - the actual treatment of a record (TRTA in ADAE, ADTTE, ADEX) is the subject's TRT01A
       (single-period trials);
     - no record after death (ASTDT/ADT after DTHDT; ASTDY after DTHDY);
-    - a fatal adverse event belongs to a subject flagged as dead (DTHFL) when DTHFL is given.
+    - a fatal adverse event belongs to a subject flagged as dead (DTHFL) when DTHFL is given;
+    - a dose of the dose-transition record (ADDEC DOSELVL) is a dose level of ADSL.
+
+    A planned arm that differs from the actual one (TRT01P vs TRT01A) is not a data error but
+    a deviation: it is listed in the report
+    (:func:`earlyphase.tables.listings.arm_deviation_listing`).
     """
     adsl = clean["ADSL"]
     if "USUBJID" not in adsl.columns:
@@ -163,6 +172,20 @@ def _cross_checks(
                         f"(ADSL {death} {died.iloc[r - 1]})",
                     )
                 )
+    addec = clean.get("ADDEC")
+    if addec is not None and "DOSELVL" in addec.columns and collected(adsl, "DOSELVL"):
+        levels = set(adsl["DOSELVL"].dropna().astype(float))
+        unknown = addec["DOSELVL"].notna() & ~addec["DOSELVL"].astype(float).isin(levels)
+        for r in _rows(unknown):
+            problems.append(
+                Problem(
+                    src["ADDEC"],
+                    r,
+                    "DOSELVL",
+                    f"dose {addec['DOSELVL'].iloc[r - 1]:g} is not a dose level of ADSL "
+                    f"(DOSELVL: {', '.join(f'{v:g}' for v in sorted(levels))})",
+                )
+            )
     adae = clean.get("ADAE")
     if adae is not None and "DTHFL" in adsl.columns and adsl["DTHFL"].notna().any():
         fatal = fatal_mask(adae)
@@ -231,6 +254,19 @@ def build_trial(
         adae["AEREL"] = related
     if "ADSL" in clean:
         _cross_checks(clean, sources, problems)
+        rec = meta.get("recommended_dose")
+        adsl = clean["ADSL"]
+        if isinstance(rec, dict) and isinstance(rec.get("dose"), str) and "TRT01A" in adsl:
+            labels = sorted(set(adsl["TRT01A"].dropna().astype(str)))
+            if rec["dose"] not in labels:
+                problems.append(
+                    Problem(
+                        "trial.json",
+                        None,
+                        "recommended_dose.dose",
+                        f"{rec['dose']!r} is not a dose level of ADSL TRT01A ({', '.join(labels)})",
+                    )
+                )
     if problems:
         raise DataError(problems)
     adsl = clean["ADSL"]
@@ -267,14 +303,15 @@ def build_trial(
         adrs=clean.get("ADRS"),
         adlb=clean.get("ADLB"),
         advent=clean.get("ADVENT"),
+        addec=clean.get("ADDEC"),
         meta=meta,
         unused=list(unused or []),
     )
 
 
 def load_trial(folder: str | Path, causality: CausalityRule | None = None) -> TrialData:
-    """Read ``adsl``, ``adex``, ``adae``, ``adtte``, ``adrs``, ``adlb``, ``advent`` (.csv,
-    .xpt or .json, any case) and ``trial.json`` from ``folder``; validate everything first.
+    """Read ``adsl``, ``adex``, ``adae``, ``adtte``, ``adrs``, ``adlb``, ``advent``, ``addec``
+    (.csv, .xpt or .json, any case) and ``trial.json`` from ``folder``; validate everything first.
 
     Every problem of every file is reported in one :class:`DataError`. Other dataset files in
     the folder (e.g. ``adlbc.xpt``, ``adqsadas.xpt`` of a submission) are not read; their names

@@ -31,7 +31,8 @@ class Key:
 
     ``kind``: ``str``, ``number``, ``bool``, ``list[str]``, ``list[number]``, ``object``
     (with ``keys``), ``list[object]`` (each with ``keys``), ``map[str]`` (any names, text
-    values) or ``list[baseline]`` (rows ``[column, label, template]``)."""
+    values), ``map[any]`` (any names and values, checked by whoever reads them, e.g. a
+    design's settings) or ``list[baseline]`` (rows ``[column, label, template]``)."""
 
     name: str
     kind: str
@@ -170,6 +171,56 @@ TRIAL_JSON: tuple[Key, ...] = (
             Key("not_related", "list[str]", "terms meaning not related"),
         ),
     ),
+    Key(
+        "version",
+        "str",
+        "version of the report, printed in the running header of the PDF and Word outputs "
+        "(default: the earlyphase version that wrote it)",
+        example='"1.0 final"',
+    ),
+    Key(
+        "design",
+        "object",
+        "the dose-finding design as the protocol specifies it, for the CONSORT-DEFINE section "
+        "(decision table, stopping rules, dose levels and schedule); read by `earlyphase "
+        "report`, which builds the design from it",
+        keys=(
+            Key(
+                "name",
+                "str",
+                "the design, as `earlyphase design` names it (3+3, boin, crm, mtpi2, "
+                "keyboard, i3+3 ...)",
+                required=True,
+            ),
+            Key(
+                "settings",
+                "map[any]",
+                "the design's settings, as `earlyphase design NAME --help` lists them "
+                "(checked when the report is made)",
+                example='{"n_doses": 3}',
+            ),
+            Key(
+                "dose_levels",
+                "list[number]",
+                "the doses of levels 1, 2, ... (in dose_unit)",
+                example="[0.5, 1.0, 2.0]",
+            ),
+            Key("schedule", "str", "how and when each dose is given"),
+            Key("dlt_window_days", "number", "length of the DLT assessment window in days"),
+            Key("dlt_definition", "str", "what counts as a dose-limiting toxicity"),
+        ),
+    ),
+    Key(
+        "recommended_dose",
+        "object",
+        "the dose recommended at the end of dose finding (MTD, RP2D ...) and why; a report "
+        "made from a trial database takes it from the last signed decision instead",
+        keys=(
+            Key("dose", "str", "the dose level, as ADSL TRT01A names it", required=True),
+            Key("rationale", "str", "why this dose, from all the data", required=True),
+        ),
+        example='{"dose": "1.0 x 10^6 cells/kg", "rationale": "..."}',
+    ),
 )
 
 
@@ -187,7 +238,7 @@ def _kind_ok(kind: str, value: Any) -> bool:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == "list[number]":
         return isinstance(value, list) and all(number(v) for v in value)
-    if kind in ("object", "map[str]"):
+    if kind in ("object", "map[str]", "map[any]"):
         return isinstance(value, dict)
     if kind in ("list[object]", "list[baseline]"):
         return isinstance(value, list)
@@ -202,6 +253,7 @@ _KIND_TEXT = {
     "list[number]": "a list of numbers",
     "object": "an object {...}",
     "map[str]": "an object of texts",
+    "map[any]": "an object {...}",
     "list[object]": "a list of objects",
     "list[baseline]": "a list of [column, label, template]",
 }

@@ -26,8 +26,17 @@ def _oc_axes(ax_sel: Axes, ax_n: Axes, oc: OperatingCharacteristics) -> None:
     for xi, v in zip(x, 100 * oc.selection, strict=True):
         ax_sel.annotate(f"{v:.1f}", (xi, v), ha="center", va="bottom", fontsize=8)
     xd = np.arange(len(oc.dose_labels))
-    ax_n.bar(xd - 0.2, oc.mean_n, width=0.4, label="patients", color="#55A868")
-    ax_n.bar(xd + 0.2, oc.mean_dlt, width=0.4, label="DLTs", color="#C44E52")
+    # Okabe-Ito blue and vermillion, and DLTs hatched: not told apart by red / green alone
+    ax_n.bar(xd - 0.2, oc.mean_n, width=0.4, label="patients", color="#0072B2")
+    ax_n.bar(
+        xd + 0.2,
+        oc.mean_dlt,
+        width=0.4,
+        label="DLTs",
+        color="#D55E00",
+        hatch="//",
+        edgecolor="white",
+    )
     ax_n.set_xticks(xd, oc.dose_labels, rotation=20, ha="right")
     ax_n.set_ylabel("mean per trial")
     ax_n.set_title(f"Patients and DLTs (E[N] = {oc.mean_total_n:.1f})")

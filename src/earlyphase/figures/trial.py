@@ -1,6 +1,11 @@
 """Results figures: Kaplan-Meier with a number-at-risk table, cumulative incidence, swimmer
 plot, spaghetti plots, CONSORT diagram and the dose-escalation plot. Each returns a Matplotlib
-``Figure`` (no display needed); :func:`to_png_base64` embeds one in an HTML report."""
+``Figure`` (no display needed); :func:`to_png` / :func:`to_svg` write one for a report.
+
+Colours are the Okabe-Ito palette (Okabe & Ito 2008), which readers with any common colour
+vision deficiency tell apart, and nothing is told by colour alone: groups also differ by line
+style and marker, and a DLT is a filled triangle where no DLT is an open circle. Powers of ten
+in labels (``10^6``) are printed as superscripts (``10⁶``)."""
 
 from __future__ import annotations
 
@@ -11,18 +16,51 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from earlyphase.data.adam import arm_order, end_of_study
 from earlyphase.data.trial import TrialData
+from earlyphase.data.units import unicode_powers
 from earlyphase.stats import cumulative_incidence, kaplan_meier
 
-COLORS = ["#1F77B4", "#D62728", "#2CA02C", "#9467BD", "#FF7F0E", "#8C564B", "#E377C2", "#17BECF"]
+#: The Okabe-Ito palette without its yellow (too pale on white) and black (kept for text):
+#: blue, vermillion, bluish green, orange, sky blue, reddish purple.
+OKABE_ITO = {
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "bluish green": "#009E73",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "reddish purple": "#CC79A7",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+COLORS = [OKABE_ITO[c] for c in ("blue", "vermillion", "bluish green", "orange")] + [
+    OKABE_ITO[c] for c in ("sky blue", "reddish purple")
+]
+#: Line styles and markers that go with the colours, so that groups differ in grey too.
+LINESTYLES = ["-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1))]
+MARKERS = ["o", "s", "^", "D", "v", "P"]
+#: How a DLT and its absence are drawn: shape and fill differ, not only the colour.
+DLT_STYLE = {"marker": "^", "color": OKABE_ITO["vermillion"], "label": "DLT"}
+NO_DLT_STYLE = {"marker": "o", "color": OKABE_ITO["blue"], "label": "no DLT"}
+
+
+def to_png(fig: Figure, dpi: int = 110) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
 
 
 def to_png_base64(fig: Figure, dpi: int = 110) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return base64.b64encode(to_png(fig, dpi)).decode("ascii")
+
+
+def to_svg(fig: Figure) -> str:
+    """The figure as an SVG document (text kept as paths: it looks the same everywhere)."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    return buf.getvalue()
 
 
 def _tte(trial: TrialData, paramcd: str) -> pd.DataFrame:
@@ -66,7 +104,14 @@ def km_figure(
         x = np.concatenate(([0.0], fit.time))
         y = np.concatenate(([1.0], fit.survival))
         c = COLORS[i % len(COLORS)]
-        ax.step(x, y, where="post", color=c, label=label)
+        ax.step(
+            x,
+            y,
+            where="post",
+            color=c,
+            linestyle=LINESTYLES[i % len(LINESTYLES)],
+            label=unicode_powers(label),
+        )
         lo = np.concatenate(([1.0], np.nan_to_num(fit.lower, nan=0.0)))
         hi = np.concatenate(([1.0], np.nan_to_num(fit.upper, nan=0.0)))
         ax.fill_between(x, lo, hi, step="post", color=c, alpha=0.12)
@@ -80,7 +125,7 @@ def km_figure(
     ax.grid(alpha=0.3)
     if by is not None:
         ax.legend(frameon=False)
-    ax_r.set_yticks([-i for i in range(len(groups))], [g for g, _ in groups])
+    ax_r.set_yticks([-i for i in range(len(groups))], [unicode_powers(g) for g, _ in groups])
     ax_r.set_ylim(-len(groups) + 0.5, 0.5)
     ax_r.set_xlabel(xlabel)
     ax_r.set_title("Number at risk", fontsize=9, loc="left")
@@ -106,7 +151,12 @@ def cif_figure(
             ([0.0], d["estimate"].to_numpy(), [d["estimate"].iloc[-1] if len(d) else 0.0])
         )
         ax.step(
-            x, y, where="post", color=COLORS[i], label=(causes or {}).get(cause, f"cause {cause}")
+            x,
+            y,
+            where="post",
+            color=COLORS[i % len(COLORS)],
+            linestyle=LINESTYLES[i % len(LINESTYLES)],
+            label=(causes or {}).get(cause, f"cause {cause}"),
         )
     ax.set_ylim(0, 1)
     ax.set_xlabel(xlabel)
@@ -122,19 +172,19 @@ def swimmer_figure(trial: TrialData, paramcd: str = "OS", xlabel: str = "Days") 
     fig = Figure(figsize=(7.5, 0.45 * len(tte) + 1.5), layout="constrained")
     ax = fig.subplots()
     for i, (_, r) in enumerate(tte.iterrows()):
-        ax.barh(i, r["AVAL"], color="#9ECAE1", height=0.6)
+        ax.barh(i, r["AVAL"], color=OKABE_ITO["sky blue"], alpha=0.6, height=0.6)
         if int(r["CNSR"]) == 0:
-            ax.plot(r["AVAL"], i, "x", color="#D62728", ms=8, mew=2)
+            ax.plot(r["AVAL"], i, "x", color=OKABE_ITO["vermillion"], ms=8, mew=2)
         else:
             ax.annotate(
                 "",
                 xy=(r["AVAL"] + 0.03 * tte["AVAL"].max(), i),
                 xytext=(r["AVAL"], i),
-                arrowprops={"arrowstyle": "->", "color": "#31708F"},
+                arrowprops={"arrowstyle": "->", "color": OKABE_ITO["blue"]},
             )
         if trial.adex is not None:
             days = trial.adex.loc[trial.adex["USUBJID"] == r["USUBJID"], "EXDY"].dropna()
-            ax.plot(days, np.full(len(days), i), "|", color="#08306B", ms=8)
+            ax.plot(days, np.full(len(days), i), "|", color=OKABE_ITO["black"], ms=8)
     ax.set_yticks(range(len(tte)), tte["USUBJID"].tolist())
     ax.set_xlabel(xlabel)
     ax.set_title("x death, -> alive at last follow-up, | infusion", fontsize=9, loc="left")
@@ -151,7 +201,15 @@ def spaghetti_figure(trial: TrialData, paramcd: str, ylabel: str | None = None) 
     fig = Figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.subplots()
     for i, (sid, d) in enumerate(lb.sort_values("ADY").groupby("USUBJID")):
-        ax.plot(d["ADY"], d["AVAL"], "-o", ms=3, color=COLORS[i % len(COLORS)], label=str(sid))
+        ax.plot(
+            d["ADY"],
+            d["AVAL"],
+            linestyle=LINESTYLES[i % len(LINESTYLES)],
+            marker=MARKERS[i % len(MARKERS)],
+            ms=3,
+            color=COLORS[i % len(COLORS)],
+            label=str(sid),
+        )
     ax.set_xlabel("Study day")
     ax.set_ylabel(ylabel or paramcd)
     if lb["USUBJID"].nunique() <= 12:
@@ -189,7 +247,7 @@ def consort_figure(trial: TrialData) -> Figure:
     for i, (g, n) in enumerate(groups.items()):
         x = (i + 0.5) / k
         sub = adsl[adsl["TRT01A"].astype(str) == g]
-        lines = [f"{g}\nn = {n}"]
+        lines = [f"{unicode_powers(str(g))}\nn = {n}"]
         if eos is not None:
             status, reason = eos[0].loc[sub.index], eos[1].loc[sub.index]
             for st, m in status.fillna("UNKNOWN").value_counts().sort_index().items():
@@ -212,7 +270,9 @@ def consort_figure(trial: TrialData) -> Figure:
 
 
 def escalation_figure(trial: TrialData, dose_col: str = "DOSELVL", unit: str = "") -> Figure:
-    """Subjects in enrolment order at their dose level; DLTs marked (ADAE ``AEDLT``)."""
+    """Subjects in enrolment order at their dose level; a DLT (ADAE ``AEDLT``) is a filled
+    vermillion triangle, no DLT an open blue circle (shape, fill and colour all differ, so
+    that the plot reads in grey and with any colour vision), with a legend."""
     adsl = trial.adsl.reset_index(drop=True)
     if dose_col not in adsl.columns:
         raise ValueError(f"dose_col: {dose_col!r} is not a column of ADSL")
@@ -223,18 +283,27 @@ def escalation_figure(trial: TrialData, dose_col: str = "DOSELVL", unit: str = "
     ax = fig.subplots()
     levels = sorted(adsl[dose_col].dropna().unique())
     ypos = {lv: i for i, lv in enumerate(levels)}
+    points: dict[bool, tuple[list[int], list[int]]] = {True: ([], []), False: ([], [])}
     for i, (_, r) in enumerate(adsl.iterrows()):
         y = ypos.get(r[dose_col])
         if y is None:
             continue
-        dlt = r["USUBJID"] in dlt_ids
+        xs, ys = points[r["USUBJID"] in dlt_ids]
+        xs.append(i + 1)
+        ys.append(y)
+    for dlt, style in ((False, NO_DLT_STYLE), (True, DLT_STYLE)):
+        xs, ys = points[dlt]
         ax.plot(
-            i + 1,
-            y,
-            "s",
+            xs,
+            ys,
+            linestyle="none",
+            color=style["color"],
+            marker=style["marker"],
             ms=11,
-            color="#D62728" if dlt else "#2CA02C",
-            markeredgecolor="black",
+            markeredgewidth=1.5,
+            markeredgecolor=style["color"],
+            markerfacecolor=style["color"] if dlt else "white",
+            label=style["label"],
         )
     phase = adsl["PHASE"] if "PHASE" in adsl.columns else None
     if phase is not None:
@@ -243,8 +312,10 @@ def escalation_figure(trial: TrialData, dose_col: str = "DOSELVL", unit: str = "
         )
         for c in change:
             ax.axvline(c + 1.5, color="#999999", ls="--", lw=1)
-    ax.set_yticks(range(len(levels)), [f"{lv:g} {unit}".strip() for lv in levels])
+    ax.set_yticks(range(len(levels)), [unicode_powers(f"{lv:g} {unit}".strip()) for lv in levels])
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("Subject (enrolment order)")
-    ax.set_title("Dose escalation: green = no DLT, red = DLT", loc="left", fontsize=10)
+    ax.set_title("Dose escalation", loc="left", fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, numpoints=1)
     ax.set_ylim(-0.6, len(levels) - 0.4)
     return fig

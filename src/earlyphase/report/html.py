@@ -8,8 +8,9 @@ Which sections appear depends on the data present and on ``trial.json`` (``meta`
 template]), ``biomarkers`` ({"paramcds", "day"}), ``ae_window`` (days), ``dose_unit``,
 ``randomised`` (true/false; by default a trial is randomised when ADSL has RANDFL or ITTFL),
 ``ae_grades`` (summary / detail columns of the worst-grade table), ``aesi`` (adverse events of
-special interest) and ``dose_deviation_tolerance``. Every key is declared, documented and
-validated in :mod:`earlyphase.data.trial_json` (see ``docs/input.md``).
+special interest), ``dose_deviation_tolerance``, ``version`` (printed in the running header),
+``design`` and ``recommended_dose`` (the CONSORT-DEFINE section). Every key is declared,
+documented and validated in :mod:`earlyphase.data.trial_json` (see ``docs/input.md``).
 
 The report ends with listings of DLTs, serious adverse events, deaths and dose deviations;
 :func:`write_tables` writes every table as CSV or into one XLSX workbook.
@@ -18,10 +19,19 @@ In a randomised trial with more than one arm every ADTTE parameter is reported b
 own name (PARAM), with the log-rank test. Groups are in the order of their numeric code
 (TRT01AN). Tables are rendered from a Jinja2 template, with the SOC / PT (and other) hierarchy
 as indentation.
+
+A dose-finding trial gets a CONSORT-DEFINE section (design, participant flow per dose level,
+dose-transition record, recommended dose; :mod:`earlyphase.report.define`) and the checklist
+appendix. Powers in units (``10^6``) print as superscripts. The page prints to PDF in A4 or
+Letter (``paper``) with a running header (title, version, date), page numbers in the footer
+(CSS paged media, which Chromium prints) and no heading left alone at the foot of a page; the
+same content is written as Word (:mod:`earlyphase.report.word`) and the figures as SVG on
+request.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import html
 import re
@@ -34,10 +44,12 @@ from typing import Any
 
 import pandas as pd
 from jinja2 import Environment
+from markupsafe import Markup, escape
 
 from earlyphase import __version__
 from earlyphase.data.adam import NOT_COLLECTED, arm_order, collected
 from earlyphase.data.trial import TrialData
+from earlyphase.data.units import split_powers, unicode_powers
 from earlyphase.figures.trial import (
     cif_figure,
     consort_figure,
@@ -45,25 +57,44 @@ from earlyphase.figures.trial import (
     km_figure,
     spaghetti_figure,
     swimmer_figure,
-    to_png_base64,
+    to_png,
+    to_svg,
 )
+from earlyphase.report import define
+from earlyphase.report.define import DesignInfo
 from earlyphase.tables import adverse_events as ae
+from earlyphase.tables import define as define_tables
 from earlyphase.tables import efficacy as eff
 from earlyphase.tables import listings
 from earlyphase.tables import trial_tables as tt
 from earlyphase.tables.result import TableResult
 
+#: Paper sizes the PDF and Word outputs take, with their CSS page size.
+PAPER = {"a4": "A4", "letter": "letter"}
+
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{{ title }}</title>
 <style>
+@page { size: {{ page_size }}; margin: 22mm 16mm 20mm 16mm;
+  @top-left { content: "{{ header_left }}"; font: 8pt Arial, sans-serif; color: #555; }
+  @top-right { content: "{{ header_right }}"; font: 8pt Arial, sans-serif; color: #555; }
+  @bottom-center { content: "Page " counter(page) " of " counter(pages);
+                   font: 8pt Arial, sans-serif; color: #555; }
+}
 body { font-family: Georgia, 'Times New Roman', serif; max-width: 980px; margin: 2em auto;
        color: #222; line-height: 1.45; padding: 0 1em; }
 h1 { font-size: 1.7em; border-bottom: 2px solid #333; padding-bottom: .3em; }
 h2 { font-size: 1.3em; margin-top: 2em; border-bottom: 1px solid #bbb; }
 h3 { font-size: 1.05em; margin-bottom: .3em; }
+@page wide { size: {{ page_size }} landscape; }
+h1, h2, h3, figcaption { break-after: avoid; page-break-after: avoid; }
+.item.wide { page: wide; }
+.item.small, figure { break-inside: avoid; page-break-inside: avoid; }
 table { border-collapse: collapse; margin: .6em 0 .3em; font-size: .88em;
         font-family: Arial, sans-serif; }
+thead { display: table-header-group; }
+tr { break-inside: avoid; }
 th { border-top: 2px solid #333; border-bottom: 1px solid #333; padding: 4px 8px;
      text-align: left; }
 td { padding: 3px 8px; border-bottom: 1px solid #eee; }
@@ -71,29 +102,42 @@ td.lvl1 { padding-left: 2em; } td.lvl2 { padding-left: 3.5em; } td.lvl3 { paddin
 tr.group td:first-child { font-weight: bold; }
 td.nc { color: #777; font-style: italic; }
 tr:last-child td { border-bottom: 2px solid #333; }
+sup { font-size: .75em; line-height: 0; }
 .note { font-size: .8em; color: #555; margin: 0 0 1.2em; }
 figure { margin: 1em 0; } figure img { max-width: 100%; }
 figcaption { font-size: .85em; color: #444; }
 .meta { color: #666; font-size: .85em; }
+@media print {
+  body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
+  table { font-size: 8pt; }
+  .item.wide table { font-size: 7pt; }
+  .item.wide td, .item.wide th { padding: 2px 4px; }
+  h2 { margin-top: 1.2em; }
+}
 </style></head><body>
-<h1>{{ title }}</h1>
+<h1>{{ title | sup }}</h1>
 <p class="meta">{{ subtitle }}</p>
 {% for section in sections %}
 <h2>{{ section.heading }}</h2>
-{% if section.text %}<p>{{ section.text }}</p>{% endif %}
+{% if section.text %}<p>{{ section.text | sup }}</p>{% endif %}
 {% for item in section["items"] %}
 {% if item.kind == "table" %}
-<h3>{{ item.title }}</h3>
+<div class="item{% if item.small %} small{% endif %}{% if item.wide %} wide{% endif %}">
+<h3>{{ item.title | sup }}</h3>
 {{ item.html | safe }}
-{% for note in item.notes %}<p class="note">{{ note }}</p>{% endfor %}
+{% for note in item.notes %}<p class="note">{{ note | sup }}</p>{% endfor %}
+</div>
+{% elif item.kind == "text" %}
+{% for para in item.paragraphs %}<p>{{ para | sup }}</p>{% endfor %}
+{% elif item.kind == "list" %}
+<div class="item small"><h3>{{ item.title | sup }}</h3>
+<ul>{% for entry in item.entries %}<li>{{ entry | sup }}</li>{% endfor %}</ul></div>
 {% else %}
 <figure><img alt="{{ item.title }}" src="data:image/png;base64,{{ item.png }}">
-<figcaption>{{ item.title }}</figcaption></figure>
+<figcaption>{{ item.title | sup }}</figcaption></figure>
 {% endif %}
 {% endfor %}
 {% endfor %}
-<h2>Methods</h2>
-<p class="note">{{ methods }}</p>
 </body></html>
 """
 
@@ -101,15 +145,20 @@ figcaption { font-size: .85em; color: #444; }
 #: of the display text per level); a row followed by deeper rows heads a group.
 TABLE_TEMPLATE = """<table>
 <thead>{% for hrow in header_rows %}<tr>{% for h in hrow %}<th
-{%- if h.span > 1 %} colspan="{{ h.span }}"{% endif %}>{{ h.text }}</th>{% endfor %}</tr>
+{%- if h.span > 1 %} colspan="{{ h.span }}"{% endif %}>{{ h.text | sup }}</th>{% endfor %}</tr>
 {%- endfor %}</thead>
 <tbody>
 {% for row in rows %}<tr{% if row.group %} class="group"{% endif %}>
 {%- for cell in row.cells %}<td
 {%- if loop.first and row.level %} class="lvl{{ row.level }}"
-{%- elif cell == not_collected %} class="nc"{% endif %}>{{ cell }}</td>{% endfor %}</tr>
+{%- elif cell == not_collected %} class="nc"{% endif %}>{{ cell | sup }}</td>{% endfor %}</tr>
 {% endfor %}</tbody>
 </table>"""
+
+#: A table of at most this many rows is kept on one page when printed.
+SMALL_TABLE_ROWS = 25
+#: A table of more columns is printed on a landscape page (as in the Word document).
+WIDE_TABLE_COLUMNS = 9
 
 #: Figures with one mark per subject (swimmer, escalation, spaghetti) are drawn up to this size.
 PER_SUBJECT_FIGURES_MAX = 60
@@ -128,7 +177,9 @@ METHODS = (
     "population), exact Clopper-Pearson 95% intervals. Response by dose level: the efficacy "
     "population as denominator, subjects without an assessment counted as non-responders. "
     "Events of special interest: time to onset in days from first dose, durations with onset "
-    "and resolution days included. Time-to-event parameters of a "
+    "and resolution days included. Participant flow per dose level: from the ADaM population "
+    "flags (SAFFL, DLTEVLFL, EFFFL), the rules under the table; dose-transition record: as the "
+    "trial database keeps it, or as given (ADDEC). Time-to-event parameters of a "
     "randomised trial: Kaplan-Meier by arm and the log-rank test (R survdiff). Paired comparisons: "
     "Wilcoxon signed-rank test as R wilcox.test and paired t-test."
 )
@@ -149,7 +200,28 @@ def _table_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
+def sup_html(text: Any) -> Markup:
+    """``text`` escaped, with powers (``10^6``) as ``<sup>`` elements."""
+    return Markup("").join(
+        Markup("<sup>{}</sup>").format(piece) if up else escape(piece)
+        for piece, up in split_powers(str(text))
+    )
+
+
+def _css_string(text: str) -> str:
+    """``text`` as the inside of a CSS string in a <style> element: quotes and backslashes
+    escaped, no markup (``<`` as a CSS escape), on one line."""
+    out = []
+    for ch in " ".join(text.split()):
+        if ch in '"\\' or ch in "<>&" or ord(ch) < 32:
+            out.append(f"\\{ord(ch):X} ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 _ENV = Environment(autoescape=True)
+_ENV.filters["sup"] = sup_html
 
 
 def _header_rows(columns: pd.Index) -> list[list[dict[str, Any]]]:
@@ -182,24 +254,82 @@ def render_table(result: TableResult) -> str:
     )
 
 
-def _table_item(result: TableResult) -> dict[str, Any]:
+def _table_item(result: TableResult, key: str | None = None) -> dict[str, Any]:
     body = render_table(result)
     return {
         "kind": "table",
+        "key": key,
         "title": result.title,
         "html": body,
         "notes": result.footnotes,
         "ard": result.ard,
         "display": result.display,
+        "small": len(result.display) <= SMALL_TABLE_ROWS,
+        "wide": len(result.display.columns) > WIDE_TABLE_COLUMNS,
     }
 
 
-def _figure_item(title: str, fig: Any) -> dict[str, Any]:
-    return {"kind": "figure", "title": title, "png": to_png_base64(fig)}
+def _figure_item(title: str, fig: Any, svg: bool = False, key: str | None = None) -> dict[str, Any]:
+    png = to_png(fig)
+    return {
+        "kind": "figure",
+        "key": key,
+        "title": title,
+        "png_bytes": png,
+        "png": base64.b64encode(png).decode("ascii"),
+        "svg": to_svg(fig) if svg else None,
+    }
 
 
-def build_report(trial: TrialData) -> dict[str, Any]:
-    """The report's content (sections of tables and figures) as a plain structure."""
+def _text_item(*paragraphs: str) -> dict[str, Any]:
+    return {"kind": "text", "paragraphs": list(paragraphs)}
+
+
+def _list_item(title: str, entries: list[str], key: str | None = None) -> dict[str, Any]:
+    return {"kind": "list", "key": key, "title": title, "entries": entries}
+
+
+def _define_section(trial: TrialData, design: DesignInfo | None, svg: bool) -> dict[str, Any]:
+    """The CONSORT-DEFINE section: design, flow per dose level, dose-transition record and
+    recommended dose."""
+    items: list[dict[str, Any]] = []
+    if design is not None:
+        text = [p.replace("Table 1 gives", "The decision table gives") for p in design.text]
+        items.append(_text_item(*text))
+        items.append(_table_item(define.design_table(design), "design"))
+        items.append(_table_item(define.decision_table(design), "decision"))
+        items.append(_list_item("Stopping rules", list(design.stopping_rules), "stopping"))
+        if design.design is not None:
+            from earlyphase.figures.flowchart import flowchart_figure
+
+            items.append(
+                _figure_item(
+                    f"Design schema: decision flow of the {design.name} design",
+                    flowchart_figure(design.design),
+                    svg,
+                    "schema",
+                )
+            )
+    else:
+        items.append(
+            _text_item(
+                "The design (decision table, stopping rules, dose levels and schedule) is not "
+                "shown: give it in trial.json (design), or make the report from the trial "
+                "database."
+            )
+        )
+    items.append(_table_item(define_tables.flow_table(trial), "flow"))
+    items.append(_table_item(define_tables.transition_table(trial), "transitions"))
+    items.append(_table_item(define.recommended_dose(trial), "recommended"))
+    return {"heading": define.SECTION, "items": items}
+
+
+def build_report(
+    trial: TrialData, design: DesignInfo | None = None, svg: bool = False
+) -> dict[str, Any]:
+    """The report's content (sections of tables, figures, text and lists) as a plain
+    structure. ``design``: the dose-finding design for the CONSORT-DEFINE section; ``svg``:
+    also keep every figure as SVG (``item["svg"]``)."""
     meta = trial.meta
     unit = str(meta.get("dose_unit", ""))
     sections: list[dict[str, Any]] = []
@@ -219,10 +349,15 @@ def build_report(trial: TrialData) -> dict[str, Any]:
                 ),
             }
         )
+    dose_finding = define.is_dose_finding(trial, design, randomised)
+    if dose_finding:
+        sections.append(_define_section(trial, design, svg))
     flow: list[dict[str, Any]] = [
-        _figure_item("Participant flow", consort_figure(trial)),
+        _figure_item("Participant flow", consort_figure(trial), svg, "flow_figure"),
         _table_item(tt.disposition_table(trial, by=by)),
     ]
+    if not dose_finding:
+        flow.append(_table_item(define_tables.flow_table(trial), "flow"))
     label = "arms" if randomised else "dose levels"
     sections.append(
         {
@@ -247,24 +382,30 @@ def build_report(trial: TrialData) -> dict[str, Any]:
             {
                 "heading": "Baseline characteristics",
                 "items": [
-                    _table_item(tt.baseline_table(trial, [tuple(v) for v in baseline_vars], by=by))
+                    _table_item(
+                        tt.baseline_table(trial, [tuple(v) for v in baseline_vars], by=by),
+                        "baseline",
+                    )
                 ],
             }
         )
 
     treat: list[dict[str, Any]] = []
     if trial.adex is not None:
-        treat.append(_table_item(tt.exposure_table(trial, by=by)))
+        treat.append(_table_item(tt.exposure_table(trial, by=by), "exposure"))
     if "DOSELVL" in adsl.columns and adsl["DOSELVL"].nunique() > 1:
         if trial.n <= PER_SUBJECT_FIGURES_MAX:
             treat.append(
                 _figure_item(
-                    "Dose escalation by enrolment order", escalation_figure(trial, unit=unit)
+                    "Dose escalation by enrolment order",
+                    escalation_figure(trial, unit=unit),
+                    svg,
+                    "escalation",
                 )
             )
-        treat.append(_table_item(tt.dlt_table(trial)))
+        treat.append(_table_item(tt.dlt_table(trial), "dlt"))
     elif collected(trial.adae, "AEDLT"):
-        treat.append(_table_item(tt.dlt_table(trial)))
+        treat.append(_table_item(tt.dlt_table(trial), "dlt"))
     if treat:
         sections.append({"heading": "Treatment and dose-limiting toxicities", "items": treat})
 
@@ -274,7 +415,8 @@ def build_report(trial: TrialData) -> dict[str, Any]:
         if r.get("visit"):
             efficacy.append(
                 _table_item(
-                    eff.response_table(trial, r["visit"], r.get("paramcd", "OVRLRESP"), by=by)
+                    eff.response_table(trial, r["visit"], r.get("paramcd", "OVRLRESP"), by=by),
+                    "response",
                 )
             )
         efficacy.append(
@@ -304,6 +446,7 @@ def build_report(trial: TrialData) -> dict[str, Any]:
                 _figure_item(
                     f"Kaplan-Meier estimate by arm: {name}",
                     km_figure(trial, code, by=by, risk_times=meta.get("risk_times")),
+                    svg,
                 )
             )
     elif tte is not None and (tte["PARAMCD"] == param).any():
@@ -314,10 +457,13 @@ def build_report(trial: TrialData) -> dict[str, Any]:
             _figure_item(
                 f"Kaplan-Meier estimate: {eff.param_name(trial, param)}",
                 km_figure(trial, param, risk_times=meta.get("risk_times")),
+                svg,
             )
         )
         if trial.n <= PER_SUBJECT_FIGURES_MAX:
-            efficacy.append(_figure_item("Follow-up of each subject", swimmer_figure(trial, param)))
+            efficacy.append(
+                _figure_item("Follow-up of each subject", swimmer_figure(trial, param), svg)
+            )
     if meta.get("competing"):
         c = meta["competing"]
         causes = {int(k): v for k, v in c.get("causes", {}).items()}
@@ -325,7 +471,7 @@ def build_report(trial: TrialData) -> dict[str, Any]:
             _table_item(eff.cumulative_incidence_table(trial, c["paramcd"], c["times"], causes))
         )
         efficacy.append(
-            _figure_item("Cumulative incidence", cif_figure(trial, c["paramcd"], causes))
+            _figure_item("Cumulative incidence", cif_figure(trial, c["paramcd"], causes), svg)
         )
     for e in meta.get("endpoints", []):
         efficacy.append(
@@ -348,7 +494,7 @@ def build_report(trial: TrialData) -> dict[str, Any]:
         sections.append({"heading": "Efficacy", "items": efficacy})
 
     if trial.adae is not None:
-        safety = [_table_item(ae.ae_table(trial, by=by))]
+        safety = [_table_item(ae.ae_table(trial, by=by), "safety")]
         if meta.get("ae_window"):
             safety.append(_table_item(ae.ae_table(trial, by=by, window=float(meta["ae_window"]))))
         safety.append(
@@ -363,16 +509,41 @@ def build_report(trial: TrialData) -> dict[str, Any]:
         for p in sorted(trial.adlb["PARAMCD"].unique()):
             per_day = trial.adlb.loc[trial.adlb["PARAMCD"] == p, "ADY"].nunique()
             if trial.n <= PER_SUBJECT_FIGURES_MAX and per_day > 1:
-                bio.append(_figure_item(f"{p} over time", spaghetti_figure(trial, p)))
+                bio.append(_figure_item(f"{p} over time", spaghetti_figure(trial, p), svg))
         if meta.get("biomarkers"):
             b = meta["biomarkers"]
             bio.append(_table_item(tt.biomarker_change_table(trial, b["paramcds"], b["day"])))
         if bio:
             sections.append({"heading": "Biomarkers", "items": bio})
     sections.append(
-        {"heading": "Listings", "items": [_table_item(t) for t in listings.all_listings(trial)]}
+        {
+            "heading": "Listings",
+            "items": [_table_item(t, "listings") for t in listings.all_listings(trial)],
+        }
     )
+    sections.append({"heading": "Methods", "items": [], "text": METHODS, "key": "methods"})
+    if dose_finding:
+        sections.append(
+            {
+                "heading": define.APPENDIX,
+                "items": [_table_item(define.checklist(trial, design, _where(sections)))],
+            }
+        )
     return {"title": trial.title, "sections": sections}
+
+
+def _where(sections: list[dict[str, Any]]) -> dict[str, str]:
+    """Where each keyed part of the report is: ``section: title`` of its first item."""
+    out: dict[str, str] = {}
+    for sec in sections:
+        if sec.get("key"):
+            out.setdefault(sec["key"], sec["heading"])
+        for item in sec["items"]:
+            key = item.get("key")
+            if key and key not in out:
+                title = item.get("title")
+                out[key] = f"{sec['heading']}: {title}" if title else sec["heading"]
+    return out
 
 
 def _slug(text: str, limit: int) -> str:
@@ -432,35 +603,87 @@ def write_tables(
     return written
 
 
+def running_header(trial: TrialData, date: str | None = None) -> tuple[str, str]:
+    """The running header of the printed and Word report: the title, and the version with
+    the date (trial.json ``version``; default the earlyphase version that wrote it)."""
+    version = trial.meta.get("version")
+    text = f"Version {version}" if version else f"earlyphase {__version__}"
+    return trial.title, f"{text} | {date or _dt.date.today().isoformat()}"
+
+
+def svg_name(index: int, title: str) -> str:
+    """File name of the ``index``-th figure (from 1) written as SVG."""
+    return f"{index:02d}_{_slug(title, 60)}.svg"
+
+
+def write_svgs(content: dict[str, Any], folder: str | Path) -> list[Path]:
+    """Every figure of ``content`` (built with ``svg=True``) as ``NN_title.svg`` in
+    ``folder``; returns the files written."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = [i for sec in content["sections"] for i in sec["items"] if i["kind"] == "figure"]
+    written = []
+    for k, item in enumerate(figures, 1):
+        if item.get("svg") is None:
+            raise ValueError("svg: build the report with svg=True to write SVG figures")
+        path = out / svg_name(k, item["title"])
+        path.write_text(item["svg"], encoding="utf-8")
+        written.append(path)
+    return written
+
+
 def render_report(
     trial: TrialData,
     path: str | Path,
     ard_path: str | Path | None = None,
     tables_dir: str | Path | None = None,
     xlsx_path: str | Path | None = None,
+    *,
+    docx_path: str | Path | None = None,
+    svg_dir: str | Path | None = None,
+    paper: str = "a4",
+    design: DesignInfo | None = None,
 ) -> Path:
-    """Write the self-contained HTML report to ``path`` (and, with ``ard_path``, every number
-    of every table as one long CSV: the analysis results data; with ``tables_dir`` /
-    ``xlsx_path``, every table as CSV files / one workbook, see :func:`write_tables`);
-    returns the report's path."""
-    content = build_report(trial)
+    """Write the self-contained HTML report to ``path`` and, on request, the same content in
+    other forms: with ``ard_path``, every number of every table as one long CSV (the analysis
+    results data); with ``tables_dir`` / ``xlsx_path``, every table as CSV files / one
+    workbook (see :func:`write_tables`); with ``docx_path``, a Word document
+    (:func:`earlyphase.report.word.write_docx`); with ``svg_dir``, every figure as SVG.
+
+    ``paper`` (``a4`` or ``letter``) is the page size of the printed (PDF) and Word report;
+    ``design`` the dose-finding design for the CONSORT-DEFINE section. Returns the report's
+    path."""
+    if paper not in PAPER:
+        raise ValueError(f"paper: one of {', '.join(PAPER)}, got {paper!r}")
+    content = build_report(trial, design=design, svg=svg_dir is not None)
     if tables_dir is not None or xlsx_path is not None:
         write_tables(content, tables_dir, xlsx_path)
     if ard_path is not None:
         ards = [
-            item["ard"] for sec in content["sections"] for item in sec["items"] if "ard" in item
+            item["ard"]
+            for sec in content["sections"]
+            for item in sec["items"]
+            if "ard" in item and len(item["ard"])
         ]
         ard = Path(ard_path)
         ard.parent.mkdir(parents=True, exist_ok=True)
         pd.concat(ards, ignore_index=True).to_csv(ard, index=False)
+    if svg_dir is not None:
+        write_svgs(content, svg_dir)
+    date = _dt.date.today().isoformat()
+    left, right = running_header(trial, date)
+    subtitle = f"{trial.n} subjects. Generated {date} by earlyphase {__version__}."
+    if docx_path is not None:
+        from earlyphase.report.word import write_docx
+
+        write_docx(content, docx_path, subtitle=subtitle, header=(left, right), paper=paper)
     page = _ENV.from_string(TEMPLATE).render(
         title=content["title"],
-        subtitle=(
-            f"{trial.n} subjects. Generated {_dt.date.today().isoformat()} "
-            f"by earlyphase {__version__}."
-        ),
+        subtitle=subtitle,
         sections=content["sections"],
-        methods=METHODS,
+        page_size=PAPER[paper],
+        header_left=Markup(_css_string(unicode_powers(left))),
+        header_right=Markup(_css_string(right)),
     )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -471,7 +694,9 @@ def render_report(
 
 
 def write_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
-    """Print the HTML report to PDF with headless Chromium (Debian package ``chromium``)."""
+    """Print the HTML report to PDF with headless Chromium (Debian package ``chromium``). The
+    page's CSS sets the paper, the running header and the page numbers (``@page`` and its
+    margin boxes), so Chromium's own header and footer are turned off."""
     browser = (
         shutil.which("chromium")
         or shutil.which("chromium-browser")

@@ -1,5 +1,6 @@
-"""Listings of a clinical study report: DLTs, serious adverse events, deaths and dose
-deviations, one row per record, sorted by dose level (in dose order) then subject.
+"""Listings of a clinical study report: DLTs, serious adverse events, deaths, dose
+deviations and treatment (arm) deviations, one row per record, sorted by dose level (in dose
+order) then subject.
 
 ICH E3 section 14.3.2 asks for listings of deaths, other serious adverse events and other
 significant adverse events; section 16.2.2 for protocol deviations. A column whose variable
@@ -286,11 +287,58 @@ def dose_deviation_listing(trial: TrialData, by: str = "TRT01A") -> TableResult:
     return TableResult(title, display, ard.frame(), notes)
 
 
+def arm_deviation_listing(trial: TrialData) -> TableResult:
+    """Subjects whose actual treatment (ADSL TRT01A) is not the planned one (TRT01P): a
+    deviation to report (ICH E3 16.2.2), not a data error. Subjects without a planned or
+    actual treatment are counted in a note, not compared."""
+    title = "Listing of treatment deviations: planned vs actual arm or dose level"
+    header = ["Subject", "Planned (TRT01P)", "Actual (TRT01A)"]
+    adsl = trial.adsl
+    ard = ArdBuilder("listing_arm_deviation")
+    if not collected(adsl, "TRT01P"):
+        display = pd.DataFrame([[NOT_COLLECTED] * len(header)], columns=header)
+        return TableResult(
+            title,
+            display,
+            ard.frame(),
+            ["Not collected: ADSL has no planned treatment (TRT01P); nothing to compare."],
+        )
+    planned, actual = adsl["TRT01P"].astype("string"), adsl["TRT01A"].astype("string")
+    known = planned.notna() & actual.notna()
+    differ = known & (planned != actual)
+    rows = _sorted(adsl[differ.to_numpy(dtype=bool)], _dose_rank(trial, "TRT01P"), "TRT01P", [])
+    display = pd.DataFrame(
+        list(
+            zip(
+                rows["USUBJID"].astype(str),
+                rows["TRT01P"].astype(str),
+                rows["TRT01A"].astype(str),
+                strict=True,
+            )
+        ),
+        columns=header,
+    )
+    for g in arm_order(adsl, "TRT01P"):
+        sub = rows[rows["TRT01P"].astype(str) == g]
+        ard.add(g, "listing_arm_deviation", "subjects", n_subjects=len(sub))
+    notes = [
+        "Subjects treated with another arm or dose level than planned (ADSL TRT01A differs "
+        "from TRT01P); tables count them under the treatment actually received (TRT01A)."
+    ]
+    if rows.empty:
+        notes.insert(0, f"None: all {int(known.sum())} subjects received the planned treatment.")
+    unknown = int((~known).sum())
+    if unknown:
+        notes.append(f"{unknown} subject(s) without a planned or actual treatment: not compared.")
+    return TableResult(title, display, ard.frame(), notes)
+
+
 def all_listings(trial: TrialData, by: str = "TRT01A") -> list[TableResult]:
-    """The four listings, in the order of a report's appendix."""
+    """The five listings, in the order of a report's appendix."""
     return [
         dlt_listing(trial, by),
         sae_listing(trial, by),
         death_listing(trial, by),
         dose_deviation_listing(trial, by),
+        arm_deviation_listing(trial),
     ]
