@@ -416,5 +416,13 @@ class DoseFindingDesign(Design):
 
         return Expansion(self, n, cohort_size or self.cohort_size, tox_limit, cutoff, prior)
 
+    def with_backfill(self, window: float, **settings: Any) -> Design:
+        """Backfill cleared lower doses while escalation proceeds (BOIN and 3+3; BF-BOIN,
+        Zhao et al. 2024): :class:`~earlyphase.designs.backfill.Backfill` with ``settings``
+        (``cap_per_dose``, ``max_backfill``, ``require_response``, ``assign``)."""
+        from earlyphase.designs.backfill import Backfill
+
+        return Backfill(self, window, **settings)
+
     def describe(self) -> str:
         return type(self).__name__

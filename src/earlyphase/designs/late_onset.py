@@ -66,6 +66,7 @@ __all__ = [
     "dlt_times",
     "dropout_times",
     "treated_while_pending",
+    "unit_gaps_of",
 ]
 
 ACCRUALS: tuple[str, ...] = ("poisson", "fixed", "uniform")
@@ -114,7 +115,7 @@ class Accrual:
                 raise ValueError("schedule: every rate must be > 0 patients per unit time")
             object.__setattr__(self, "schedule", tuple(pts))
 
-    def _calendar(self, unit: FloatArray) -> FloatArray:
+    def calendar(self, unit: FloatArray) -> FloatArray:
         """Calendar times of unit-intensity times: the inverse of the cumulative rate."""
         if self.schedule is None:
             return np.asarray(unit * self.mean_gap, dtype=np.float64)
@@ -134,6 +135,18 @@ def arrivals(
 
     Without screen failures or schedule, Poisson arrivals are ``rng.exponential(mean_gap,
     (n_sims, n_patients))`` accumulated, the draws dfcrm-style simulations always used."""
+    unit_gaps, screened = unit_gaps_of(rng, n_sims, n_patients, accrual)
+    unit = np.cumsum(unit_gaps, axis=1)
+    if accrual.first == "zero" and n_patients:
+        unit = unit - unit[:, :1]
+    return accrual.calendar(unit), screened.sum(axis=1)
+
+
+def unit_gaps_of(
+    rng: np.random.Generator, n_sims: int, n_patients: int, accrual: Accrual
+) -> tuple[FloatArray, IntArray]:
+    """Gaps before each enrolled patient on the unit-intensity scale (map their running sum
+    through :meth:`Accrual.calendar`), and the people screened for each (>= 1)."""
     t, m = n_sims, n_patients
     f = accrual.screen_fail
     if f > 0:
@@ -154,10 +167,7 @@ def arrivals(
         unit_gaps = np.where(np.arange(top)[None, None, :] < screened[:, :, None], u, 0.0).sum(
             axis=2
         )
-    unit = np.cumsum(unit_gaps, axis=1)
-    if accrual.first == "zero" and m:
-        unit = unit - unit[:, :1]
-    return accrual._calendar(unit), screened.sum(axis=1)
+    return np.asarray(unit_gaps, dtype=np.float64), screened
 
 
 def dlt_times(
