@@ -1512,23 +1512,22 @@ def _report_design(
     text (:mod:`earlyphase.protocol.section`), so that the report and the protocol print the
     same rules. A bad setting raises ``ValueError`` naming it."""
     from earlyphase.conduct.protocol import build_protocol
-    from earlyphase.protocol import section as ps
+    from earlyphase.protocol import design_rules
     from earlyphase.report.define import DesignInfo
 
     spec = dict(settings)
     if dose_levels and "n_doses" not in spec:
         spec["n_doses"] = len(dose_levels)
     design = build_protocol(name, spec)
-    kind = ps._kind(design)
-    table, _, notes = ps._rules_table(design, kind)
+    rules = design_rules(design)
     return DesignInfo(
-        name=ps._design_name(design, kind),
+        name=rules.design_name,
         summary=str(design.describe()),
-        text=ps._design_text(design, kind),
-        decision_table=table,
-        decision_caption=ps._rules_caption(design, kind),
-        decision_notes=notes,
-        stopping_rules=ps._stopping_rules(design, kind),
+        text=list(rules.design_text),
+        decision_table=rules.decision_table,
+        decision_caption=rules.decision_caption,
+        decision_notes=list(rules.decision_notes),
+        stopping_rules=list(rules.stopping_rules),
         dose_levels=[float(d) for d in dose_levels],
         dose_unit=dose_unit,
         schedule=schedule,

@@ -13,12 +13,20 @@ SPIRIT-DEFINE checklist (Yap et al. 2023, BMJ 383:e076386); see
 
 from earlyphase.protocol.demo import write_demo_protocols
 from earlyphase.protocol.render import FORMATS, write_protocol
-from earlyphase.protocol.section import ProtocolSection, default_scenarios, protocol_section
+from earlyphase.protocol.section import (
+    DesignRules,
+    ProtocolSection,
+    default_scenarios,
+    design_rules,
+    protocol_section,
+)
 
 __all__ = [
     "FORMATS",
+    "DesignRules",
     "ProtocolSection",
     "default_scenarios",
+    "design_rules",
     "protocol_section",
     "write_demo_protocols",
     "write_protocol",

@@ -199,6 +199,35 @@ class ProtocolSection:
     software: str = ""
 
 
+@dataclass(frozen=True)
+class DesignRules:
+    """The parts of a protocol that state a design's rules, without its operating
+    characteristics: what a report restates when it describes the design it ran."""
+
+    design_name: str
+    design_text: tuple[str, ...]
+    decision_table: pd.DataFrame
+    decision_caption: str
+    decision_notes: tuple[str, ...]
+    stopping_rules: tuple[str, ...]
+
+
+def design_rules(design: Any) -> DesignRules:
+    """The design's name, its rules in prose, its decision table (as the protocol prints it,
+    with caption and notes) and its stopping rules: the same text the protocol section has,
+    so a report and its protocol never describe the design differently."""
+    kind = _kind(design)
+    table, _, notes = _rules_table(design, kind)
+    return DesignRules(
+        design_name=_design_name(design, kind),
+        design_text=tuple(_design_text(design, kind)),
+        decision_table=table,
+        decision_caption=_rules_caption(design, kind),
+        decision_notes=tuple(notes),
+        stopping_rules=tuple(_stopping_rules(design, kind)),
+    )
+
+
 def protocol_section(
     design: Any,
     scenarios: Mapping[str, Sequence[float]] | None = None,
