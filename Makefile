@@ -37,6 +37,7 @@ benchmark: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_cli_start.py --write-readme
 	$(BIN)/python benchmarks/bench_grid.py --write-readme
 	$(BIN)/python benchmarks/bench_scale.py --write-readme
+	$(BIN)/python benchmarks/bench_late_onset.py --write-readme
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
