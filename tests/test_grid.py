@@ -164,7 +164,7 @@ def test_a_connected_client_and_one_worker_give_the_same_numbers(cluster: Any) -
     pd.testing.assert_frame_equal(alone, run_grid(grid, workers=1))
 
 
-def test_a_process_builds_each_design_once_per_run() -> None:
+def test_a_thread_builds_each_design_once_per_run() -> None:
     """Tasks of one run share the designs (and what they learnt); another run starts afresh;
     sharing does not change a task's numbers."""
     grid = parse_grid(SMALL)
@@ -173,6 +173,12 @@ def test_a_process_builds_each_design_once_per_run() -> None:
     assert all(first[k] is again[k] and tables[k] is tables_again[k] for k in first)
     other, _ = _designs(grid, "run-b")
     assert all(other[k] is not first[k] for k in first)
+    # another thread never shares a table that fills while it is used
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        elsewhere, _ = pool.submit(_designs, grid, "run-b").result()
+    assert all(elsewhere[k] is not other[k] for k in first)
     tasks = grid.tasks()
     shared = run_tasks(grid, tasks, "run-c")
     alone = pd.concat([run_task(grid, *t) for t in tasks], ignore_index=True)

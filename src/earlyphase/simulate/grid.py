@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -316,15 +317,15 @@ def task_seed(seed: int, scenario: int, chunk: int) -> int:
     return int(np.random.SeedSequence([seed, scenario, chunk]).generate_state(1, np.uint64)[0])
 
 
-#: Designs built in this process for the current run, with their transition tables, by
+#: Designs built in this thread for the current run, with their transition tables, by
 #: variant (a worker runs many tasks of one grid: each design is built and its decisions are
-#: learnt once, not once per task). Emptied when a task of another run arrives.
-_BUILT: dict[str, tuple[Any, Any]] = {}
-_BUILT_RUN: list[str | None] = [None]
+#: learnt once, not once per task). Per thread, as a table fills while it is used; emptied
+#: when a task of another run arrives.
+_BUILT = threading.local()
 
 
 def _designs(grid: Grid, run: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The grid's designs and their transition tables, built once per process and run."""
+    """The grid's designs and their transition tables, built once per thread and run."""
     from earlyphase.designs.spec import build_design
     from earlyphase.engine.transitions import Transitions
 
@@ -335,22 +336,22 @@ def _designs(grid: Grid, run: str | None) -> tuple[dict[str, Any], dict[str, Any
             for d in [build_design(v.design, v.settings)]
         }
     else:
-        if _BUILT_RUN[0] != run:
-            _BUILT.clear()
-            _BUILT_RUN[0] = run
+        if getattr(_BUILT, "run", None) != run:
+            _BUILT.run, _BUILT.designs = run, {}
+        cache: dict[str, tuple[Any, Any]] = _BUILT.designs
         built = {}
         for v in grid.variants:
             key = json.dumps([v.design, v.settings], sort_keys=True, default=str)
-            if key not in _BUILT:
+            if key not in cache:
                 design = build_design(v.design, v.settings)
-                _BUILT[key] = (design, Transitions(design))
-            built[v.label] = _BUILT[key]
+                cache[key] = (design, Transitions(design))
+            built[v.label] = cache[key]
     return {k: d for k, (d, _t) in built.items()}, {k: t for k, (_d, t) in built.items()}
 
 
 def run_task(grid: Grid, scenario: int, chunk: int, n: int, run: str | None = None) -> pd.DataFrame:
     """One scenario, one chunk of ``n`` trials, every variant on the same patients. Tasks of
-    one ``run`` share the designs this process built (results are the same either way)."""
+    one ``run`` share the designs this thread built (results are the same either way)."""
     from earlyphase.simulate.monte_carlo import compare_designs
 
     designs, tables = _designs(grid, run)
@@ -544,8 +545,8 @@ def run_grid(
     ``client``.
 
     Tasks go to the workers in a few batches each (:func:`run_tasks`), in task order, and
-    every process builds each design once per run; results are identical however the tasks
-    are spread."""
+    every worker thread builds each design once per run; results are identical however the
+    tasks are spread."""
     import uuid
 
     tasks = grid.tasks()
