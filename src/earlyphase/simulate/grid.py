@@ -489,8 +489,9 @@ def local_cluster(workers: int | None = None) -> Any:
 
     Its workers keep glibc's own heap trimming: Dask's nannies set ``MALLOC_TRIM_THRESHOLD_``
     to 64 KiB, which also fixes glibc's mmap threshold, so every array of 128 KiB or more is
-    mapped and faulted in afresh; the simulation allocates such arrays at every step and ran
-    about 1.6 times slower in such a worker than in one process. Its workers also do not
+    mapped and faulted in afresh, and freed memory is returned to the system and faulted in
+    again; the grid benchmark ran 1.2 times slower in one process with that setting (1.6
+    times before CRM's posterior was computed in blocks under 128 KiB). Its workers also do not
     sample their threads' stacks for the dashboard's profile (every 10 ms by default), which
     cost about 6 % of the run. A cluster started by hand (``dask-worker``) can be configured
     the same way (``MALLOC_TRIM_THRESHOLD_`` unset, ``distributed.worker.profile.enabled:
