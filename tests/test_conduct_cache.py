@@ -241,3 +241,19 @@ def test_a_failed_computation_is_not_shared_and_not_kept() -> None:
     assert len(calls) >= 2  # the owner, then the waiters on their own
     assert len(kept) == 0
     assert kept.get("view", lambda: 7) == 7
+
+
+def test_the_server_runs_route_functions_on_a_few_threads(tmp_path: Path) -> None:
+    """Route functions hold the GIL: a worker runs them on WORKER_THREADS threads, not
+    Starlette's 40 (consistency check of the setting taking effect in the server's loop)."""
+    import anyio.to_thread
+
+    from earlyphase.conduct.web import WORKER_THREADS
+
+    with TestClient(create_app(tmp_path / "t.db", secret="threads")) as c:
+        assert c.portal is not None
+        tokens = c.portal.call(
+            lambda: anyio.to_thread.current_default_thread_limiter().total_tokens
+        )
+        assert tokens == WORKER_THREADS == 8
+        assert c.get("/login").status_code == 200

@@ -113,8 +113,9 @@ def open_store(
         if path is None or not Path(path).is_file():
             raise NoSuchDatabaseError(f"database: no such file: {path or url}")
     if url.startswith("sqlite"):
-        # As many connections as the server's worker threads (40 in Starlette's pool): with
-        # fewer, readers queue for a connection although WAL lets them all read at once.
+        # More connections than the server's worker threads (web.WORKER_THREADS) and scripts
+        # use at once: with fewer, readers would queue for a connection although WAL lets
+        # them all read together.
         in_memory = sqlite_path(url) is None
         pool: dict[str, Any] = {} if in_memory else {"pool_size": 20, "max_overflow": 20}
         engine = create_engine(
