@@ -76,6 +76,8 @@ def test_api_runs_a_cohort_and_decision(client: TestClient) -> None:
     assert client.get(trial, headers=stat).json()["cohorts"][1]["dose"] == 1.0
     rep = client.get(f"{trial}/report", headers=stat)
     assert rep.status_code == 200 and "<h2>Participants</h2>" in rep.text
+    # the service's report has the CONSORT-DEFINE section with the signed decision in it
+    assert "CONSORT-DEFINE" in rep.text and "Sam Statistician" in rep.text
     assert client.get(f"{trial}/report", headers=inv).status_code == 403
     assert client.get("/api/audit/verify", headers=stat).json()["ok"]
     assert client.get("/api/audit.csv", headers=stat).status_code == 403

@@ -1495,55 +1495,11 @@ _ARD = typer.Option(None, "--ard", help="Also write every table's numbers (ARD) 
 _OUTPUT = typer.Option(Path("report.html"), "-o", "--output", help="HTML file to write.")
 
 
-def _report_design(
-    name: str,
-    settings: dict[str, Any],
-    dose_levels: list[float],
-    dose_unit: str,
-    schedule: str,
-    *,
-    source: str,
-    conduct: dict[str, Any] | None = None,
-    dlt_window_days: float | None = None,
-    dlt_definition: str = "",
-) -> Any:
-    """The design for the report's CONSORT-DEFINE section: built from its settings as the
-    conduct service builds it, with the protocol's decision table, stopping rules and design
-    text (:mod:`earlyphase.protocol.section`), so that the report and the protocol print the
-    same rules. A bad setting raises ``ValueError`` naming it."""
-    from earlyphase.conduct.protocol import build_protocol
-    from earlyphase.protocol import design_rules
-    from earlyphase.report.define import DesignInfo
-
-    spec = dict(settings)
-    if dose_levels and "n_doses" not in spec:
-        spec["n_doses"] = len(dose_levels)
-    design = build_protocol(name, spec)
-    rules = design_rules(design)
-    return DesignInfo(
-        name=rules.design_name,
-        summary=str(design.describe()),
-        text=list(rules.design_text),
-        decision_table=rules.decision_table,
-        decision_caption=rules.decision_caption,
-        decision_notes=list(rules.decision_notes),
-        stopping_rules=list(rules.stopping_rules),
-        dose_levels=[float(d) for d in dose_levels],
-        dose_unit=dose_unit,
-        schedule=schedule,
-        settings=settings,
-        dlt_window_days=dlt_window_days,
-        dlt_definition=dlt_definition,
-        conduct=dict(conduct or {}),
-        design=design,
-        source=source,
-    )
-
-
 def _report_trial(source: str, trial_name: str | None) -> tuple[Any, Any]:
     """The trial's data and its design (None when not given): from a folder of ADaM-style
     tables (the design from ``trial.json`` ``design``), or from a trial database (its design,
     the dose-transition record and the DLT evaluability from the store)."""
+    from earlyphase.conduct.reporting import report_design, stored_trial_report
     from earlyphase.data import DataError, Problem, load_trial
 
     if Path(source).is_dir():
@@ -1552,7 +1508,7 @@ def _report_trial(source: str, trial_name: str | None) -> tuple[Any, Any]:
         if not spec:
             return trial, None
         try:
-            design = _report_design(
+            design = report_design(
                 spec["name"],
                 dict(spec.get("settings") or {}),
                 list(spec.get("dose_levels") or []),
@@ -1566,25 +1522,12 @@ def _report_trial(source: str, trial_name: str | None) -> tuple[Any, Any]:
             raise DataError([Problem("trial.json", None, "design", str(exc))]) from None
         return trial, design
     from earlyphase.conduct import TrialService, open_store
-    from earlyphase.report.define import transitions_from_store
 
     if not trial_name:
         raise ValueError("trial: name the trial to report from the database (--trial)")
     if "://" not in str(source) and not Path(source).exists():
         raise ValueError(f"source: {source} is neither a data folder nor a database file")
-    svc = TrialService(open_store(str(source)))
-    record = svc.export_decisions(trial_name)
-    trial = transitions_from_store(svc.export(trial_name), record)
-    design = _report_design(
-        record["design"],
-        record["settings"],
-        record["dose_levels"],
-        record["dose_unit"],
-        record["schedule"],
-        source="the trial database",
-        conduct=record["conduct"],
-    )
-    return trial, design
+    return stored_trial_report(TrialService(open_store(str(source))), trial_name)
 
 
 @app.command("report")

@@ -1187,13 +1187,15 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
     def report(name: TrialPath, user: User = Depends(api_user)) -> HTMLResponse:
         import tempfile
 
+        from earlyphase.conduct.reporting import stored_trial_report
         from earlyphase.report import render_report
 
         if user.role == "investigator":
             raise PermissionDenied("role: the report covers every site; ask a statistician")
-        trial = service.export(name)
+        trial, design = stored_trial_report(service, name)
         with tempfile.TemporaryDirectory() as tmp:
-            page = render_report(trial, Path(tmp) / "report.html").read_text(encoding="utf-8")
+            out = render_report(trial, Path(tmp) / "report.html", design=design)
+            page = out.read_text(encoding="utf-8")
         return HTMLResponse(page)
 
     # --- pages ---------------------------------------------------------------------------------
