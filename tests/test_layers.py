@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "figures": {"data", "designs", "engine", "stats"},
     "protocol": {"__init__", "designs", "engine", "figures", "stats"},
     "report": {"__init__", "data", "figures", "stats", "tables"},
-    "conduct": {"data", "designs", "engine", "report", "stats"},
+    "conduct": {"data", "designs", "engine", "protocol", "report", "stats"},
     "demo": {"datasets", "designs", "protocol", "report", "stats", "tables"},
 }
 
