@@ -102,7 +102,7 @@ def test_three_plus_three_trial_in_the_browser(server: str, tmp_path: Path) -> N
                     inv.fill("#ae-code", code)
                     inv.fill("#ae-soc", "Immune system disorders")
                     inv.fill("#ae-pt", "Cytokine release syndrome")
-                    inv.fill("#ae-grade", "3")
+                    inv.select_option("#ae-grade", "3")
                     inv.fill("#ae-onset", "2026-01-10")
                     inv.check("#ae-dlt")
                     inv.click("#record-ae")

@@ -88,17 +88,26 @@ class _Inputs(HTMLParser):
         self.controls: list[dict[str, Any]] = []
         self.labelled: set[str] = set()
         self.assets: list[str] = []
+        self._in_label = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         if tag in ("input", "select", "textarea") and a.get("type") != "hidden":
             self.controls.append({"tag": tag, **a})
-        if tag == "label" and a.get("for"):
-            self.labelled.add(str(a["for"]))
+            if self._in_label and a.get("id"):
+                self.labelled.add(str(a["id"]))  # a control inside its label
+        if tag == "label":
+            self._in_label += 1
+            if a.get("for"):
+                self.labelled.add(str(a["for"]))
         if tag in ("script", "img") and a.get("src"):
             self.assets.append(str(a["src"]))
         if tag == "link" and a.get("href"):
             self.assets.append(str(a["href"]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label" and self._in_label:
+            self._in_label -= 1
 
 
 def _inputs(page: str) -> _Inputs:
@@ -256,6 +265,28 @@ def test_inputs_are_labelled_and_typed(client: TestClient) -> None:
     assert re.search(
         r'<form method="post" action="/logout">\s*<input type="hidden" name="csrf"', page
     )
+
+
+def test_the_dashboard_forms_are_labelled_with_nothing_chosen_beforehand(
+    client: TestClient,
+) -> None:
+    _subject(client)
+    _login(client, "inv", "inv-demo-pass")
+    page = client.get(TRIAL).text
+    form = _inputs(page)
+    assert form.controls
+    assert not [c for c in form.controls if c.get("id") not in form.labelled]
+    assert not [c for c in form.controls if "placeholder" in c]
+    by_id = {c["id"]: c for c in _inputs(page).controls}
+    assert by_id["ae-grade"]["tag"] == by_id["dlt-value"]["tag"] == "select"
+    for select in ("ae-grade", "dlt-value", "resp-value"):
+        options = re.search(rf"id='{select}'[^>]*>(.*?)</select>", page, re.S)
+        assert options is not None
+        assert options.group(1).startswith("<option value=''>choose</option>")
+        assert "selected" not in options.group(1)
+    assert "dose given (" in page  # the unit of the trial's dose levels
+    # each subject of a cohort links to the subject's page
+    assert f"href='{TRIAL}/subjects/P1'" in page
 
 
 def test_an_unanswered_dlt_question_records_nothing(client: TestClient) -> None:

@@ -26,6 +26,7 @@ from contextlib import asynccontextmanager
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import Body, Depends, FastAPI, Form, Request
 from fastapi import Path as PathParam
@@ -1354,17 +1355,17 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             create = (
                 "<h2>New trial</h2><form method='post' action='/trials'>"
                 f"<input type='hidden' name='csrf' value='{csrf}'>"
-                "<p><input name='name' placeholder='trial name' id='trial-name'> "
-                "<select name='design' id='trial-design'>"
+                "<p><label>trial name <input name='name' id='trial-name' required></label> "
+                "<label>design <select name='design' id='trial-design'>"
                 + "".join(f"<option value='{k}'>{v}</option>" for k, v in DESIGN_CHOICES)
-                + "</select> "
-                "<input name='doses' placeholder='doses, e.g. 0.5,1,2 (phase II: 1)' "
-                "id='trial-doses'></p>"
+                + "</select></label> "
+                "<label>dose levels, e.g. 0.5,1,2 (phase II: 1) <input name='doses' "
+                "id='trial-doses' required></label></p>"
                 "<p>Settings of the chosen design (a blank field keeps its default):</p>"
                 + _settings_fieldsets()
                 + _conduct_fieldset()
-                + "<p><input name='settings' size='60' id='trial-settings' placeholder="
-                "'or settings as JSON, e.g. {\"skeleton\": [0.05, 0.15, 0.3]}'> "
+                + '<p><label>or settings as JSON, e.g. {"skeleton": [0.05, 0.15, 0.3]} <input'
+                " name='settings' size='60' id='trial-settings'></label> "
                 "<button type='submit' id='create-trial'>Create</button></p></form>"
             )
         note = f"<p class='msg' id='msg'>{html.escape(msg)}</p>" if msg else ""
@@ -1430,7 +1431,12 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         esc = html.escape
         rows = "".join(
             f"<tr><td>{c['number']}</td><td>{c['dose']:g} {esc(st['dose_unit'])}</td>"
-            f"<td>{c['enrolled']}/{c['size']}</td><td>{esc(', '.join(c['subjects']))}</td></tr>"
+            f"<td>{c['enrolled']}/{c['size']}</td><td>"
+            + ", ".join(
+                f"<a href='/trials/{quote(name)}/subjects/{quote(code)}'>{esc(code)}</a>"
+                for code in c["subjects"]
+            )
+            + "</td></tr>"
             for c in st["cohorts"]
         )
         decs = ""
@@ -1449,10 +1455,11 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
                     "<option value='approve_other_dose'>approve a different dose</option>"
                     "<option value='stop'>stop the trial</option>"
                     "<option value='reject'>reject (enrolment stays paused)</option></select> "
-                    "<input name='dose' size='4' placeholder='dose level' id='sign-dose'> "
-                    "<input name='reason' placeholder='reason' id='sign-reason'> "
-                    "<input type='password' name='password' placeholder='password'"
-                    " id='sign-password'> "
+                    "<label>dose level (a different dose) <input name='dose' size='4'"
+                    " id='sign-dose'></label> "
+                    "<label>reason <input name='reason' id='sign-reason'></label> "
+                    "<label>password <input type='password' name='password'"
+                    " id='sign-password' autocomplete='current-password'></label> "
                     "<button type='submit' id='sign'>Sign</button></form>"
                 )
             else:
@@ -1480,35 +1487,42 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             forms = (
                 f"<h2>Enrol</h2><form method='post' action='/trials/{esc(name)}/enrol'>"
                 f"<input type='hidden' name='csrf' value='{csrf}'>"
-                "<input name='code' placeholder='subject code' id='code'> "
-                "<input name='weight_kg' placeholder='weight kg' id='weight'> "
+                "<label>subject code <input name='code' id='code' required></label> "
+                "<label>weight (kg) <input name='weight_kg' id='weight' inputmode='decimal'"
+                " required></label> "
                 f"<label>enrolled <input name='enrolled_on' {date_in} id='enrolled-on'></label> "
                 + (
-                    "<input name='site' placeholder='site' id='site'> "
+                    "<label>site <input name='site' id='site'></label> "
                     if user.role == "admin"
                     else ""
                 )
                 + "<button type='submit' id='enrol'>Enrol</button></form>"
                 f"<h2>Infusion</h2><form method='post' action='/trials/{esc(name)}/infusion'>"
                 f"<input type='hidden' name='csrf' value='{csrf}'>"
-                "<input name='code' placeholder='subject code' id='inf-code'> "
+                "<label>subject code <input name='code' id='inf-code' required></label> "
                 "<label>date and time <input type='datetime-local' name='infused_at'"
                 " id='inf-at'></label> "
-                "<input name='number' size='3' placeholder='no.' id='inf-number'> "
-                "<input name='cells_per_kg' placeholder='10^6 cells/kg' id='inf-dose'> "
-                "<input name='lot' placeholder='lot' id='inf-lot'> "
-                "<input name='deviation_reason' placeholder='deviation reason (if outside"
-                " tolerance)' id='inf-deviation'> "
+                "<label>infusion number <input name='number' size='3' id='inf-number'"
+                " inputmode='numeric'></label> "
+                f"<label>dose given ({esc(st['dose_unit'])}) <input name='cells_per_kg'"
+                " id='inf-dose' inputmode='decimal' required></label> "
+                "<label>lot <input name='lot' id='inf-lot'></label> "
+                "<label>reason for a dose outside the tolerance <input"
+                " name='deviation_reason' id='inf-deviation'></label> "
                 "<button type='submit' id='record-infusion'>Record</button></form>"
                 f"<h2>Adverse event</h2><form method='post' action='/trials/{esc(name)}/ae'>"
                 f"<input type='hidden' name='csrf' value='{csrf}'>"
-                "<input name='code' placeholder='subject code' id='ae-code'> "
-                "<input name='soc' placeholder='system organ class' id='ae-soc'> "
-                "<input name='pt' placeholder='preferred term' id='ae-pt'> "
-                "<input name='grade' placeholder='grade 1-5' id='ae-grade'> "
+                "<label>subject code <input name='code' id='ae-code' required></label> "
+                "<label>system organ class <input name='soc' id='ae-soc' required></label> "
+                "<label>preferred term <input name='pt' id='ae-pt' required></label> "
+                "<label>grade <select name='grade' id='ae-grade' required>"
+                "<option value=''>choose</option>"
+                + "".join(f"<option value='{g}'>{g}</option>" for g in range(1, 6))
+                + "</select></label> "
                 f"<label>onset <input name='onset_on' {date_in} id='ae-onset'></label> "
                 "<label>resolved <input name='resolved_on' type='date' id='ae-resolved'></label> "
-                "<label><input type='checkbox' name='serious' value='yes'> serious</label> "
+                "<label><input type='checkbox' name='serious' value='yes' id='ae-serious'>"
+                " serious</label> "
                 "<label><input type='checkbox' name='related' value='yes' id='ae-related'>"
                 " related</label> "
                 "<label><input type='checkbox' name='dlt' value='yes' id='ae-dlt'> meets the"
@@ -1517,20 +1531,23 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
                 "<h2>DLT assessment (end of window)</h2>"
                 f"<form method='post' action='/trials/{esc(name)}/dlt'>"
                 f"<input type='hidden' name='csrf' value='{csrf}'>"
-                "<input name='code' placeholder='subject code' id='dlt-code'> "
-                f"<input name='assessed_on' {date_in} id='dlt-date'> "
-                "<select name='dlt' id='dlt-value'><option value='no'>no DLT in the window"
-                "</option><option value='ne'>not evaluable</option></select> "
-                "<input name='description' placeholder='why not evaluable' id='dlt-why'> "
+                "<label>subject code <input name='code' id='dlt-code' required></label> "
+                f"<label>assessed on <input name='assessed_on' {date_in} id='dlt-date'></label> "
+                "<label>outcome <select name='dlt' id='dlt-value' required>"
+                "<option value=''>choose</option><option value='no'>no DLT in the window"
+                "</option><option value='ne'>not evaluable</option></select></label> "
+                "<label>why not evaluable <input name='description' id='dlt-why'></label> "
                 "<button type='submit' id='record-dlt'>Record</button></form>"
                 f"<h2>Response</h2><form method='post' action='/trials/{esc(name)}/response'>"
                 f"<input type='hidden' name='csrf' value='{csrf}'>"
-                "<input name='code' placeholder='subject code' id='resp-code'> "
-                "<input name='visit' placeholder='visit, e.g. Day 28' id='resp-visit'> "
-                f"<input name='assessed_on' {date_in} id='resp-date'> "
-                "<select name='value' id='resp-value'>"
+                "<label>subject code <input name='code' id='resp-code' required></label> "
+                "<label>visit (e.g. Day 28) <input name='visit' id='resp-visit'></label> "
+                f"<label>assessed on <input name='assessed_on' {date_in} id='resp-date'></label> "
+                "<label>response <select name='value' id='resp-value' required>"
+                "<option value=''>choose</option>"
                 + "".join(f"<option>{v}</option>" for v in ("CR", "PR", "SD", "PD", "NR", "NE"))
-                + "</select> <button type='submit' id='record-response'>Record</button></form>"
+                + "</select></label> "
+                "<button type='submit' id='record-response'>Record</button></form>"
             )
         rules = decision_rules_html(name, design_rules)
         note = f"<p class='msg' id='msg'>{esc(msg)}</p>" if msg else ""
