@@ -1428,6 +1428,8 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             st, design_rules = service.status_and_rules(user, name, depth=1)
         except ConductError as exc:
             return page("Error", f"<p class='msg'>{html.escape(str(exc))}</p>")
+        from earlyphase.conduct.web_pages import dose_label
+
         esc = html.escape
         rows = "".join(
             f"<tr><td>{c['number']}</td><td>{c['dose']:g} {esc(st['dose_unit'])}</td>"
@@ -1469,7 +1471,13 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
                     f"<br><strong class='changed'>{esc(d['data_changed_label'])}</strong>: "
                     f"<small>{esc(d['data_changed_note'] or '')}</small>"
                 )
-            nxt = "stop" if d["stop"] else f"dose {d['next_dose']}"
+            nxt = (
+                "stop"
+                if d["stop"]
+                else dose_label(
+                    d["next_dose"], st["dose_levels"][d["next_dose"] - 1], st["dose_unit"]
+                )
+            )
             decs += (
                 f"<tr><td>{d['after_cohort']}</td><td>{esc(d['outcomes'])}</td><td>{esc(d['reason'])}"
                 f"</td><td id='decision-{d['id']}'>{nxt}</td><td>{review}{action}</td></tr>"
@@ -1555,7 +1563,9 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             name,
             f"<p><a href='/'>Trials</a> | {esc(user.full_name)} ({user.role})</p>"
             f"<h1>{esc(name)}</h1>{note}<p>Design: {esc(st['design'])}. Outcomes so far: "
-            f"<code id='outcomes'>{esc(st['outcomes']) or '-'}</code></p>"
+            f"<code id='outcomes'>{esc(st['outcomes']) or '-'}</code> <small>(per cohort: its "
+            "dose level's number, then each subject: T a DLT, N no DLT, X not evaluable)"
+            "</small></p>"
             f"<h2>Cohorts</h2><table><tr><th>Cohort</th><th>Dose</th><th>Enrolled</th>"
             f"<th>Subjects</th></tr>{rows}</table>"
             f"<h2>Decisions</h2><table><tr><th>After cohort</th><th>Data</th><th>Rule</th>"
