@@ -390,3 +390,26 @@ def test_a_trial_keeps_the_settings_it_was_created_with(db_url: str) -> None:
     assert rebuilt.design.boundary_table().equals(
         build_protocol("thall-simon", spec).design.boundary_table()
     )
+
+
+@pytest.mark.parametrize("design", ["mtpi2", "keyboard", "i3+3"])
+def test_interval_designs_run_in_the_service(tmp_path: Any, design: str) -> None:
+    """The interval designs run cohort by cohort as BOIN does. Hand-worked: with target 0.3,
+    0 DLTs in 3 patients lies below each design's escalation interval (mTPI-2's and the
+    Keyboard's lowest key, i3+3's 0/3 < target - 0.05), so each escalates to level 2."""
+    from earlyphase.conduct.demo import DEMO_CONDUCT, seed_demo
+
+    db = str(tmp_path / "interval.db")
+    seed_demo(db)
+    svc = TrialService(open_store(db))
+    admin = svc.authenticate("admin", "admin-demo-pass")
+    inv = svc.authenticate("inv", "inv-demo-pass")
+    stat = svc.authenticate("stat", "stat-demo-pass")
+    svc.create_trial(admin, design, design, {"target": 0.3}, [0.5, 1.0, 2.0], conduct=DEMO_CONDUCT)
+    for i in range(3):
+        code = f"P{i}"
+        svc.enrol(inv, design, code, 60, enrolled_on="2026-01-05")
+        svc.record_infusion(inv, design, code, "2026-01-06T10:00", 0.5, "L1")
+        svc.record_dlt(inv, design, code, False, assessed_on="2026-02-02")
+    latest = svc.recommendation(stat, design)["latest"]
+    assert (latest["reason"], latest["next_dose"], latest["stop"]) == ("escalate", 2, False)

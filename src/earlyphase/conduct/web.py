@@ -66,8 +66,10 @@ from earlyphase.designs.settings import (
     CONDUCT,
     MAX_DOSE,
     MAX_DOSES,
+    NOT_IN_TRIAL_SERVICE,
     PROTOCOL,
     SINGLE_ARM,
+    TITLES,
     Setting,
     coerce,
     describe_setting,
@@ -94,14 +96,10 @@ DOCS_CSP = (
     "https://cdn.redoc.ly; connect-src 'self'; worker-src blob:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-DESIGN_CHOICES = (
-    ("3+3", "3+3"),
-    ("boin", "BOIN"),
-    ("crm", "CRM"),
-    ("thall-simon", "Thall-Simon phase IIB"),
-    ("simon", "Simon two-stage"),
-    ("predictive", "Predictive probability"),
-    ("tox-monitor", "Toxicity monitoring"),
+#: The designs a new trial may use, as the form offers them: every design the service runs
+#: (less those it refuses until it records what they need), titled as the registry titles it.
+DESIGN_CHOICES = tuple(
+    (key, TITLES.get(key, key)) for key in CONDUCT_DESIGNS if key not in NOT_IN_TRIAL_SERVICE
 )
 
 
@@ -1357,7 +1355,10 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
                 f"<input type='hidden' name='csrf' value='{csrf}'>"
                 "<p><label>trial name <input name='name' id='trial-name' required></label> "
                 "<label>design <select name='design' id='trial-design'>"
-                + "".join(f"<option value='{k}'>{v}</option>" for k, v in DESIGN_CHOICES)
+                + "".join(
+                    f"<option value='{html.escape(k)}'>{html.escape(v)}</option>"
+                    for k, v in DESIGN_CHOICES
+                )
                 + "</select></label> "
                 "<label>dose levels, e.g. 0.5,1,2 (phase II: 1) <input name='doses' "
                 "id='trial-doses' required></label></p>"
