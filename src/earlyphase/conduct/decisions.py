@@ -9,9 +9,11 @@ when a statistician asks for it, with a reason (:meth:`DecisionsMixin.recompute_
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +36,7 @@ from earlyphase.conduct.common import (
     iso,
     require,
     study_day,
+    today,
     trial_named,
     zone_of,
 )
@@ -47,15 +50,19 @@ from earlyphase.conduct.models import (
     User,
     utcnow,
 )
+from earlyphase.conduct.protocol import decides_while_pending, pending_rule
 from earlyphase.conduct.timeline import (
     NOT_EVALUABLE,
+    FollowUpTime,
     assessment,
     counts_in_cohort,
+    design_input,
     evaluation,
     first_dose_date,
     infusion_date,
     infusions,
     instant_text,
+    timed_history,
     window,
 )
 
@@ -88,19 +95,71 @@ def members(s: Session, cohort: Cohort) -> list[Subject]:
 
 def outcomes(s: Session, trial: Trial, design: Any, through: int | None = None) -> str:
     """The outcome string (``"1NNN 2NTN"``) of the cohorts up to ``through`` (all if None):
-    voided and non-evaluable subjects are left out, pending ones are not yet in it."""
+    voided and non-evaluable subjects are left out; pending ones are not yet in it, except
+    for a design that decides while subjects are pending, where each is a ``P``."""
+    timed = decides_while_pending(design)
     tokens = []
     for c in cohorts_of(s, trial):
         if through is not None and c.number > through:
             break
         letters = ""
         for subj in members(s, c):
+            if subj.voided:
+                continue
             letter = evaluation(s, trial, design, subj)
-            if letter is not None and letter != NOT_EVALUABLE:
+            if letter is None and timed:
+                letters += "P"
+            elif letter is not None and letter != NOT_EVALUABLE:
                 letters += letter
         if letters:
             tokens.append(f"{c.dose_level}{letters}")
     return " ".join(tokens)
+
+
+def only_resolved(before: str, now: str) -> bool:
+    """Whether the outcome string ``now`` differs from ``before`` only by pending subjects
+    who completed the window without a DLT (``P`` become ``N``): the course a decision taken
+    while subjects were pending expects, not a change of the data behind it."""
+    a, b = before.split(), now.split()
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if len(x) != len(y):
+            return False
+        for p, q in zip(x, y, strict=True):
+            if p != q and not (p == "P" and q == "N"):
+                return False
+    return True
+
+
+def follow_up_of(
+    s: Session, trial: Trial, design: Any, as_of: dt.date, through: int | None = None
+) -> list[FollowUpTime]:
+    """Every counted subject's follow-up as of ``as_of``, in order of enrolment."""
+    subjects = [
+        (m, c.dose_level)
+        for c in cohorts_of(s, trial)
+        if through is None or c.number <= through
+        for m in members(s, c)
+    ]
+    return timed_history(s, trial, design, subjects, as_of)
+
+
+def _design_answer(s: Session, trial: Trial, design: Any) -> tuple[Any, dict[str, Any]]:
+    """The design's decision on the record as it is today (in the trial's time zone), with
+    what it was computed from: for a design that decides while subjects are pending, each
+    subject's follow-up as of today and its weight when the design gives one."""
+    if not decides_while_pending(design):
+        return design.decide(outcomes(s, trial, design)), {}
+    as_of = today(zone_of(trial))
+    history = follow_up_of(s, trial, design, as_of)
+    d = design.decide(design_input(design, history))
+    rows = [f.to_dict() for f in history]
+    weights = (d.estimates or {}).get("weights")
+    if weights is not None and len(weights) == len(rows):
+        for row, w in zip(rows, weights, strict=True):
+            row["weight"] = round(float(w), 4)
+    return d, {"as_of": as_of.isoformat(), "follow_up": rows}
 
 
 def latest_decision(s: Session, trial: Trial, after_cohort: int) -> Decision | None:
@@ -113,10 +172,66 @@ def latest_decision(s: Session, trial: Trial, after_cohort: int) -> Decision | N
     ).scalar()
 
 
+def pending_subjects(
+    s: Session, trial: Trial, design: Any, as_of: dt.date
+) -> list[tuple[FollowUpTime, int, int | None]]:
+    """The subjects not yet evaluated, each with its follow-up as of ``as_of``, its cohort's
+    number and its site."""
+    out: list[tuple[FollowUpTime, int, int | None]] = []
+    for c in cohorts_of(s, trial):
+        for m in members(s, c):
+            if m.voided or evaluation(s, trial, design, m) is not None:
+                continue
+            f = timed_history(s, trial, design, [(m, c.dose_level)], as_of)
+            if f:
+                out.append((f[0], c.number, m.site_id))
+    return out
+
+
+def _pending_text(pending: list[tuple[FollowUpTime, int, int | None]], cohort: int) -> str:
+    """ "S2 (day 5 of 28), S3 (not yet infused)" for the pending subjects of ``cohort``."""
+    parts = []
+    for f, number, _site in pending:
+        if number != cohort:
+            continue
+        where = (
+            f"day {f.day} of {f.window_days}"
+            if f.day is not None and f.day <= f.window_days
+            else f"window ended {f.end}, DLT assessment due"
+            if f.day is not None
+            else "window not started"
+        )
+        parts.append(f"{f.code} ({where})")
+    return ", ".join(parts)
+
+
+def waiting_for(s: Session, trial: Trial, design: Any, cohort: Cohort) -> str | None:
+    """Why the full ``cohort`` has no decision yet, naming its pending subjects: a design that
+    decides while subjects are pending is asked for the next dose; any other waits until
+    every subject is evaluated. None when nothing is pending."""
+    pending = pending_subjects(s, trial, design, today(zone_of(trial)))
+    names = _pending_text(pending, cohort.number)
+    if decides_while_pending(design):
+        tail = f" ({len([p for p in pending if p[1] == cohort.number])} pending: {names})"
+        return (
+            f"cohort {cohort.number} is full{tail if names else ''}; the design decides "
+            "while subjects are pending: ask it for the next dose ('Ask the design' on the "
+            "dashboard)"
+        )
+    if not names:
+        return None
+    return (
+        f"cohort {cohort.number} is full and its subjects are not all evaluated ({names}); "
+        f"{trial.design_name} decides the next dose once every subject of the cohort has "
+        "completed the DLT window or had a DLT"
+    )
+
+
 def _freeze(s: Session, who: str, trial: Trial, cohort: Cohort, design: Any) -> Decision:
     data = outcomes(s, trial, design)
-    d = design.decide(data)
-    detail = json.loads(json.dumps(d.to_dict(), default=float))  # plain JSON (no NumPy)
+    d, seen = _design_answer(s, trial, design)
+    # plain JSON (no NumPy)
+    detail = json.loads(json.dumps({**d.to_dict(), **seen}, default=float))
     dec = Decision(
         trial_id=trial.id,
         after_cohort=cohort.number,
@@ -161,7 +276,7 @@ def flag_changes(
         .order_by(Decision.id)
     ).scalars():
         now = outcomes(s, trial, design, through=dec.after_cohort)
-        if not correction and now == dec.outcomes:
+        if not correction and (now == dec.outcomes or only_resolved(dec.outcomes, now)):
             continue
         when = "after signature" if dec.confirmed_at is not None else "since computed"
         note = f"data changed {when}: {why}"
@@ -400,6 +515,45 @@ class DecisionsMixin(ServiceBase):
                 )
             return dec
 
+    def decide_now(self, actor: User, trial_name: str) -> Decision:
+        """Ask a design that decides while subjects are pending (TITE-CRM, TITE-BOIN, rolling
+        six) for the next dose once the last cohort is full, from each subject's follow-up as
+        of today: a new subject is ready to be dosed. The decision is frozen with that
+        follow-up and awaits the statistician's signature like any other. When the design
+        suspends accrual (TITE-BOIN's pending rule, the rolling six's table) nothing is
+        frozen and the refusal says why; ask again when more DLT outcomes are known."""
+        require(actor, "admin", "investigator", "statistician")
+        with self._tx() as s:
+            trial = trial_named(s, trial_name)
+            design = design_of(trial)
+            cohorts = cohorts_of(s, trial)
+            if not cohorts:
+                raise ConductError("cohort: no subject yet; the first cohort takes the start dose")
+            last = cohorts[-1]
+            if not decides_while_pending(design):
+                why = waiting_for(s, trial, design, last) or (
+                    f"{trial.design_name} decides once every subject of the cohort is evaluated"
+                )
+                raise ConductError(f"design: {why}")
+            group = [m for m in members(s, last) if not m.voided]
+            filled = sum(counts_in_cohort(s, trial, design, m) for m in group)
+            if filled < last.size:
+                raise ConductError(
+                    f"cohort: cohort {last.number} has {filled} of its {last.size} subjects; "
+                    "enrol into it at its dose first"
+                )
+            current = latest_decision(s, trial, last.number)
+            if current is not None:
+                raise ConductError(
+                    f"decision: decision {current.id} after cohort {last.number} is on record; "
+                    "sign it, or recompute it with a reason if it was rejected or its data "
+                    "changed"
+                )
+            d, _seen = _design_answer(s, trial, design)
+            if (d.estimates or {}).get("suspend"):
+                raise ConductError(f"decision: {d.message or d.reason}")
+            return _freeze(s, actor.username, trial, last, design)
+
     def recompute_decision(self, actor: User, decision_id: int, reason: str) -> Decision:
         """Compute a new decision for the same cohort from the data as they are now, when the
         one in force was rejected or its data changed; the old one stays on record."""
@@ -476,6 +630,12 @@ class DecisionsMixin(ServiceBase):
                 "subjects": [subject_review(s, trial, m) for m in members(s, cohort)],
                 "recommendation": _decision_dict(dec),
                 "outcomes_now": outcomes(s, trial, design, through=dec.after_cohort),
+                # what a design deciding while subjects are pending was given: each subject's
+                # follow-up as of the day the decision was computed
+                "decides_while_pending": decides_while_pending(design),
+                "pending_rule": pending_rule(design),
+                "as_of": (dec.detail or {}).get("as_of"),
+                "follow_up": (dec.detail or {}).get("follow_up", []),
                 "earlier_decisions": earlier,
             }
 
@@ -554,7 +714,12 @@ def _status_view(s: Session, trial_name: str) -> dict[str, Any]:
         assert trial is not None
         return _trial_status(s, trial)
 
-    return STATES.get(("status", tid, version), compute)
+    view = STATES.get(("status", tid, version), compute)
+    # follow-up grows with the calendar: a view of an earlier day is computed again
+    day = today(ZoneInfo(str(view["conduct"]["time_zone"]))).isoformat()
+    if view["as_of"] != day:
+        view = STATES.get(("status", tid, version, day), compute)
+    return view
 
 
 def _trial_status(s: Session, trial: Trial) -> dict[str, Any]:
@@ -562,7 +727,7 @@ def _trial_status(s: Session, trial: Trial) -> dict[str, Any]:
     that :func:`_seen_by` can keep an investigator's own."""
     design = design_of(trial)
     zone = zone_of(trial)
-    out_cohorts = []
+    out_cohorts: list[dict[str, Any]] = []
     deviations = []
     for c in cohorts_of(s, trial):
         subs = members(s, c)
@@ -599,8 +764,26 @@ def _trial_status(s: Session, trial: Trial) -> dict[str, Any]:
             select(Decision).where(Decision.trial_id == trial.id).order_by(Decision.id)
         ).scalars()
     ]
+    as_of = today(zone)
+    pending = pending_subjects(s, trial, design, as_of)
+    for row in out_cohorts:
+        row["pending"] = sum(1 for _f, number, _site in pending if number == row["number"])
+    waiting = None
+    cohorts = cohorts_of(s, trial)
+    if cohorts and latest_decision(s, trial, cohorts[-1].number) is None:
+        last = cohorts[-1]
+        filled = sum(counts_in_cohort(s, trial, design, m) for m in members(s, last))
+        if filled >= last.size:
+            waiting = waiting_for(s, trial, design, last)
     return {
         "_rules": (design_key(trial.design_name, trial.design_spec or {}), design),
+        "as_of": as_of.isoformat(),
+        "decides_while_pending": decides_while_pending(design),
+        "pending_rule": pending_rule(design),
+        "pending": [
+            {**f.to_dict(), "cohort": number, "site_id": site} for f, number, site in pending
+        ],
+        "waiting": waiting,
         "trial": trial.name,
         "design": trial.design_name,
         "dose_levels": list(trial.dose_levels),
@@ -620,7 +803,13 @@ def _seen_by(actor: User, view: dict[str, Any]) -> dict[str, Any]:
     def sees(site_id: int | None) -> bool:
         return actor.role != "investigator" or site_id == actor.site_id
 
-    out = fresh({k: v for k, v in view.items() if k not in ("_rules", "cohorts", "deviations")})
+    hidden = ("_rules", "cohorts", "deviations", "pending")
+    out = fresh({k: v for k, v in view.items() if k not in hidden})
+    out["pending"] = [
+        {k: v for k, v in p.items() if k != "site_id"}
+        for p in view["pending"]
+        if sees(p["site_id"])
+    ]
     out["cohorts"] = [
         {
             **{k: v for k, v in c.items() if k != "members"},

@@ -24,7 +24,7 @@ from earlyphase.conduct.common import (
     trial_named,
     zone_of,
 )
-from earlyphase.conduct.decisions import latest_decision, members
+from earlyphase.conduct.decisions import latest_decision, members, waiting_for
 from earlyphase.conduct.models import Cohort, Site, Subject, Trial, User
 from earlyphase.conduct.protocol import SingleArmProtocol
 from earlyphase.conduct.timeline import counts_in_cohort
@@ -44,7 +44,7 @@ def open_cohort(s: Session, trial: Trial, who: str) -> Cohort:
     design = design_of(trial)
     if last is None:
         cohort = Cohort(
-            trial_id=trial.id, number=1, dose_level=design.start_dose, size=design.cohort_size
+            trial_id=trial.id, number=1, dose_level=design.start_dose, size=trial.cohort_size
         )
         audit.created(s, who, cohort, new=cohort_text(cohort))
         return cohort
@@ -53,8 +53,11 @@ def open_cohort(s: Session, trial: Trial, who: str) -> Cohort:
         return last
     dec = latest_decision(s, trial, last.number)
     if dec is None:
+        waiting = waiting_for(s, trial, design, last)
         raise ConductError(
-            f"cohort: cohort {last.number} is full; its DLT assessments and the "
+            f"cohort: {waiting}"
+            if waiting is not None
+            else f"cohort: cohort {last.number} is full; its DLT assessments and the "
             "dose decision come first"
         )
     if dec.confirmed_at is None:

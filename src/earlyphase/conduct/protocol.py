@@ -1,7 +1,11 @@
 """The protocol's design as the conduct service uses it.
 
-Dose-finding designs (3+3, BOIN, CRM) are used as they are: the service hands them the
-outcome string (``"1NNN 2NTN"``) and they return the next cohort's dose. Single-arm phase II
+Dose-finding designs (3+3, BOIN, CRM, the interval designs) are used as they are: the service
+hands them the outcome string (``"1NNN 2NTN"``) once every subject of the cohort is evaluated,
+and they return the next cohort's dose. The designs of :data:`WHILE_PENDING` (TITE-CRM,
+TITE-BOIN, rolling six) decide while subjects are still inside their DLT window: the service
+gives them each subject's follow-up and pending status from the dated record
+(:mod:`earlyphase.conduct.timeline`). Single-arm phase II
 and monitoring designs (Thall-Simon, Simon two-stage, predictive probability, Bayesian or
 Ivanova toxicity monitoring) decide from ``x`` events in ``n`` patients at their looks;
 :class:`SingleArmProtocol` adapts them: one dose level, one "cohort" per stretch of patients
@@ -20,16 +24,73 @@ from dataclasses import replace
 from typing import Any
 
 from earlyphase.designs.contract import Decision
+from earlyphase.designs.rolling_six import RollingSix
 from earlyphase.designs.settings import DOSE_FINDING, PROTOCOL, RESPONSES, coerce, design_key
 from earlyphase.designs.settings import SINGLE_ARM as _SINGLE_ARM
 from earlyphase.designs.single_arm import SingleArmDesign
-from earlyphase.designs.spec import build_design, build_phase2
+from earlyphase.designs.spec import TIMED_DESIGNS, build_design, build_dose_finding, build_phase2
+from earlyphase.designs.tite_boin import TITEBOIN
+from earlyphase.designs.tite_crm import TITECRM
 
 #: Designs the conduct service runs as a one-dose trial with looks as cohorts.
 SINGLE_ARM = _SINGLE_ARM
-#: Every design the conduct service can run.
+#: Every design the conduct service runs: every dose-finding design (those deciding while
+#: subjects are pending included) and the single-arm boundary designs.
 CONDUCT_DESIGNS = (*DOSE_FINDING, *SINGLE_ARM)
-__all__ = ["CONDUCT_DESIGNS", "RESPONSES", "SINGLE_ARM", "SingleArmProtocol", "build_protocol"]
+#: Dose-finding designs that decide while subjects are still inside their DLT window.
+WHILE_PENDING = TIMED_DESIGNS
+#: Designs with a DLT window of their own (``window``), which must be the protocol's.
+WITH_WINDOW = ("tite-crm", "tite-boin")
+__all__ = [
+    "CONDUCT_DESIGNS",
+    "RESPONSES",
+    "SINGLE_ARM",
+    "WHILE_PENDING",
+    "WITH_WINDOW",
+    "SingleArmProtocol",
+    "build_protocol",
+    "decides_while_pending",
+    "pending_rule",
+]
+
+
+def decides_while_pending(design: Any) -> bool:
+    """Whether ``design`` may recommend the next dose while subjects are pending."""
+    return isinstance(design, TITECRM | TITEBOIN | RollingSix)
+
+
+def pending_rule(design: Any) -> str:
+    """The design's rule for subjects still in their DLT window, in the words a coordinator
+    and a statistician read on the dashboard and the sign-off page."""
+    if isinstance(design, TITECRM):
+        weight = (
+            "follow-up / window (linear weight)"
+            if design.scheme == "linear"
+            else "the adaptive weight through the times to DLT seen"
+        )
+        return (
+            "TITE-CRM: the next dose may be recommended while subjects are pending; a pending "
+            f"subject without DLT counts with weight {weight}, a subject with a DLT or who "
+            "completed the window counts fully."
+        )
+    if isinstance(design, TITEBOIN):
+        return (
+            "TITE-BOIN: the next cohort may be dosed while subjects are pending, their missing "
+            "outcomes imputed from their follow-up; accrual is suspended while more than "
+            f"{design.max_pending:g} of the subjects at the current dose are pending (unless "
+            "the DLTs seen already force de-escalation)."
+        )
+    if isinstance(design, RollingSix):
+        return (
+            "Rolling six: two to six subjects are enrolled at a dose while others are pending; "
+            "each new subject is placed by the numbers enrolled, with DLT, and pending at the "
+            "current dose (Skolnik et al. 2008, Table 1); accrual is suspended when six are "
+            "enrolled and the pending assessments could change the verdict."
+        )
+    return (
+        "The next cohort waits until every subject of the cohort is evaluated for DLT "
+        "(completed the window, or had a DLT)."
+    )
 
 
 class SingleArmProtocol:
@@ -84,6 +145,8 @@ def build_protocol(name: str, spec: dict[str, Any]) -> Any:
         key = design_key(name)
     except ValueError:
         key = name
+    if key in TIMED_DESIGNS:
+        return build_dose_finding(key, spec)
     if key in DOSE_FINDING:
         return build_design(key, spec)
     if key not in SINGLE_ARM:

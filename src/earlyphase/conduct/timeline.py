@@ -200,3 +200,91 @@ def counts_in_cohort(s: Session, trial: Trial, design: Any, subj: Subject) -> bo
 
 def instant_text(t: dt.datetime | None, zone: ZoneInfo) -> str | None:
     return local(as_utc(t), zone).isoformat(timespec="minutes") if t is not None else None
+
+
+@dataclass(frozen=True)
+class FollowUpTime:
+    """A subject's place in a design that decides while subjects are pending, as of a date.
+
+    ``outcome`` is ``T`` (a DLT), ``N`` (completed the window without one) or ``P`` (pending:
+    no DLT and no end-of-window assessment yet). ``days`` is the follow-up the design weighs:
+    whole days elapsed since the window's first day (0 before it starts: not yet infused, or
+    the window counts from a later infusion), capped at ``window_days - 1`` while pending, as
+    the window is complete only once its assessment says so; the window's length for ``N``;
+    the days from the window's start to the DLT's onset for ``T``. ``day`` is the day of the
+    window the subject is on (1 on its first day), None before it starts."""
+
+    code: str
+    level: int
+    outcome: str
+    days: float
+    window_days: int
+    day: int | None
+    start: dt.date | None
+    end: dt.date | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "dose_level": self.level,
+            "outcome": self.outcome,
+            "pending": self.outcome == "P",
+            "follow_up_days": self.days,
+            "window_days": self.window_days,
+            "day_of_window": self.day,
+            "fraction": round(self.days / self.window_days, 4),
+            "window_start": iso(self.start),
+            "window_end": iso(self.end),
+        }
+
+
+def follow_up_time(
+    s: Session, trial: Trial, design: Any, subj: Subject, level: int, as_of: dt.date
+) -> FollowUpTime | None:
+    """The subject's follow-up as of ``as_of`` (None for a subject the design does not count:
+    voided, or not evaluable for DLT)."""
+    letter = evaluation(s, trial, design, subj)
+    if subj.voided or letter == NOT_EVALUABLE:
+        return None
+    w = window(s, trial, subj)
+    d = w.days
+    day = (as_of - w.start).days + 1 if w.start is not None and as_of >= w.start else None
+    if letter is None:
+        elapsed = (as_of - w.start).days if w.start is not None else 0
+        return FollowUpTime(
+            subj.code, level, "P", float(min(max(elapsed, 0), d - 1)), d, day, w.start, w.end
+        )
+    if letter == "T":
+        onsets = [ae.onset_on for ae in dlt_aes(s, subj) if ae.onset_on is not None]
+        if onsets and w.start is not None:
+            days = float(min(max((min(onsets) - w.start).days, 0), d))
+        else:  # a DLT before the window's first day, or entered before DLTs were dated
+            days = 0.0 if onsets else float(d)
+        return FollowUpTime(subj.code, level, "T", days, d, day, w.start, w.end)
+    return FollowUpTime(subj.code, level, "N", float(d), d, day, w.start, w.end)
+
+
+def timed_history(
+    s: Session, trial: Trial, design: Any, subjects: list[tuple[Subject, int]], as_of: dt.date
+) -> list[FollowUpTime]:
+    """The follow-up of ``subjects`` (each with its cohort's dose level, in order of
+    enrolment) as of ``as_of``, leaving out those the design does not count."""
+    out = []
+    for subj, level in subjects:
+        f = follow_up_time(s, trial, design, subj, level, as_of)
+        if f is not None:
+            out.append(f)
+    return out
+
+
+def design_input(design: Any, history: list[FollowUpTime]) -> Any:
+    """What the design's ``decide`` takes: per-patient dose, DLT and follow-up in days (the
+    time-to-event designs, whose window is the protocol's), or dose and outcome letter with
+    ``P`` for pending (the rolling six)."""
+    if hasattr(design, "window"):
+        return {
+            "level": [f.level for f in history],
+            "dlt": [f.outcome == "T" for f in history],
+            "follow_up": [f.days for f in history],
+        }
+    return [(f.level, f.outcome) for f in history]

@@ -18,13 +18,12 @@ from earlyphase.conduct import audit
 from earlyphase.conduct.common import ConductError, ServiceBase, require, trial_named
 from earlyphase.conduct.entry import unprintable
 from earlyphase.conduct.models import Trial, User
-from earlyphase.conduct.protocol import SINGLE_ARM, build_protocol
+from earlyphase.conduct.protocol import SINGLE_ARM, WITH_WINDOW, build_protocol
 from earlyphase.designs.settings import (
     CONDUCT,
     MAX_DOSE,
     MAX_DOSES,
     MAX_TEXT,
-    NOT_IN_TRIAL_SERVICE,
     check_conduct,
     design_key,
     with_defaults,
@@ -131,15 +130,22 @@ class TrialsMixin(ServiceBase):
         except ValueError as exc:
             problems.append(str(exc))
         try:
-            why = NOT_IN_TRIAL_SERVICE.get(design_key(str(design_name)))
+            key = design_key(str(design_name))
         except ValueError:
-            why = None  # an unknown design: build_protocol names it below
-        if why is not None:
-            problems.append(
-                f"design: {design_name} is not yet available in the trial service ({why})"
-            )
-            raise ConductError("; ".join(problems))
-        if design_name != "crm" and design_name not in SINGLE_ARM:
+            key = str(design_name)  # an unknown design: build_protocol names it below
+        if key in WITH_WINDOW and settings:
+            # the design weighs follow-up within its window: it is the protocol's DLT window,
+            # in days, since the service measures follow-up in days from the dated record
+            days = settings["dlt_window_days"]
+            given_window = spec.get("window")
+            if given_window is None:
+                spec["window"] = days
+            elif given_window != days:
+                problems.append(
+                    f"window: the design's DLT window is the protocol's dlt_window_days "
+                    f"({days} days), got {given_window!r}"
+                )
+        if key not in ("crm", "tite-crm") and key not in SINGLE_ARM:  # CRMs: the skeleton
             spec.setdefault("n_doses", len(dose_levels))
         design: Any = None
         try:
@@ -169,7 +175,7 @@ class TrialsMixin(ServiceBase):
                 design_spec=spec,
                 dose_levels=[float(v) for v in dose_levels],
                 dose_unit=dose_unit,
-                cohort_size=design.cohort_size,
+                cohort_size=getattr(design, "cohort_size", 1),  # rolling six: one at a time
                 schedule=schedule,
                 conduct=settings,
             )

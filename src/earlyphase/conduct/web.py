@@ -66,7 +66,6 @@ from earlyphase.designs.settings import (
     CONDUCT,
     MAX_DOSE,
     MAX_DOSES,
-    NOT_IN_TRIAL_SERVICE,
     PROTOCOL,
     SINGLE_ARM,
     TITLES,
@@ -96,15 +95,14 @@ DOCS_CSP = (
     "https://cdn.redoc.ly; connect-src 'self'; worker-src blob:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-#: The designs a new trial may use, as the form offers them: every design the service runs
-#: (less those it refuses until it records what they need), titled as the registry titles it.
-DESIGN_CHOICES = tuple(
-    (key, TITLES.get(key, key)) for key in CONDUCT_DESIGNS if key not in NOT_IN_TRIAL_SERVICE
-)
+#: The designs a new trial may use, as the form offers them: every design the service runs,
+#: titled as the registry titles it.
+DESIGN_CHOICES = tuple((key, TITLES.get(key, key)) for key in CONDUCT_DESIGNS)
 
 
-#: Settings the form does not ask per design: the dose levels are the form's own field.
-_FORM_SKIPS = ("n_doses", "dose_values", "unit")
+#: Settings the form does not ask per design: the dose levels are the form's own field, and
+#: a time-to-event design's window is the protocol's DLT window (the conduct settings).
+_FORM_SKIPS = ("n_doses", "dose_values", "unit", "window")
 
 
 def _form_settings(design: str) -> list[Setting]:
@@ -1155,6 +1153,21 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             "verdict": dec.verdict,
             "approved_dose": dec.approved_dose,
             "confirmed_at": dec.confirmed_at.isoformat() if dec.confirmed_at else None,
+        }
+
+    @app.post("/api/trials/{name}/decide", status_code=201)
+    def decide_now(name: TrialPath, user: User = Depends(api_user)) -> dict[str, Any]:
+        """Ask a design that decides while subjects are pending for the next dose, from the
+        follow-up as of today (422 naming the reason when it suspends accrual or waits)."""
+        dec = service.decide_now(user, name)
+        detail = dec.detail or {}
+        return {
+            "id": dec.id,
+            "reason": dec.reason,
+            "next_dose": dec.next_dose,
+            "stop": dec.stop,
+            "as_of": detail.get("as_of"),
+            "follow_up": detail.get("follow_up", []),
         }
 
     @app.post("/api/decisions/{decision_id}/recompute", status_code=201)

@@ -1754,13 +1754,10 @@ DESIGNS = (*DOSE_FINDING, *SINGLE_ARM, "bop2", "efftox", "boin12", "multi-outcom
 #: the behaviours cannot see, so they take none.
 WITH_BEHAVIOURS = ("3+3", "boin", "crm", "mtpi2", "keyboard", "i3+3")
 #: Dose-finding designs whose trials need what the conduct service does not record yet, with
-#: the reason: it refuses to create such a trial rather than run it wrongly.
-NOT_IN_TRIAL_SERVICE = {
-    "rolling6": "it enrols while DLT assessments are pending, which the service does not "
-    "record yet",
-    "tite-crm": "it weighs each patient's follow-up time, which the service does not feed yet",
-    "tite-boin": "it weighs each patient's follow-up time, which the service does not feed yet",
-}
+#: the reason: it refuses to create such a trial rather than run it wrongly. None now: the
+#: service feeds the rolling six and the time-to-event designs each subject's follow-up and
+#: pending status from the dated record.
+NOT_IN_TRIAL_SERVICE: dict[str, str] = {}
 
 #: One line per design, for listings and help.
 TITLES = {
