@@ -214,3 +214,38 @@ def test_decide_through_the_api(db_url: str) -> None:
     assert [f["code"] for f in body["follow_up"] if f["pending"]] == ["S3"]
     again = client.post(f"/api/trials/{TRIAL}/decide", headers=auth)
     assert again.status_code == 422 and again.json()["field"] == "decision"
+
+
+def _session(client: TestClient, user: str, password: str) -> str:
+    """Sign in through the form; the dashboard's CSRF token for its forms."""
+    import re
+
+    page = client.get("/login").text
+    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
+    assert client.post("/login", data={"csrf": csrf, "username": user, "password": password})
+    dash = client.get(f"/trials/{TRIAL}").text
+    return re.search(r"name='csrf' value='([0-9a-f]+)'", dash).group(1)  # type: ignore[union-attr]
+
+
+def test_dashboard_and_sign_off_page_show_pending_subjects(db_url: str) -> None:
+    svc, u = _setup(db_url, "tite-boin", {"target": 0.3, "n_cohorts": 4})
+    for code, days in (("S1", 40), ("S2", 40), ("S3", 14)):
+        _treat(svc, u["inv"], code, days, 0.5)
+    _no_dlt(svc, u["inv"], "S1")
+    _no_dlt(svc, u["inv"], "S2")
+    inv = TestClient(create_app(db_url, secret="test-secret"))
+    csrf = _session(inv, "inv", "inv-passwd-11")
+    dash = inv.get(f"/trials/{TRIAL}").text
+    assert "id='pending-rule'>TITE-BOIN" in dash
+    assert "<td>S3</a>" not in dash and ">S3</a></td><td>1</td>" in dash
+    assert "day 15 of 28" in dash and "Level 1: 0.5 x 10^6 cells/kg" in dash
+    assert "id='decide'" in dash
+    r = inv.post(f"/trials/{TRIAL}/decide", data={"csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303 and "awaits%20the%20statistician" in r.headers["location"]
+    dec = svc.recommendation(u["stat"], TRIAL)["latest"]
+    assert dec is not None and dec["outcomes"] == "1NNP"
+    stat = TestClient(create_app(db_url, secret="test-secret"))
+    _session(stat, "stat", "stat-passwd-1")
+    page = stat.get(f"/trials/{TRIAL}/decisions/{dec['id']}").text
+    assert 'id="pending-rule">TITE-BOIN' in page and 'id="as-of">' + _day(0) in page
+    assert "today day 15 of 28" in page and "<td>pending</td>" in page

@@ -8,7 +8,8 @@ application, the command line, scripts) use a single object.
 - :mod:`~earlyphase.conduct.corrections`: corrections and voiding with reasons;
 - :mod:`~earlyphase.conduct.decisions`: frozen decisions, review, signature, status;
 - :mod:`~earlyphase.conduct.exports`: the ADaM-style tables for the report;
-- :mod:`~earlyphase.conduct.packet`: the safety review packet for the escalation meeting.
+- :mod:`~earlyphase.conduct.packet`: the safety review packet for the escalation meeting;
+- :mod:`~earlyphase.conduct.records`: a subject's whole record as the pages show it.
 
 Every write happens in one transaction together with its audit entries; on SQLite each
 transaction starts with ``BEGIN IMMEDIATE`` so two coordinators enrolling at once are
@@ -25,6 +26,7 @@ from earlyphase.conduct.enrolment import EnrolmentMixin
 from earlyphase.conduct.entry import EntryMixin
 from earlyphase.conduct.exports import ExportsMixin
 from earlyphase.conduct.packet import PacketMixin
+from earlyphase.conduct.records import RecordsMixin
 from earlyphase.conduct.trials import TrialsMixin
 
 __all__ = ["MEANINGS", "MODELS", "ROLES", "ConductError", "PermissionDenied", "TrialService"]
@@ -32,6 +34,7 @@ __all__ = ["MEANINGS", "MODELS", "ROLES", "ConductError", "PermissionDenied", "T
 
 class TrialService(
     PacketMixin,
+    RecordsMixin,
     AccountsMixin,
     TrialsMixin,
     EnrolmentMixin,

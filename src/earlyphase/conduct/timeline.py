@@ -104,14 +104,19 @@ class Window:
         return self.end is not None and on >= self.end
 
     def to_dict(self, zone: ZoneInfo) -> dict[str, Any]:
+        on = today(zone)
         return {
             "counts_from": f"{self.counts_from} infusion",
+            # the day of the window today (1 on its first day; past the length once it ended)
+            "day": (on - self.start).days + 1
+            if self.start is not None and on >= self.start
+            else None,
             "days": self.days,
             "start": iso(self.start),
             "end": iso(self.end),
             "received": self.received,
             "planned": self.planned,
-            "completed": self.completed(today(zone)),
+            "completed": self.completed(on),
         }
 
 

@@ -1442,11 +1442,12 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             st, design_rules = service.status_and_rules(user, name, depth=1)
         except ConductError as exc:
             return page("Error", f"<p class='msg'>{html.escape(str(exc))}</p>")
-        from earlyphase.conduct.web_pages import dose_label
+        from earlyphase.conduct.records import dose_label
 
         esc = html.escape
         rows = "".join(
-            f"<tr><td>{c['number']}</td><td>{c['dose']:g} {esc(st['dose_unit'])}</td>"
+            f"<tr><td>{c['number']}</td><td>"
+            f"{dose_label(c['dose_level'], c['dose'], st['dose_unit'])}</td>"
             f"<td>{c['enrolled']}/{c['size']}</td><td>"
             + ", ".join(
                 f"<a href='/trials/{quote(name)}/subjects/{quote(code)}'>{esc(code)}</a>"
@@ -1573,15 +1574,51 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
             )
         rules = decision_rules_html(name, design_rules)
         note = f"<p class='msg' id='msg'>{esc(msg)}</p>" if msg else ""
+        pending = "".join(
+            f"<tr><td><a href='/trials/{quote(name)}/subjects/{quote(p['code'])}'>"
+            f"{esc(p['code'])}</a></td><td>{p['cohort']}</td><td>"
+            + dose_label(p["dose_level"], st["dose_levels"][p["dose_level"] - 1], st["dose_unit"])
+            + "</td><td>"
+            + (
+                f"day {p['day_of_window']} of {p['window_days']}"
+                if p["day_of_window"] is not None and p["day_of_window"] <= p["window_days"]
+                else f"window ended {esc(p['window_end'] or '')}: DLT assessment due"
+                if p["day_of_window"] is not None
+                else "window not started"
+            )
+            + f"</td><td>{p['follow_up_days']:g} of {p['window_days']}</td></tr>"
+            for p in st["pending"]
+        )
+        ask = (
+            f"<form method='post' action='/trials/{esc(name)}/decide'>"
+            f"<input type='hidden' name='csrf' value='{csrf}'>"
+            "<button type='submit' id='decide'>Ask the design for the next dose (follow-up as"
+            " of today)</button></form>"
+            if st["waiting"] and st["decides_while_pending"] and user.role != "monitor"
+            else ""
+        )
+        pending_html = (
+            f"<h2>Pending subjects</h2><p id='pending-rule'>{esc(st['pending_rule'])}</p>"
+            + (
+                "<table id='pending'><tr><th>Subject</th><th>Cohort</th><th>Dose</th>"
+                f"<th>DLT window (as of {esc(st['as_of'])})</th><th>Follow-up (days)</th></tr>"
+                f"{pending}</table>"
+                if pending
+                else "<p>No subject is pending.</p>"
+            )
+            + (f"<p class='msg' id='waiting'>{esc(st['waiting'])}</p>" if st["waiting"] else "")
+            + ask
+        )
         return page(
             name,
             f"<p><a href='/'>Trials</a> | {esc(user.full_name)} ({user.role})</p>"
             f"<h1>{esc(name)}</h1>{note}<p>Design: {esc(st['design'])}. Outcomes so far: "
             f"<code id='outcomes'>{esc(st['outcomes']) or '-'}</code> <small>(per cohort: its "
-            "dose level's number, then each subject: T a DLT, N no DLT, X not evaluable)"
+            "dose level's number, then each subject: T a DLT, N no DLT, P pending (designs that"
+            " decide while subjects are pending); subjects not evaluable are left out)"
             "</small></p>"
             f"<h2>Cohorts</h2><table><tr><th>Cohort</th><th>Dose</th><th>Enrolled</th>"
-            f"<th>Subjects</th></tr>{rows}</table>"
+            f"<th>Subjects</th></tr>{rows}</table>{pending_html}"
             f"<h2>Decisions</h2><table><tr><th>After cohort</th><th>Data</th><th>Rule</th>"
             f"<th>Next</th><th>Signature</th></tr>{decs}</table>{devs}{forms}{rules}"
             + (
@@ -1644,6 +1681,17 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         def action(user: User) -> str:
             service.enrol(user, name, code, weight_kg, site or None, enrolled_on or None)  # type: ignore[arg-type]
             return f"{code} enrolled"
+
+        return submit(name, request, csrf, action)
+
+    @app.post("/trials/{name}/decide")
+    def decide_form(name: TrialPath, request: Request, csrf: FormCsrf = "") -> Response:
+        def action(user: User) -> str:
+            dec = service.decide_now(user, name)
+            return (
+                f"the design recommends, from the follow-up as of today: {dec.reason}; the "
+                "decision awaits the statistician's signature"
+            )
 
         return submit(name, request, csrf, action)
 
