@@ -195,6 +195,10 @@ class TrialsMixin(ServiceBase):
             )
             return trial
 
+    def trial_names(self) -> list[str]:
+        """Every trial's name, in the order they were created."""
+        return self.read(lambda s: list(s.execute(select(Trial.name).order_by(Trial.id)).scalars()))
+
     def get_trial(self, name: str) -> Trial:
         def get(s: Session) -> Trial:
             return trial_named(s, name)
