@@ -470,6 +470,9 @@ class TITECRM(Design):
             self._log_p = -np.logaddexp(0.0, -eta)
             self._log_q = -np.logaddexp(0.0, eta)
         self._log_prior = -(_BETA**2) / (2 * self.prior_sd**2)
+        # the same in linear form, for the simulation's running products
+        self._q = np.exp(self._log_q)
+        self._prior_w = np.exp(self._log_prior) * _W
 
     @property
     def target(self) -> float:
@@ -1042,6 +1045,12 @@ class TITECRM(Design):
         cur = np.full(t, self.start_index, dtype=np.int64)
         # follow-up stops at the end of the window, or when the patient leaves
         horizon = np.minimum(leave, w_len)
+        # the complete patients' likelihood on the grid, per trial, grows by one factor when a
+        # patient's outcome becomes final (see earlyphase.designs._tite_kernel)
+        from earlyphase.designs._tite_kernel import absorb, posterior_mean
+
+        lik = np.ones((t, len(_BETA)))
+        final = np.zeros((t, m), dtype=bool)
 
         def dose(i: int) -> None:
             level0[:, i] = cur
@@ -1063,7 +1072,14 @@ class TITECRM(Design):
                     np.minimum(np.maximum(now - arrival[:, :i], 0.0), horizon[:, :i]),
                 )
                 w = _weights_batch(fu, seen, on, w_len, self.scheme)
-                est, _ = self._posterior(level0[:, :i], seen, w, on)
+                # final: a DLT seen, or the whole window followed (never undone: a DLT falls
+                # within the window, and one after dropout is never seen)
+                now_final = seen | (w >= 1.0)
+                absorb(lik, level0[:, :i], seen, now_final & ~final[:, :i], self._p, self._q)
+                final[:, :i] = now_final
+                est = posterior_mean(
+                    lik, self._prior_w, _BETA, self._p, level0[:, :i], w, ~now_final
+                )
                 rec = self._recommend(est)
                 at_cur = level0[:, :i] == cur[:, None]
                 cur = self._restrict(rec, cur, at_cur.sum(axis=1), (at_cur & seen).sum(axis=1))
