@@ -76,6 +76,7 @@ if TYPE_CHECKING:
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+Rows = list[list[int]]  # counts as [N, E, T, B] per dose
 
 #: Outcome letters, in the column order of the count arrays.
 LETTERS = "NETB"
@@ -240,76 +241,92 @@ class BOIN12(Design):
         ``utility()`` is 100 times this)."""
         return np.array([self._desirability(*(int(v) for v in row)) for row in counts])
 
-    def _admissible(self, counts: IntArray, j: int) -> bool:
-        n = int(counts[j].sum())
-        tox = int(counts[j, 2] + counts[j, 3])
-        eff = int(counts[j, 1] + counts[j, 3])
-        return self._tox_over(tox, n) < self.c_t and self._eff_under(eff, n) < self.c_e
+    def _admissible(self, counts: IntArray | Rows, j: int) -> bool:
+        row = [int(v) for v in counts[j]]
+        n = sum(row)
+        return (
+            self._tox_over(row[2] + row[3], n) < self.c_t
+            and self._eff_under(row[1] + row[3], n) < self.c_e
+        )
 
     # --- the rule -------------------------------------------------------------------------
+    # The rule works on plain integers (counts as a list of (N, E, T, B) per dose): it is
+    # asked once per distinct state met in a simulation, and small-array numpy calls would
+    # cost more than the arithmetic.
     def next_dose(self, counts: IntArray, current: int) -> tuple[int, str]:
         """The 0-based next dose after data ``counts`` (K, 4) with the last cohort at
         ``current`` (0-based), before the stopping rules; -1 when no dose is admissible.
         Also the branch of the rule taken."""
+        return self._next_dose(_rows(counts), current)
+
+    def _next_dose(self, c: Rows, current: int) -> tuple[int, str]:
         k = self.n_doses
         d = current
-        n = int(counts[d].sum())
-        tox = int(counts[d, 2] + counts[d, 3])
+        n = sum(c[d])
+        tox = c[d][2] + c[d][3]
         p = tox / n if n else 0.0
         if (
             self.explore_n is not None
             and n >= self.explore_n
             and p < self.lambda_d
             and d < k - 1
-            and counts[d + 1].sum() == 0
+            and sum(c[d + 1]) == 0
         ):
             return d + 1, "explore"
         if p >= self.lambda_d:
             return max(d - 1, 0), "toxicity above lambda_d"
         if self.lambda_e < p < self.lambda_d and n >= self.n_star:
-            lower_ok = d > 0 and self._admissible(counts, d - 1)
-            here_ok = self._admissible(counts, d)
+            lower_ok = d > 0 and self._admissible(c, d - 1)
+            here_ok = self._admissible(c, d)
             if lower_ok and here_ok:
-                rds = self.desirability(counts[d - 1 : d + 1])
-                return (d - 1 if rds[0] >= rds[1] else d), "moderate toxicity"
+                below, here = self._desirability(*c[d - 1]), self._desirability(*c[d])
+                return (d - 1 if below >= here else d), "moderate toxicity"
             return (d - 1 if lower_ok else d if here_ok else 0), "moderate toxicity"
         candidates = sorted({max(d - 1, 0), d, min(d + 1, k - 1)})
-        adm = [j for j in candidates if self._admissible(counts, j)]
+        adm = [j for j in candidates if self._admissible(c, j)]
         if not adm:
             return -1, "no admissible dose"
-        rds = self.desirability(counts[adm])
-        best = np.flatnonzero(rds == rds.max())[-1]
-        return adm[int(best)], "most desirable"
+        rds = [self._desirability(*c[j]) for j in adm]
+        top = max(rds)
+        # the highest of equally desirable doses
+        best = max(i for i, v in enumerate(rds) if v == top)
+        return adm[best], "most desirable"
 
     def select_obd(self, counts: IntArray) -> int | None:
         """The OBD (0-based) from counts (K, 4), as escalation's ``select_boin12_obd``; None
         when no patient was treated."""
-        n = counts.sum(axis=1)
-        given = np.flatnonzero(n > 0)
-        if given.size == 0:
+        return self._select_obd(_rows(counts))
+
+    def _select_obd(self, c: Rows) -> int | None:
+        n = [sum(r) for r in c]
+        given = [j for j, v in enumerate(n) if v > 0]
+        if not given:
             return None
-        tox = (counts[:, 2] + counts[:, 3]).astype(np.float64)
-        fit = _pava([float(v) for v in tox[given] / n[given]])
+        fit = _pava([(c[j][2] + c[j][3]) / n[j] for j in given])
         dist = [abs(v - self.tox_target) for v in fit]
         # the highest of equally close doses, compared exactly as R's tail(u[u == min(u)], 1)
-        mtd = int(given[max(i for i, v in enumerate(dist) if v == min(dist))])
-        rds = self.desirability(counts[: mtd + 1])
-        return int(np.argmax(rds))
+        mtd = given[max(i for i, v in enumerate(dist) if v == min(dist))]
+        rds = [self._desirability(*c[j]) for j in range(mtd + 1)]
+        # the lowest of equally desirable doses (R's which.max)
+        return rds.index(max(rds))
 
     def _decide_counts(self, counts: IntArray, current: int) -> tuple[int | None, str, int | None]:
         """(next dose 0-based or None to stop, reason, selected 0-based or None)."""
-        total = int(counts.sum())
+        return self._decide_rows(_rows(counts), current)
+
+    def _decide_rows(self, c: Rows, current: int) -> tuple[int | None, str, int | None]:
+        total = sum(sum(r) for r in c)
         if self.stop_if_lowest_toxic:
-            n0 = int(counts[0].sum())
-            if n0 >= 3 and self._tox_over(int(counts[0, 2] + counts[0, 3]), n0) > self.c_t:
+            n0 = sum(c[0])
+            if n0 >= 3 and self._tox_over(c[0][2] + c[0][3], n0) > self.c_t:
                 return None, "stop: lowest dose too toxic", None
-        nxt, branch = self.next_dose(counts, current)
+        nxt, branch = self._next_dose(c, current)
         if nxt < 0:
             return None, "stop: no dose is admissible", None
         if total >= self.n_patients:
-            return None, "stop: maximum sample size reached", self.select_obd(counts)
-        if self.n_earlystop is not None and counts[nxt].sum() >= self.n_earlystop:
-            return None, "stop: enough patients at the dose to be given", self.select_obd(counts)
+            return None, "stop: maximum sample size reached", self._select_obd(c)
+        if self.n_earlystop is not None and sum(c[nxt]) >= self.n_earlystop:
+            return None, "stop: enough patients at the dose to be given", self._select_obd(c)
         action = "escalate" if nxt > current else "de-escalate" if nxt < current else "stay"
         return nxt, f"{action} ({branch})", None
 
@@ -546,20 +563,44 @@ class BOIN12(Design):
         k = self.n_doses
         all_counts = np.zeros((n_sims, k, 4), dtype=np.int64)
         selected = np.full(n_sims, -1, dtype=np.int64)
-        for s in range(n_sims):
-            counts = all_counts[s]
-            d = self.start_index
-            treated = 0
-            while True:
-                size = min(self.cohort_size, self.n_patients - treated)
-                cats = np.searchsorted(cum[d], u[s, treated : treated + size], side="right")
-                np.add.at(counts[d], np.minimum(cats, 3), 1)
-                treated += size
-                nxt, _, sel = self._decide_counts(counts, d)
-                if nxt is None:
-                    selected[s] = -1 if sel is None else sel
-                    break
-                d = nxt
+        cur = np.full(n_sims, self.start_index, dtype=np.int64)
+        rows = np.arange(n_sims)
+        # all trials advance cohort by cohort; the rule is asked once per distinct state (the
+        # counts and the current dose), since trials meet the same states over and over
+        known: dict[bytes, tuple[int, int]] = {}
+        for c in range(self.n_cohorts):
+            if rows.size == 0:
+                break
+            lo = c * self.cohort_size
+            size = min(self.cohort_size, self.n_patients - lo)
+            d = cur[rows]
+            # category of each patient: as searchsorted(cum[d], u, side="right"), capped at B
+            cats = (cum[d][:, None, :] <= u[rows, lo : lo + size, None]).sum(axis=2)
+            cats = np.minimum(cats, 3)
+            for j in range(size):
+                all_counts[rows, d, cats[:, j]] += 1
+            state = np.concatenate((all_counts[rows].reshape(rows.size, -1), d[:, None]), axis=1)
+            # rows as opaque byte strings: one sort of 1-d keys instead of a row-wise unique
+            width = state.shape[1]
+            keys = np.ascontiguousarray(state).view(np.dtype((np.void, 8 * width))).ravel()
+            uniq_keys, inverse = np.unique(keys, return_inverse=True)
+            uniq = uniq_keys.view(np.int64).reshape(-1, width)
+            out = np.empty((len(uniq), 2), dtype=np.int64)
+            for i, row in enumerate(uniq):
+                key = row.tobytes()
+                hit = known.get(key)
+                if hit is None:
+                    flat = row.tolist()
+                    c4 = [flat[4 * j : 4 * j + 4] for j in range(k)]
+                    nxt, _, sel = self._decide_rows(c4, flat[-1])
+                    hit = (-1 if nxt is None else nxt, -1 if sel is None else sel)
+                    known[key] = hit
+                out[i] = hit
+            nxt_r = out[inverse.reshape(-1), 0]
+            stop = nxt_r < 0
+            selected[rows[stop]] = out[inverse.reshape(-1), 1][stop]
+            cur[rows[~stop]] = nxt_r[~stop]
+            rows = rows[~stop]
         sel_p = np.bincount(np.where(selected < 0, k, selected), minlength=k + 1) / n_sims
         per_trial = all_counts.sum(axis=(1, 2))
         ns, freq = np.unique(per_trial, return_counts=True)
@@ -582,6 +623,11 @@ class BOIN12(Design):
                 "mean_eff": (all_counts[:, :, 1] + all_counts[:, :, 3]).mean(axis=0),
             },
         )
+
+
+def _rows(counts: IntArray) -> Rows:
+    """Counts (K, 4) as a list of per-dose [N, E, T, B] Python integers."""
+    return [[int(v) for v in r] for r in np.asarray(counts).tolist()]
 
 
 def _pava(x: list[float]) -> list[float]:
