@@ -542,3 +542,112 @@ def test_readme_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         r = runner.invoke(app, args)
         assert r.exit_code == 0, (args, r.output)
         assert "Traceback" not in r.output
+
+
+# --- backfill (BF-BOIN) through the generated options ----------------------------------------
+
+_BF_TRUTH = "0.05,0.1,0.25,0.45,0.6"
+_BF_RESPONSE = "0.1,0.2,0.3,0.4,0.5"
+
+
+def test_simulate_backfill_is_the_library_simulation() -> None:
+    """``--backfill-window`` and ``--backfill-cap`` build ``BOIN(...).with_backfill(...)``; the
+    TITE designs' calendar-time options and ``--truth-eff`` (response) reach its simulation."""
+    from earlyphase.designs.boin import BOIN
+
+    args = ["simulate", "boin", "--target", "0.25", "--truth", _BF_TRUTH, "--cohorts", "10"]
+    args += ["--backfill-window", "28", "--backfill-cap", "9", "--truth-eff", _BF_RESPONSE]
+    args += ["--accrual-rate", "2", "--time-to-dlt", "uniform", "--sims", "300", "--seed", "4"]
+    r = runner.invoke(app, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    d = BOIN(0.25, 5, n_cohorts=10).with_backfill(window=28, cap_per_dose=9)
+    oc = d.operating_characteristics(  # type: ignore[call-arg]
+        [0.05, 0.1, 0.25, 0.45, 0.6],
+        n_sims=300,
+        seed=4,
+        response=[0.1, 0.2, 0.3, 0.4, 0.5],
+        accrual_rate=2.0,
+        time_to_dlt="uniform",
+    )
+    assert [row["prob_selected"] for row in out["doses"]] == pytest.approx(oc.selection.tolist())
+    assert out["mean_n_backfill"] == pytest.approx(oc.summary()["mean_n_backfill"])
+    assert out["mean_duration"] == pytest.approx(oc.mean_duration)
+    assert out["accrual_rate"] == 2.0 and out["n_sims"] == 300
+    # the table says how many were backfilled
+    r = runner.invoke(app, [*args[:-6], "--sims", "200", "--seed", "4"])
+    assert r.exit_code == 0, r.output
+    assert "backfill" in r.output and "mean duration" in r.output
+
+
+def test_decide_backfill_from_a_history_file(tmp_path: Path) -> None:
+    """Dose 3's cohort is pending; doses 1 and 2 were cleared and have a response each, so a
+    patient arriving now is backfilled at the highest open dose, 2 (Zhao et al. 2024)."""
+    csv = tmp_path / "history.csv"
+    rows = ["dose,dlt,follow_up,backfill,response"]
+    rows += ["1,0,28,0,1", "1,0,28,0,0", "1,0,28,0,0", "2,0,28,0,1", "2,0,28,0,0", "2,0,28,0,0"]
+    rows += ["3,0,5,0,0", "3,0,3,0,0", "3,0,1,0,0"]
+    csv.write_text("\n".join(rows) + "\n")
+    base = ["decide", "boin", "--target", "0.25", "--doses", "5", "--backfill-window", "28"]
+    r = runner.invoke(app, [*base, "--history", str(csv), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["action"] == "stay" and out["dose"] == 3
+    assert out["estimates"]["backfill_open"] == [1, 2]
+    assert out["estimates"]["backfill_dose"] == 2
+    r = runner.invoke(app, [*base, "--history", str(csv), "--backfill-assign", "lowest"])
+    assert r.exit_code == 0, r.output
+    assert "backfill: a patient arriving now goes to dose 1" in r.output
+    # the outcome string carries no responses: with the response rule no dose opens
+    r = runner.invoke(app, [*base, "--outcomes", "1NNN 2NNN 3N(5)N(3)N(1)"])
+    assert r.exit_code == 0, r.output
+    assert "backfill: no dose is open" in r.output
+    r = runner.invoke(
+        app,
+        [*base, "--outcomes", "1NNN 2NNN 3N(5)N(3)N(1)", "--no-backfill-require-response"],
+    )
+    assert "goes to dose 2" in r.output, r.output
+
+
+def test_design_three_plus_three_with_backfill() -> None:
+    r = runner.invoke(app, ["design", "3+3", "--doses", "4", "--backfill-window", "21"])
+    assert r.exit_code == 0, r.output
+    text = re.sub(r"\s+", " ", r.output)
+    assert "backfill doses below the current dose" in text and "DLT window 21" in text
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--backfill-window", "28", "--backfill-cap", "0"], "backfill_cap"),
+        (["--backfill-window", "-3"], "backfill_window"),
+        (["--backfill-window", "28", "--backfill-assign", "middle"], "backfill_assign"),
+        (["--backfill-window", "28", "--stop-at-n", "12"], "stop_at_n"),
+        (["--backfill-cap", "6"], "backfill_cap: applies only together with backfill_window"),
+        (["--accrual-rate", "2"], "accrual-rate: applies only with --backfill-window"),
+        (["--truth-eff", _BF_RESPONSE], "truth-eff: applies only with --backfill-window"),
+        (["--backfill-window", "28", "--exact"], "exact"),
+    ],
+)
+def test_bad_backfill_settings_are_named(extra: list[str], named: str) -> None:
+    r = runner.invoke(app, ["simulate", "boin", "--target", "0.25", "--truth", _BF_TRUTH, *extra])
+    assert r.exit_code != 0
+    assert named in re.sub(r"\s+", " ", r.output), r.output
+
+
+def test_backfill_options_are_in_the_generated_help() -> None:
+    """The options come from the settings registry (help, bounds, default) for BOIN and 3+3
+    only; the protocol writer does not take backfill."""
+    from earlyphase.designs.settings import BACKFILL
+
+    for design in ("boin", "3+3"):
+        r = runner.invoke(app, ["simulate", design, "--help"], env={"COLUMNS": "250"})
+        assert r.exit_code == 0, r.output
+        text = re.sub(r"[\s│]+", " ", r.output)
+        for s in BACKFILL:
+            assert s.option in text, (design, s.name)
+        assert "Allowed: (0, 10000]" in text and "no backfill" in text
+    r = runner.invoke(app, ["simulate", "crm", "--help"], env={"COLUMNS": "250"})
+    assert "--backfill-window" not in r.output
+    r = runner.invoke(app, ["protocol", "boin", "--help"], env={"COLUMNS": "250"})
+    assert "--backfill-window" not in r.output

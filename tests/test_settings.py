@@ -26,6 +26,7 @@ from earlyphase.designs import (
     ThreePlusThree,
     ToxicityMonitor,
 )
+from earlyphase.designs.backfill import Backfill
 from earlyphase.designs.base import DoseFindingDesign
 from earlyphase.designs.boin12 import BOIN12
 from earlyphase.designs.bop2 import BOP2
@@ -220,6 +221,7 @@ BUILDERS: dict[str, list[Callable[..., Any]]] = {
     "dont_skip_doses": [DoseFindingDesign.dont_skip_doses],
     "stop_when_too_toxic": [DoseFindingDesign.stop_when_too_toxic],
     "expansion": [DoseFindingDesign.with_expansion],
+    "backfill": [DoseFindingDesign.with_backfill],
 }
 
 
@@ -391,3 +393,60 @@ def test_describe_names_every_setting_that_changes_behaviour(
         checked += 1
         assert changed.describe() != before, f"{design}: {s.name} = {value!r} not described"
     assert checked > 0
+
+
+# --- backfill: a group of its own, for BOIN and 3+3 ------------------------------------------
+
+
+def test_backfill_settings_feed_every_backfill_parameter_with_its_default() -> None:
+    """Every parameter of Backfill (besides the wrapped design) is a backfill setting, with
+    the constructor's default."""
+    from earlyphase.designs.settings import BACKFILL
+
+    by_target = {s.target: s for s in BACKFILL}
+    params = [p for p in _params(Backfill.__init__) if p.name != "parent"]
+    assert {p.name for p in params} == set(by_target)
+    for p in params:
+        s = by_target[p.name]
+        if p.default is not inspect.Parameter.empty and p.default is not None:
+            assert s.default == p.default, p.name
+
+
+@pytest.mark.parametrize("design", ["boin", "3+3"])
+def test_backfill_settings_build_and_are_checked(design: str) -> None:
+    from earlyphase.designs.settings import BACKFILL
+
+    spec = {**MINIMAL[design], "backfill_window": 28}
+    for s in BACKFILL:
+        value = s.default if s.default is not None else {"backfill_max": 4}.get(s.name, 28)
+        built = build(design, {**spec, s.name: value})
+        assert isinstance(built, Backfill) and built.describe()
+    d = build(design, {**spec, "backfill_cap": 9, "backfill_max": 4, "backfill_assign": "lowest"})
+    assert isinstance(d, Backfill)
+    assert (d.window, d.cap_per_dose, d.max_backfill, d.assign) == (28.0, 9, 4, "lowest")
+    for bad, name in (
+        ({"backfill_window": 0}, "backfill_window"),
+        ({"backfill_cap": 0}, "backfill_cap"),
+        ({"backfill_max": -1}, "backfill_max"),
+        ({"backfill_require_response": 2}, "backfill_require_response"),
+        ({"stop_at_n": 12}, "stop_at_n"),
+        ({"expansion": 6}, "expansion"),
+    ):
+        with pytest.raises(ValueError, match=rf"^{name}: "):
+            build(design, {**spec, **bad})
+    with pytest.raises(ValueError, match="backfill_cap: applies only together with"):
+        build(design, {**MINIMAL[design], "backfill_cap": 6})
+
+
+def test_backfill_is_not_a_setting_of_other_designs_or_of_a_stored_trial() -> None:
+    """Only BOIN and 3+3 take backfill; build_design (the conduct service's builder) does
+    not, so a trial cannot be stored with settings the service would not run."""
+    from earlyphase.designs.spec import build_design
+
+    with pytest.raises(ValueError, match="backfill_window: not a setting of the crm design"):
+        build("crm", {**MINIMAL["crm"], "backfill_window": 28})
+    with pytest.raises(ValueError, match="backfill_window: not a setting of the boin design"):
+        build_design("boin", {**MINIMAL["boin"], "backfill_window": 28})
+    assert "backfill_window" not in {s.name for s in settings_for("boin")}
+    assert "backfill_window" in {s.name for s in settings_for("boin", backfill=True)}
+    assert "backfill_window" not in {s.name for s in settings_for("crm", backfill=True)}

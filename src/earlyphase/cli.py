@@ -27,6 +27,8 @@ from typer.core import TyperCommand, TyperGroup
 
 from earlyphase import __version__
 from earlyphase.designs.settings import (
+    BACKFILL,
+    BACKFILL_DESIGNS,
     DESIGNS,
     DOSE_FINDING,
     SINGLE_ARM,
@@ -446,7 +448,7 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
             else "True event rates, one scenario each, e.g. 0.1,0.3.",
         )
         out.append(("truth", str, typer.Option(..., "--truth", help=truth_help)))
-        if design in ("efftox", "boin12", "multi-outcome"):
+        if design in ("efftox", "boin12", "multi-outcome", *BACKFILL_DESIGNS):
             out.append(
                 (
                     "truth_eff",
@@ -454,7 +456,13 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
                     typer.Option(
                         None,
                         "--truth-eff",
-                        help="True efficacy (response) rates, paired with --truth.",
+                        help="True efficacy (response) rates, paired with --truth"
+                        + (
+                            " (with --backfill-window: the response rates that open doses to "
+                            "backfilling; default: every patient responds)."
+                            if design in BACKFILL_DESIGNS
+                            else "."
+                        ),
                     ),
                 )
             )
@@ -569,7 +577,7 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
             else "Outcomes so far as letters (N = no event), e.g. '1NRNN', or 'x/n'.",
         )
         out.append(("outcomes", str, typer.Option("", "--outcomes", help=hint)))
-        if design in ("tite-crm", "tite-boin"):
+        if design in ("tite-crm", "tite-boin", *BACKFILL_DESIGNS):
             out.append(
                 (
                     "history",
@@ -579,7 +587,13 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
                         "--history",
                         help="CSV of the patients so far, in order of enrolment, with the "
                         "columns dose, dlt (0/1) and follow_up (time followed, or time to the "
-                        "DLT); instead of --outcomes.",
+                        "DLT); instead of --outcomes."
+                        + (
+                            " With --backfill-window: also backfill (0/1, a backfill patient) "
+                            "and response (0/1, a response seen)."
+                            if design in BACKFILL_DESIGNS
+                            else ""
+                        ),
                     ),
                 )
             )
@@ -633,48 +647,59 @@ def _timing_options(design: str) -> list[tuple[str, Any, Any]]:
                 ),
             ),
         ]
-    if design not in ("tite-crm", "tite-boin"):
+    if design not in ("tite-crm", "tite-boin", *BACKFILL_DESIGNS):
         return []
+    # backfill (a BOIN or 3+3 with --backfill-window) takes the TITE designs' options; there
+    # they default to "not given", so that one given without backfill is refused, not ignored
+    backfill = design in BACKFILL_DESIGNS
+    with_bf = " (with --backfill-window; default 3)" if backfill else ""
     out: list[tuple[str, Any, Any]] = [
         (
             "accrual_rate",
-            float,
+            float | None if backfill else float,
             typer.Option(
-                1.0 if design == "tite-crm" else 2.0,
+                None if backfill else 1.0 if design == "tite-crm" else 2.0,
                 "--accrual-rate",
-                help="Patients arriving per DLT window, on average.",
+                help=f"Patients arriving per DLT window, on average{with_bf}.",
                 min=1e-6,
                 max=1e6,
             ),
         ),
         (
             "accrual",
-            str,
+            str | None if backfill else str,
             typer.Option(
-                "poisson",
+                None if backfill else "poisson",
                 "--accrual",
-                help="Arrivals: poisson (exponential gaps) or fixed gaps.",
+                help="Arrivals: poisson (exponential gaps), fixed gaps"
+                + (
+                    ", or uniform gaps (with --backfill-window; default poisson)."
+                    if backfill
+                    else "."
+                ),
             ),
         ),
     ]
-    if design == "tite-boin":
+    if design != "tite-crm":
         out += [
             (
                 "time_to_dlt",
-                str,
+                str | None if backfill else str,
                 typer.Option(
-                    "uniform",
+                    None if backfill else "uniform",
                     "--time-to-dlt",
-                    help="Time to DLT within the window: uniform or weibull (late onset).",
+                    help="Time to DLT within the window: uniform or weibull (late onset)"
+                    + (" (with --backfill-window; default weibull)." if backfill else "."),
                 ),
             ),
             (
                 "late_fraction",
-                float,
+                float | None if backfill else float,
                 typer.Option(
-                    0.5,
+                    None if backfill else 0.5,
                     "--late-fraction",
-                    help="With weibull, the fraction of DLTs in the second half of the window.",
+                    help="With weibull, the fraction of DLTs in the second half of the window"
+                    + (" (default 0.5)." if backfill else "."),
                     min=0.01,
                     max=0.99,
                 ),
@@ -685,7 +710,8 @@ def _timing_options(design: str) -> list[tuple[str, Any, Any]]:
 
 def _make_command(kind: str, design: str) -> Callable[..., None]:
     """The ``earlyphase KIND DESIGN`` command, its options generated from the registry."""
-    settings = [s for s in settings_for(design)]
+    # backfill is built by the design, simulate and decide commands, not by the protocol writer
+    settings = [s for s in settings_for(design, backfill=kind != "protocol")]
     common = _common(kind, design)
 
     def command(ctx: typer.Context, **kw: Any) -> None:
@@ -789,6 +815,14 @@ def _simulate_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -
     truth = _floats(text, "truth") or []  # BOP2's joint scenarios are regrouped later
     if not truth:
         raise ValueError("truth: give the true rates, e.g. --truth 0.05,0.1,0.2")
+    if design in BACKFILL_DESIGNS:
+        if _wants_backfill(design, spec):
+            _simulate_backfill(design, spec, opts, truth)
+            return
+        for name in ("truth_eff", *_BACKFILL_TIMING):
+            if opts.get(name) is not None:
+                flag = name.replace("_", "-")
+                raise ValueError(f"{flag}: applies only with --backfill-window (backfill)")
     if opts.get("exact") and opts.get("sims") is not None:
         raise ValueError("sims: choose --exact or --sims N, not both")
     if opts.get("seed") is not None and opts.get("sims") is None:
@@ -801,6 +835,37 @@ def _simulate_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -
         _simulate_two_outcomes(design, spec, opts, truth)
     else:
         _simulate_single_arm(design, spec, opts, truth)
+
+
+def _wants_backfill(design: str, spec: dict[str, Any]) -> bool:
+    """Whether any backfill setting was given (built, or refused, by ``build_backfill``)."""
+    return design in BACKFILL_DESIGNS and any(spec.get(s.name) is not None for s in BACKFILL)
+
+
+#: The calendar-time options a backfill simulation takes (those of the TITE designs).
+_BACKFILL_TIMING = ("accrual_rate", "accrual", "time_to_dlt", "late_fraction")
+
+
+def _simulate_backfill(
+    design: str, spec: dict[str, Any], opts: dict[str, Any], truth: list[float]
+) -> None:
+    """A BOIN or 3+3 with backfill (BF-BOIN): simulated trials in calendar time."""
+    from earlyphase.designs.spec import build_backfill
+
+    as_json, as_csv, seed = opts["as_json"], opts["as_csv"], opts["seed"]
+    if opts.get("exact"):
+        raise ValueError("exact: backfill's operating characteristics are simulated (--sims N)")
+    if opts.get("plot") is not None:
+        raise ValueError("plot: no figure is drawn for backfill designs")
+    sims = opts.get("sims") or 2000
+    if "n_doses" not in spec and "dose_values" not in spec:
+        spec["n_doses"] = len(truth)  # one true rate per dose
+    d: Any = build_backfill(design, spec)
+    timing = {k: opts[k] for k in _BACKFILL_TIMING if opts.get(k) is not None}
+    response = _floats(opts["truth_eff"], "truth-eff") if opts.get("truth_eff") else None
+    with _progress(f"simulating {sims:,} trials", None, as_json or as_csv):
+        oc = d.operating_characteristics(truth, n_sims=sims, seed=seed, response=response, **timing)
+    _emit_dose_finding_oc(d, oc, as_json, as_csv)
 
 
 def _simulate_dose_finding(
@@ -971,8 +1036,11 @@ def _decide_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -> 
     text = opts["outcomes"].strip()
     counts = re.fullmatch(r"(\d+)\s*/\s*(\d+)", text)
     pair = re.fullmatch(r"(\d+)\s*,\s*(\d+)\s*/\s*(\d+)", text)
-    if design in ("tite-crm", "tite-boin"):
-        decision = d.decide(_timed_history(text, opts.get("history"), d.window))
+    if design in ("tite-crm", "tite-boin") or _wants_backfill(design, spec):
+        backfill = design in BACKFILL_DESIGNS
+        decision = d.decide(_timed_history(text, opts.get("history"), d.window, backfill))
+    elif opts.get("history") is not None:
+        raise ValueError("history: applies only with --backfill-window (backfill)")
     elif counts and design in SINGLE_ARM:
         decision = d.decide(int(counts.group(1)), int(counts.group(2)))
     elif counts and design == "bop2":
@@ -1000,19 +1068,31 @@ def _decide_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -> 
         typer.echo(buf.getvalue(), nl=False)
     else:
         _say(str(decision))
+        if "backfill_dose" in decision.estimates and not decision.stop:
+            bf = decision.estimates["backfill_dose"]
+            _say(
+                "backfill: no dose is open"
+                if bf is None
+                else f"backfill: a patient arriving now goes to dose {bf} (open: "
+                f"{', '.join(map(str, decision.estimates['backfill_open']))})"
+            )
 
 
 _PATIENT = re.compile(r"([TNtn])(?:\(([^()]*)\))?")
 
 
-def _timed_history(text: str, path: Path | None, window: float) -> dict[str, list[Any]] | None:
-    """Per-patient dose, DLT and follow-up for the TITE designs, from the notation of
-    ``_TITE_HINT`` or from a CSV file (columns dose, dlt, follow_up); None before anyone."""
+def _timed_history(
+    text: str, path: Path | None, window: float, backfill: bool = False
+) -> dict[str, list[Any]] | None:
+    """Per-patient dose, DLT and follow-up for the TITE designs and backfill, from the
+    notation of ``_TITE_HINT`` or from a CSV file (columns dose, dlt, follow_up; for
+    ``backfill`` also the optional columns backfill and response, 0/1); None before anyone."""
     if path is not None and text:
         raise ValueError("history: give --outcomes or --history, not both")
     level: list[int] = []
     dlt: list[int] = []
     follow: list[float] = []
+    flags: dict[str, list[bool]] = {}
     if path is not None:
         import csv
 
@@ -1036,6 +1116,13 @@ def _timed_history(text: str, path: Path | None, window: float) -> dict[str, lis
                 ) from None
             if event not in ("0", "1", "true", "false", "yes", "no"):
                 raise ValueError(f"history: line {i}: dlt must be 0 or 1, got {row['dlt']!r}")
+            for col in ("backfill", "response") if backfill else ():
+                if col not in row:
+                    continue
+                word = str(row[col]).strip().lower()
+                if word not in ("0", "1", "true", "false", "yes", "no", ""):
+                    raise ValueError(f"history: line {i}: {col} must be 0 or 1, got {row[col]!r}")
+                flags.setdefault(col, []).append(word in ("1", "true", "yes"))
             level.append(dose)
             dlt.append(int(event in ("1", "true", "yes")))
             follow.append(fu)
@@ -1059,7 +1146,7 @@ def _timed_history(text: str, path: Path | None, window: float) -> dict[str, lis
                 follow.append(fu)
     if not level:
         return None
-    return {"level": level, "dlt": dlt, "follow_up": follow}
+    return {"level": level, "dlt": dlt, "follow_up": follow, **flags}
 
 
 def _simulate_timed(

@@ -1708,6 +1708,73 @@ def check_conduct(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 #: Settings per design name.
+# --- backfill (BF-BOIN) ---------------------------------------------------------------------------
+#: Designs that take backfill (:meth:`~earlyphase.designs.base.DoseFindingDesign.with_backfill`).
+BACKFILL_DESIGNS = ("3+3", "boin")
+#: Backfill's settings (Zhao et al. 2024), a group of their own: backfill wraps the escalation
+#: design (without other behaviours) and its trials run in calendar time, so it is built apart
+#: from the behaviours of :data:`BEHAVIOURS`. Giving ``backfill_window`` switches it on. The
+#: conduct service does not run backfill: these are settings of the command line and of
+#: :func:`~earlyphase.designs.spec.build`, not of a stored trial.
+BACKFILL: tuple[Setting, ...] = (
+    S(
+        "backfill_window",
+        "float",
+        None,
+        "Backfill cleared lower doses while the current cohort's DLT outcomes are pending: "
+        "the DLT assessment window (follow-up and accrual use its unit).",
+        param="window",
+        low=0,
+        low_open=True,
+        high=MAX_WINDOW,
+        default_text="no backfill",
+        reference="Zhao et al. 2024 (BF-BOIN); R bfboin DLT.window",
+    ),
+    S(
+        "backfill_cap",
+        "int",
+        12,
+        "A dose closes to backfilling once this many patients (escalation and backfill) have "
+        "been treated there.",
+        param="cap_per_dose",
+        requires="backfill_window",
+        **_PATIENTS,
+        reference="Zhao et al. 2024; R bfboin n.cap (give n.cap + 1)",
+    ),
+    S(
+        "backfill_max",
+        "int",
+        None,
+        "At most this many backfill patients in the trial.",
+        param="max_backfill",
+        requires="backfill_window",
+        low=0,
+        high=MAX_PATIENTS,
+        default_text="no limit",
+        reference="earlyphase Backfill max_backfill",
+    ),
+    S(
+        "backfill_require_response",
+        "bool",
+        True,
+        "Open a dose to backfilling only after a response has been seen there.",
+        param="require_response",
+        flags=("--backfill-require-response/--no-backfill-require-response",),
+        requires="backfill_window",
+        reference="Zhao et al. 2024 (BF-BOIN)",
+    ),
+    S(
+        "backfill_assign",
+        "choice",
+        "highest",
+        "Which open dose a backfilled patient gets: highest or lowest.",
+        param="assign",
+        choices=("highest", "lowest"),
+        requires="backfill_window",
+        reference="earlyphase Backfill assign",
+    ),
+)
+
 SETTINGS: dict[str, tuple[Setting, ...]] = {
     "3+3": THREE_PLUS_THREE,
     "boin": BOIN_SETTINGS,
@@ -1727,6 +1794,7 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
     "bop2": BOP2_SETTINGS,
     "boin12": BOIN12_SETTINGS,
     **BEHAVIOURS,
+    "backfill": BACKFILL,
     "protocol": PROTOCOL,
     "conduct": CONDUCT,
 }
@@ -1806,11 +1874,16 @@ def design_key(name: str) -> str:
     return key
 
 
-def settings_for(design: str, behaviours: bool = True) -> tuple[Setting, ...]:
-    """The settings of ``design`` (with the behaviours, for a design that takes them)."""
+def settings_for(
+    design: str, behaviours: bool = True, backfill: bool = False
+) -> tuple[Setting, ...]:
+    """The settings of ``design`` (with the behaviours, for a design that takes them; with
+    ``backfill``, backfill's settings for a design that takes backfill)."""
     own = SETTINGS[design]
     if behaviours and design in WITH_BEHAVIOURS:
-        return own + tuple(s for group in BEHAVIOURS.values() for s in group)
+        own = own + tuple(s for group in BEHAVIOURS.values() for s in group)
+    if backfill and design in BACKFILL_DESIGNS:
+        own = own + BACKFILL
     return own
 
 
@@ -1952,7 +2025,9 @@ def _coerce(s: Setting, value: Any) -> Any:
     return tuple(out) if s.length == 2 else out
 
 
-def check(design: str, spec: Mapping[str, Any], behaviours: bool = True) -> dict[str, Any]:
+def check(
+    design: str, spec: Mapping[str, Any], behaviours: bool = True, backfill: bool = False
+) -> dict[str, Any]:
     """The settings of ``spec`` for ``design``, typed and checked.
 
     Keys that are not settings of the design, values of the wrong type or out of bounds,
@@ -1962,7 +2037,7 @@ def check(design: str, spec: Mapping[str, Any], behaviours: bool = True) -> dict
     setting's name). ``None`` values count as not given. Returns the given settings, typed,
     plus any filled from ``from_length_of``; defaults are left to the constructors.
     """
-    known = {s.name: s for s in settings_for(design, behaviours)}
+    known = {s.name: s for s in settings_for(design, behaviours, backfill)}
     problems: list[str] = []
     given = {k: v for k, v in spec.items() if v is not None}
     for key in given:

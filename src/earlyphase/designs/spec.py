@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from earlyphase.designs.settings import (
+    BACKFILL,
+    BACKFILL_DESIGNS,
     BEHAVIOURS,
     DOSE_FINDING,
     SETTINGS,
@@ -49,6 +51,8 @@ def _problems(problems: list[str]) -> None:
 def build(name: str, spec: Mapping[str, Any]) -> Design:
     """Any design of the registry, by name, from keyword settings."""
     key = design_key(name)
+    if key in BACKFILL_DESIGNS and any(spec.get(s.name) is not None for s in BACKFILL):
+        return build_backfill(key, spec)
     if key in WITH_BEHAVIOURS:
         return build_design(key, spec)
     if key in DOSE_FINDING:
@@ -145,6 +149,45 @@ def build_design(name: str, spec: Mapping[str, Any]) -> DoseFindingDesign:
         design = ThreePlusThree(**kwargs)
     given = {k: v for k, v in values.items() if k not in own}
     return apply_behaviours(design, given)
+
+
+def build_backfill(name: str, spec: Mapping[str, Any]) -> Design:
+    """A BOIN or 3+3 design with backfill (BF-BOIN, Zhao et al. 2024): the design's settings
+    and those of :data:`~earlyphase.designs.settings.BACKFILL` (``backfill_window`` switches
+    backfill on; ``backfill_cap``, ``backfill_max``, ``backfill_require_response``,
+    ``backfill_assign``), as ``design.with_backfill(window, ...)``.
+
+    Backfill wraps the escalation design as it is: the behaviours (``stop_at_n``,
+    ``expansion``...) are refused with it, each named, rather than dropped.
+    """
+    try:
+        key = design_key(name)
+    except ValueError:
+        key = name
+    if key not in BACKFILL_DESIGNS:
+        raise ValueError(
+            f"backfill_window: backfill applies to {', '.join(BACKFILL_DESIGNS)}, not {name!r}"
+        )
+    values = check(key, spec, backfill=True)
+    own = {s.name for s in SETTINGS[key]}
+    extra = {s.name for s in BACKFILL}
+    _problems(
+        [
+            f"{k}: backfill wraps the {key} design without behaviours; give {k} or "
+            "backfill_window, not both"
+            for k in values
+            if k not in own and k not in extra
+        ]
+    )
+    if "backfill_window" not in values:
+        raise ValueError("backfill_window: required to switch backfill on")
+    design = build_design(key, {k: v for k, v in spec.items() if k not in extra})
+    args = {
+        s.target: values[s.name]
+        for s in BACKFILL
+        if s.name in values and s.name != "backfill_window"
+    }
+    return design.with_backfill(values["backfill_window"], **args)
 
 
 def apply_behaviours(design: DoseFindingDesign, values: Mapping[str, Any]) -> DoseFindingDesign:
