@@ -309,6 +309,21 @@ def test_an_unanswered_dlt_question_records_nothing(client: TestClient) -> None:
     assert r.text.count("DLT: yes") == 1
 
 
+def test_an_unanswered_end_of_window_assessment_records_nothing(client: TestClient) -> None:
+    """The dashboard's DLT assessment form posted without an answer is refused by name; it
+    is never read as "no DLT in the window"."""
+    _subject(client, every=False)
+    _login(client, "inv", "inv-demo-pass")
+    csrf = _csrf(client.get(f"{TRIAL}/subjects/P1").text)  # the session's token
+    form = {"csrf": csrf, "code": "P1", "assessed_on": "2026-02-02"}
+    r = client.post(f"{TRIAL}/dlt", data=form)
+    assert "dlt: choose no DLT in the window or not evaluable" in r.text
+    assert "Assessed 2026-02-02" not in client.get(f"{TRIAL}/subjects/P1").text
+    r = client.post(f"{TRIAL}/dlt", data={**form, "dlt": "no"})
+    assert "DLT assessment of P1 recorded" in r.text
+    assert "Assessed 2026-02-02" in client.get(f"{TRIAL}/subjects/P1").text
+
+
 def test_follow_up_and_biomarker_entry(client: TestClient) -> None:
     _subject(client)
     _login(client, "inv", "inv-demo-pass")

@@ -183,10 +183,12 @@ def add_routes(app: FastAPI, web: Web) -> None:
         csrf: FormCsrf = "",
         code: FormLine40 = "",
         assessed_on: FormDate = "",
-        dlt: Annotated[str, Form(), AfterValidator(_dlt_choice)] = "no",
+        dlt: Annotated[str, Form(), AfterValidator(_dlt_choice)] = "",
         description: FormNote = "",
     ) -> Response:
         def action(user: User) -> str:
+            if not dlt:  # FastAPI does not validate a default: an unanswered form lands here
+                raise ConductError("dlt: choose no DLT in the window or not evaluable")
             before = latest_id(user, name)
             service.record_dlt(
                 user, name, code, False, description, assessed_on, evaluable=dlt == "no"
