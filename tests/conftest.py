@@ -99,3 +99,35 @@ def db_url(backend: str, tmp_path: Any) -> Any:
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     admin.dispose()
+
+
+@pytest.fixture()
+def server(tmp_path: Path) -> Any:
+    """The service on the demo database, served by uvicorn on a free port for one browser
+    test; its URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from earlyphase.conduct.demo import seed_demo
+    from earlyphase.conduct.web import create_app
+
+    db = tmp_path / "ui.db"
+    seed_demo(db)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(db, secret="e2e"), host="127.0.0.1", port=port, log_level="warning"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
 
 
@@ -56,3 +57,26 @@ MAINT_T = [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161]  # x == "Maintained"
 MAINT_S = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0]
 NONM_T = [5, 5, 8, 8, 12, 16, 23, 27, 30, 33, 43, 45]  # x == "Nonmaintained"
 NONM_S = [1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1]
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token a form of ``page`` carries (the sign-in form's, or a signed-in page's)."""
+    import re
+
+    found = re.search(r"name=['\"]csrf['\"] value=['\"]([0-9a-f]+)['\"]", page)
+    assert found is not None, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+#: The Chromium the browser tests drive (scripts/test-services.sh sets it), and its flags.
+CHROMIUM = os.environ.get("EARLYPHASE_CHROMIUM")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]

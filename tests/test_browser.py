@@ -3,51 +3,11 @@ enrolment to the report, in headless Chromium (Debian's chromium, driven by Play
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from earlyphase.conduct.demo import seed_demo
-from earlyphase.conduct.web import create_app
-
-CHROMIUM = os.environ.get("EARLYPHASE_CHROMIUM")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture()
-def server(tmp_path: Path) -> Iterator[str]:
-    db = tmp_path / "ui.db"
-    seed_demo(db)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(db, secret="e2e"), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+from helpers import CHROMIUM, CHROMIUM_FLAGS
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="make test starts Chromium (scripts/test-services.sh)")
@@ -56,7 +16,7 @@ def test_three_plus_three_trial_in_the_browser(server: str, tmp_path: Path) -> N
 
     trial = f"{server}/trials/Browser%203%2B3"
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         inv = browser.new_context().new_page()
         stat = browser.new_context().new_page()
 
@@ -104,7 +64,9 @@ def test_three_plus_three_trial_in_the_browser(server: str, tmp_path: Path) -> N
                     inv.fill("#ae-pt", "Cytokine release syndrome")
                     inv.select_option("#ae-grade", "3")
                     inv.fill("#ae-onset", "2026-01-10")
-                    inv.check("#ae-dlt")
+                    inv.check("#ae-serious-yes")
+                    inv.check("#ae-related-yes")
+                    inv.check("#ae-dlt-yes")
                     inv.click("#record-ae")
                     assert f"DLT recorded for {code}" in inv.inner_text("#msg")
                 else:
@@ -118,12 +80,15 @@ def test_three_plus_three_trial_in_the_browser(server: str, tmp_path: Path) -> N
             inv.fill("#weight", "62")
             inv.click("#enrol")
             assert "awaits the statistician's signature" in inv.inner_text("#msg")
-            stat.goto(trial)
+            stat.goto(trial)  # the signature is given on the review page, data in view
+            stat.locator("a[id^=review-]").last.click()
+            stat.check("#meaning-approve")
             stat.fill("#sign-password", "stat-demo-pass")
             stat.click("#sign")
             assert "decision signed" in stat.inner_text("#msg")
             inv.goto(trial)
         assert inv.inner_text("#outcomes") == "1NNN 2NTN 2NNN 3TTN"
+        stat.goto(trial)
         last = stat.locator("td[id^=decision-]").last.inner_text()
         assert last == "stop"
         inv.fill("#code", "LATE")

@@ -6,55 +6,17 @@ different dose, the trial run to its stop, and the safety review packet."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from earlyphase.conduct.demo import seed_demo
-from earlyphase.conduct.web import create_app
+from helpers import CHROMIUM, CHROMIUM_FLAGS
 
-CHROMIUM = os.environ.get("EARLYPHASE_CHROMIUM")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TRIAL = "GVHD phase Ib"  # the demo's 3+3 at 0.5 / 1.0 / 2.0 x 10^6 cells/kg, Tokyo time
 PATH = "/trials/GVHD%20phase%20Ib"
-
-
-@pytest.fixture()
-def server(tmp_path: Path) -> Iterator[str]:
-    db = tmp_path / "ui.db"
-    seed_demo(db)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(db, secret="e2e"), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
 
 
 def _msg(page: Any) -> str:
@@ -68,7 +30,7 @@ def test_a_trial_with_corrections_and_a_rejected_decision(server: str, tmp_path:
     started = time.monotonic()
     trial = server + PATH
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         inv = browser.new_context().new_page()
         stat = browser.new_context().new_page()
         for page, user in ((inv, "inv"), (stat, "stat")):
@@ -233,7 +195,7 @@ def test_api_docs_render_offline(server: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         context = browser.new_context()
         elsewhere: list[str] = []
 

@@ -176,7 +176,7 @@ def test_the_service_refuses_an_oversized_computation_cleanly(
     r = client.get("/trials/CRM")
     assert r.status_code == 200 and "more than the service computes" in r.text
     r = client.get("/trials/BOIN")
-    assert r.status_code == 200 and "too large" in r.text
+    assert r.status_code == 422 and "too large" in r.text
 
 
 def test_readers_missing_one_key_wait_for_one_computation() -> None:

@@ -16,6 +16,7 @@ from earlyphase.conduct import ConductError, TrialService, audit, open_store
 from earlyphase.conduct.demo import seed_demo
 from earlyphase.conduct.models import AuditEntry
 from earlyphase.conduct.web import create_app
+from helpers import csrf_of
 
 D0 = "2026-01-05"
 INFUSED = "2026-01-06T10:00"
@@ -509,14 +510,13 @@ def test_api_checks_corrections_review_and_meanings(client: TestClient) -> None:
 
 
 def test_new_trial_form_has_the_conduct_settings(client: TestClient) -> None:
-    import re
 
     login = client.get("/login").text
-    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", login).group(1)  # type: ignore[union-attr]
+    csrf = csrf_of(login)
     client.post("/login", data={"csrf": csrf, "username": "stat", "password": "stat-demo-pass"})
     page = client.get("/").text
-    assert "name='conduct.dlt_window_days'" in page and "name='conduct.time_zone'" in page
-    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
+    assert 'name="conduct.dlt_window_days"' in page and 'name="conduct.time_zone"' in page
+    csrf = csrf_of(page)
     form = {"csrf": csrf, "name": "Form trial", "design": "3+3", "doses": "1,2"}
     r = client.post("/trials", data={**form, "conduct.time_zone": "Nowhere/City"})
     assert "time_zone: not an IANA time zone" in r.text

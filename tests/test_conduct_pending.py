@@ -15,6 +15,7 @@ from earlyphase.conduct import ConductError, TrialService, open_store
 from earlyphase.conduct.protocol import CONDUCT_DESIGNS
 from earlyphase.conduct.web import DESIGN_CHOICES, create_app
 from earlyphase.designs.settings import DOSE_FINDING, SINGLE_ARM
+from helpers import csrf_of
 
 TRIAL = "LATE"
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -218,13 +219,12 @@ def test_decide_through_the_api(db_url: str) -> None:
 
 def _session(client: TestClient, user: str, password: str) -> str:
     """Sign in through the form; the dashboard's CSRF token for its forms."""
-    import re
 
     page = client.get("/login").text
-    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
+    csrf = csrf_of(page)
     assert client.post("/login", data={"csrf": csrf, "username": user, "password": password})
     dash = client.get(f"/trials/{TRIAL}").text
-    return re.search(r"name='csrf' value='([0-9a-f]+)'", dash).group(1)  # type: ignore[union-attr]
+    return csrf_of(dash)
 
 
 def test_dashboard_and_sign_off_page_show_pending_subjects(db_url: str) -> None:
@@ -236,10 +236,10 @@ def test_dashboard_and_sign_off_page_show_pending_subjects(db_url: str) -> None:
     inv = TestClient(create_app(db_url, secret="test-secret"))
     csrf = _session(inv, "inv", "inv-passwd-11")
     dash = inv.get(f"/trials/{TRIAL}").text
-    assert "id='pending-rule'>TITE-BOIN" in dash
+    assert 'id="pending-rule">TITE-BOIN' in dash
     assert "<td>S3</a>" not in dash and ">S3</a></td><td>1</td>" in dash
     assert "day 15 of 28" in dash and "Level 1: 0.5 x 10^6 cells/kg" in dash
-    assert "id='decide'" in dash
+    assert 'id="decide"' in dash
     r = inv.post(f"/trials/{TRIAL}/decide", data={"csrf": csrf}, follow_redirects=False)
     assert r.status_code == 303 and "awaits%20the%20statistician" in r.headers["location"]
     dec = svc.recommendation(u["stat"], TRIAL)["latest"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import httpx
@@ -11,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from earlyphase.conduct.demo import seed_demo
 from earlyphase.conduct.web import create_app
+from helpers import csrf_of
 
 
 @pytest.fixture()
@@ -25,7 +25,7 @@ def _login(
 ) -> httpx.Response:
     """Sign in through the form, with the CSRF token its page carries."""
     page = client.get("/login").text
-    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
+    csrf = csrf_of(page)
     data = {"csrf": csrf, "username": user, "password": password}
     return client.post("/login", data=data, follow_redirects=follow_redirects)
 
@@ -106,7 +106,7 @@ def test_pages_with_session_and_csrf(client: TestClient) -> None:
     r = _login(client, "inv", "inv-demo-pass", follow_redirects=False)
     assert r.status_code == 303 and "earlyphase_session" in r.cookies
     page = client.get("/trials/GVHD phase Ib").text
-    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
+    csrf = csrf_of(page)
     r = client.post(
         "/trials/GVHD phase Ib/enrol", data={"csrf": csrf, "code": "W1", "weight_kg": "64"}
     )
@@ -152,7 +152,7 @@ def test_forms_for_infusion_ae_and_the_decision_table(client: TestClient) -> Non
     _login(client, "inv", "inv-demo-pass")
     page = client.get("/trials/GVHD phase Ib").text
     assert "<h2>Decision rules</h2>" in page and "treat 3 more at the same dose" in page
-    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
+    csrf = csrf_of(page)
     client.post(
         "/trials/GVHD phase Ib/enrol",
         data={"csrf": csrf, "code": "F1", "weight_kg": "50", "enrolled_on": "2026-01-05"},
@@ -177,6 +177,9 @@ def test_forms_for_infusion_ae_and_the_decision_table(client: TestClient) -> Non
             "pt": "Pyrexia",
             "grade": "7",
             "onset_on": "2026-01-07",
+            "serious": "no",
+            "related": "no",
+            "dlt": "no",
         },
     )
     assert "grade: must lie between 1 and 5" in r.text
@@ -188,7 +191,9 @@ def test_forms_for_infusion_ae_and_the_decision_table(client: TestClient) -> Non
             "soc": "General disorders",
             "pt": "Pyrexia",
             "grade": "2",
+            "serious": "no",
             "related": "yes",
+            "dlt": "no",
             "onset_on": "2026-01-07",
         },
     )
@@ -341,8 +346,8 @@ def test_create_any_design_from_the_page(client: TestClient) -> None:
     _login(client, "stat", "stat-demo-pass")
     page = client.get("/").text
     assert "Simon two-stage" in page and "Thall-Simon" in page
-    assert "name='crm.target'" in page and "name='boin.cutoff_eli'" in page
-    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
+    assert 'name="crm.target"' in page and 'name="boin.cutoff_eli"' in page
+    csrf = csrf_of(page)
     form = {"csrf": csrf, "name": "CRM page", "design": "crm", "doses": "1,2,3"}
     form["crm.target"] = "0.25"
     r = client.post("/trials", data={**form, "settings": "{skeleton: 1}"})

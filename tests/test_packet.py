@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from earlyphase.cli import app
 from earlyphase.conduct import PermissionDenied
 from earlyphase.conduct.packet import render_packet
+from helpers import csrf_of
 from test_audit_tamper import _trial
 
 
@@ -111,7 +112,6 @@ def test_the_packet_prints_to_pdf(record: tuple, tmp_path: Path) -> None:
 
 def test_the_packet_page_and_its_pdf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Signed-in users with a reviewing role get the page; others are sent to sign in."""
-    import re
 
     from fastapi.testclient import TestClient
 
@@ -125,7 +125,7 @@ def test_the_packet_page_and_its_pdf(tmp_path: Path, monkeypatch: pytest.MonkeyP
     r = client.get("/trials/GVHD phase Ib/packet", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login"
     page = client.get("/login").text
-    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
+    csrf = csrf_of(page)
     client.post("/login", data={"csrf": csrf, "username": "stat", "password": "stat-demo-pass"})
     r = client.get("/trials/GVHD phase Ib/packet")
     assert r.status_code == 200 and "Safety review packet" in r.text

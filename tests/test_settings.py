@@ -46,6 +46,7 @@ from earlyphase.designs.settings import (
 from earlyphase.designs.spec import build
 from earlyphase.designs.tite_boin import TITEBOIN
 from earlyphase.designs.tite_crm import TITECRM
+from helpers import csrf_of
 
 #: The least each design needs to be built.
 MINIMAL: dict[str, dict[str, Any]] = {
@@ -326,13 +327,13 @@ def test_the_trial_form_lists_each_setting(tmp_path: Any) -> None:
         pass
     client = TestClient(create_app(db))
     form = client.get("/login").text
-    csrf = form.split("name='csrf' value='", 1)[1].split("'", 1)[0]
+    csrf = csrf_of(form)
     client.post("/login", data={"csrf": csrf, "username": "stat", "password": "stat-demo-pass"})
     page = client.get("/").text
     for key, _label in DESIGN_CHOICES:
         for s in _form_settings(key):
-            assert f"name='{key}.{s.name}'" in page, (key, s.name)
-    assert "placeholder='default: 0.95'" in page  # BOIN cutoff_eli, for one
+            assert f'name="{key}.{s.name}"' in page, (key, s.name)
+    assert 'placeholder="default: 0.95"' in page  # BOIN cutoff_eli, for one
     offered = {k for k, _ in DESIGN_CHOICES}
     assert offered <= set(DESIGNS)
     assert {"3+3", "boin", "crm"} <= offered

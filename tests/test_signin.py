@@ -9,7 +9,6 @@ import base64
 import datetime as dt
 import hashlib
 import os
-import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +37,7 @@ from earlyphase.conduct.security import (
 from earlyphase.conduct.service import ConductError, PermissionDenied, TrialService
 from earlyphase.conduct.store import open_store
 from earlyphase.conduct.web import PAGE_CSP, SESSION_COOKIE, create_app
+from helpers import csrf_of
 
 TRIAL = "GVHD phase Ib"
 
@@ -68,7 +68,7 @@ class Clock:
 
 
 def _csrf(page: str) -> str:
-    return re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
+    return csrf_of(page)
 
 
 def _login(

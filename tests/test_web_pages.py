@@ -17,6 +17,7 @@ from earlyphase.conduct.demo import seed_demo
 from earlyphase.conduct.service import TrialService
 from earlyphase.conduct.store import open_store
 from earlyphase.conduct.web import create_app
+from helpers import csrf_of
 
 TRIAL = "/trials/GVHD%20phase%20Ib"
 API = "/api/trials/GVHD phase Ib"
@@ -36,7 +37,7 @@ def client(db: Path) -> TestClient:
 
 def _login(client: TestClient, user: str, password: str) -> None:
     page = client.get("/login").text
-    csrf = re.search(r"name='csrf' value='([0-9a-f]+)'", page).group(1)  # type: ignore[union-attr]
+    csrf = csrf_of(page)
     r = client.post("/login", data={"csrf": csrf, "username": user, "password": password})
     assert r.status_code == 200
 
@@ -280,13 +281,42 @@ def test_the_dashboard_forms_are_labelled_with_nothing_chosen_beforehand(
     by_id = {c["id"]: c for c in _inputs(page).controls}
     assert by_id["ae-grade"]["tag"] == by_id["dlt-value"]["tag"] == "select"
     for select in ("ae-grade", "dlt-value", "resp-value"):
-        options = re.search(rf"id='{select}'[^>]*>(.*?)</select>", page, re.S)
+        options = re.search(rf'id="{select}"[^>]*>(.*?)</select>', page, re.S)
         assert options is not None
-        assert options.group(1).startswith("<option value=''>choose</option>")
+        assert re.match(r'\s*<option value="">choose', options.group(1))
         assert "selected" not in options.group(1)
-    assert "dose given (" in page  # the unit of the trial's dose levels
+    # serious, related and the DLT criteria are each answered yes or no, nothing chosen
+    for question in ("serious", "related", "dlt"):
+        yes, no = by_id[f"ae-{question}-yes"], by_id[f"ae-{question}-no"]
+        assert yes["type"] == no["type"] == "radio"
+        assert "checked" not in yes and "checked" not in no
+    assert "Dose given (x 10^6 cells/kg)" in page  # the unit of the trial's dose levels
     # each subject of a cohort links to the subject's page
-    assert f"href='{TRIAL}/subjects/P1'" in page
+    assert f'href="{TRIAL}/subjects/P1"' in page
+    # a statistician signs on the review page, with the data in view, never from the list
+    assert 'name="password"' not in page
+
+
+def test_the_dashboards_ae_form_refuses_unanswered_questions_by_name(client: TestClient) -> None:
+    _subject(client, every=False)
+    _login(client, "inv", "inv-demo-pass")
+    csrf = _csrf(client.get(TRIAL).text)
+    ae = {
+        "csrf": csrf,
+        "code": "P1",
+        "soc": "Immune system disorders",
+        "pt": "Cytokine release syndrome",
+        "grade": "3",
+        "onset_on": "2026-01-10",
+    }
+    r = client.post(f"{TRIAL}/ae", data=ae)
+    assert _msg(r.text) == (
+        "Not saved: serious: answer yes or no; related: answer yes or no; dlt: answer yes or no"
+    )
+    rec = client.get(f"{TRIAL}/subjects/P1").text
+    assert "Cytokine release syndrome" not in rec
+    r = client.post(f"{TRIAL}/ae", data={**ae, "serious": "yes", "related": "yes", "dlt": "yes"})
+    assert _msg(r.text).startswith("Saved: DLT recorded for P1")
 
 
 def test_an_unanswered_dlt_question_records_nothing(client: TestClient) -> None:

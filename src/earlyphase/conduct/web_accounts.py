@@ -3,7 +3,6 @@ CSRF-protected forms), changing a password and revoking a user's sessions."""
 
 from __future__ import annotations
 
-import html
 import secrets
 from typing import Any
 from urllib.parse import quote
@@ -38,7 +37,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
     make_session = web.make_session
     session_user = web.session_user
     api_user = web.api_user
-    page = web.page
+    render = web.render
 
     # --- JSON API -----------------------------------------------------------------------------
     @app.post(
@@ -68,16 +67,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
         fresh = not (16 <= len(nonce) <= 64)
         if fresh:
             nonce = secrets.token_urlsafe(24)
-        note = f"<p class='msg' id='msg'>{html.escape(msg)}</p>" if msg else ""
-        resp = page(
-            "Sign in",
-            f"<h1>earlyphase</h1>{note}<form method='post' action='/login'>"
-            f"<input type='hidden' name='csrf' value='{sign('login:' + nonce)}'>"
-            "<label>User <input name='username' id='username' autocomplete='username'></label> "
-            "<label>Password <input type='password' name='password' id='password'"
-            " autocomplete='current-password'></label> "
-            "<button type='submit' id='signin'>Sign in</button></form>",
-        )
+        resp = render("login.html", request, None, login_csrf=sign("login:" + nonce))
         if fresh:
             resp.set_cookie(
                 LOGIN_COOKIE,
@@ -126,14 +116,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
         found = session_user(request)
         if found is None:
             return RedirectResponse("/login", status_code=303)
-        user, csrf = found
-        return page(
-            "Sign out",
-            f"<p>Signed in as {html.escape(user.full_name)} ({user.role})</p>"
-            "<form method='post' action='/logout'>"
-            f"<input type='hidden' name='csrf' value='{csrf}'>"
-            "<button type='submit' id='signout'>Sign out</button></form>",
-        )
+        return render("logout.html", request, found)
 
     @app.post("/logout")
     def logout(request: Request, csrf: str = Form("")) -> Response:
@@ -147,7 +130,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
         raw = request.cookies.get(SESSION_COOKIE)
         if found is not None and raw:
             service.end_session(raw)
-        resp = RedirectResponse("/login?msg=signed%20out", status_code=303)
+        resp = RedirectResponse("/login?msg=signed%20out&ok=1", status_code=303)
         resp.delete_cookie(
             SESSION_COOKIE, httponly=True, samesite="strict", secure=over_https(request)
         )

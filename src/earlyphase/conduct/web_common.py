@@ -40,6 +40,7 @@ from earlyphase.conduct.entry import unprintable
 from earlyphase.conduct.models import User
 from earlyphase.conduct.protocol import CONDUCT_DESIGNS
 from earlyphase.conduct.service import ConductError, PermissionDenied, TrialService
+from earlyphase.conduct.web_templates import render as render_template
 from earlyphase.designs.settings import (
     MAX_DOSE,
     MAX_DOSES,
@@ -398,7 +399,9 @@ FormPassword = Annotated[
     str, Form(max_length=1024, json_schema_extra=_LINE_RULE), AfterValidator(_one_line)
 ]
 #: A checkbox: "yes" when ticked, absent (the default, "no") when not.
-FormYesNo = Annotated[Literal["yes", "no"], Form()]
+#: A yes/no question the form asks with two radio buttons and nothing chosen beforehand: blank
+#: when unanswered, which the route refuses by name.
+FormAnswer = Annotated[Literal["yes", "no", ""], Form()]
 
 
 #: The API's record collections and the record type each holds.
@@ -432,8 +435,10 @@ class Web:
     session_user: Callable[[Request], tuple[User, str] | None]
     api_user: Callable[[Request], User]
     page: Callable[[str, str], HTMLResponse]
+    render: Callable[..., HTMLResponse]
+    message: Callable[..., HTMLResponse]
     form_user: Callable[[Request, str], User]
-    back: Callable[[str, str], RedirectResponse]
+    back: Callable[..., RedirectResponse]
     submit: Callable[[str, Request, str, Callable[[User], str]], Response]
     latest_id: Callable[[User, str], int | None]
     new_decision: Callable[[User, str, int | None], dict[str, Any] | None]
@@ -501,6 +506,33 @@ def build_web(service: TrialService, key: bytes) -> Web:
             + "</body></html>"
         )
 
+    def render(
+        template: str,
+        request: Request,
+        found: tuple[User, str] | None,
+        status_code: int = 200,
+        **context: Any,
+    ) -> HTMLResponse:
+        """``template`` for the signed-in user (``found``: the user and the session's CSRF
+        token; None on the sign-in page), with the page's message from the query string:
+        ``ok=1`` marks a success, anything else an error."""
+        user, csrf = found if found is not None else (None, "")
+        context.setdefault("msg", request.query_params.get("msg", "")[:2000])
+        context.setdefault("ok", request.query_params.get("ok") == "1")
+        return HTMLResponse(
+            render_template(template, user=user, csrf=csrf, **context), status_code=status_code
+        )
+
+    def message(
+        request: Request,
+        found: tuple[User, str] | None,
+        title: str,
+        text: str,
+        status_code: int = 200,
+    ) -> HTMLResponse:
+        """A page that only says ``text`` (an error, styled as one)."""
+        return render("message.html", request, found, status_code, title=title, msg=text, ok=False)
+
     def latest_id(user: User, name: str) -> int | None:
         latest = service.recommendation(user, name)["latest"]
         return None if latest is None else int(latest["id"])
@@ -521,15 +553,17 @@ def build_web(service: TrialService, key: bytes) -> Web:
             raise PermissionDenied("csrf: the form is stale or forged; reload the page")
         return found[0]
 
-    def back(name: str, message: str) -> RedirectResponse:
-
-        return RedirectResponse(f"/trials/{quote(name)}?msg={quote(message)}", status_code=303)
+    def back(name: str, text: str, ok: bool = False) -> RedirectResponse:
+        return RedirectResponse(
+            f"/trials/{quote(name)}?msg={quote(text)}{'&ok=1' if ok else ''}", status_code=303
+        )
 
     def submit(name: str, request: Request, csrf: str, action: Callable[[User], str]) -> Response:
         """Check the session and its CSRF token, run ``action`` as the signed-in user and go
-        back to the trial's dashboard with its message, or with the error naming the field."""
+        back to the trial's dashboard with its message (styled as saved), or with the error
+        naming the field (styled as not saved)."""
         try:
-            return back(name, action(form_user(request, csrf)))
+            return back(name, action(form_user(request, csrf)), ok=True)
         except ConductError as exc:
             return back(name, str(exc))
 
@@ -547,6 +581,8 @@ def build_web(service: TrialService, key: bytes) -> Web:
         session_user=session_user,
         api_user=api_user,
         page=page,
+        render=render,
+        message=message,
         form_user=form_user,
         back=back,
         submit=submit,

@@ -25,6 +25,7 @@ from earlyphase.conduct.web_common import (
     CorrectionIn,
     DltIn,
     FollowUpIn,
+    FormAnswer,
     FormCsrf,
     FormDate,
     FormInstant,
@@ -32,7 +33,6 @@ from earlyphase.conduct.web_common import (
     FormLine80,
     FormLine200,
     FormNote,
-    FormYesNo,
     InfusionIn,
     RecordId,
     ResponseIn,
@@ -237,11 +237,20 @@ def add_routes(app: FastAPI, web: Web) -> None:
         grade: FormLine40 = "",
         onset_on: FormDate = "",
         resolved_on: FormDate = "",
-        serious: FormYesNo = "no",
-        related: FormYesNo = "no",
-        dlt: FormYesNo = "no",
+        serious: FormAnswer = "",
+        related: FormAnswer = "",
+        dlt: FormAnswer = "",
     ) -> Response:
         def action(user: User) -> str:
+            # an unanswered question is named, never read as "no" (a missed DLT flag would
+            # let the next cohort open on a DLT the design never saw)
+            unanswered = [
+                f"{field}: answer yes or no"
+                for field, value in (("serious", serious), ("related", related), ("dlt", dlt))
+                if not value
+            ]
+            if unanswered:
+                raise ConductError("; ".join(unanswered))
             before = latest_id(user, name)
             service.record_ae(
                 user,

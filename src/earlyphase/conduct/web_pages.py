@@ -26,7 +26,6 @@ from fastapi import Depends, FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader
 from starlette.staticfiles import StaticFiles
 
 from earlyphase.conduct.common import (
@@ -48,6 +47,7 @@ from earlyphase.conduct.records import (
     zone_text,
 )
 from earlyphase.conduct.service import TrialService
+from earlyphase.conduct.web_templates import ENV
 
 Kind = Literal[
     "subject",
@@ -63,8 +63,6 @@ MAX_VALUE = 2000
 MAX_INT = 2**31 - 1
 RecordNo = Annotated[int, PathParam(ge=1, le=MAX_INT)]
 
-TEMPLATES = Path(__file__).parent / "templates"
-_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
 
 #: Where Swagger UI's files are served from: the API docs need no CDN.
 SWAGGER_STATIC = "/static/swagger"
@@ -181,7 +179,7 @@ def register_pages(
         msg = request.query_params.get("msg", "")
         ok = request.query_params.get("ok") == "1"
         return HTMLResponse(
-            _env.get_template(template).render(
+            ENV.get_template(template).render(
                 user=user, csrf=csrf, msg=msg[:2000], ok=ok, **context
             )
         )
@@ -190,7 +188,7 @@ def register_pages(
         request: Request, found: tuple[User, str], message: str, denied: bool = False
     ) -> HTMLResponse:
         return HTMLResponse(
-            _env.get_template("error.html").render(
+            ENV.get_template("error.html").render(
                 user=found[0], csrf=found[1], msg=message, ok=False
             ),
             status_code=403 if denied else 404,

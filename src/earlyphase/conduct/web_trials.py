@@ -3,7 +3,6 @@ form generated from the design's settings and the protocol's conduct settings.""
 
 from __future__ import annotations
 
-import html
 import json
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -61,41 +60,44 @@ def _form_settings(design: str) -> list[Setting]:
     return own
 
 
-def _setting_input(design: str, s: Setting) -> str:
+def _setting_field(design: str, s: Setting) -> dict[str, Any]:
     """One row of the trial form: the setting's field (blank = its default) and its help."""
-    esc = html.escape
-    name = f"{design}.{s.name}"
-    field_id = f"s-{design}-{s.name}".replace("+", "p")
     default = s.default_display()
+    field: dict[str, Any] = {
+        "name": f"{design}.{s.name}",
+        "id": f"s-{design}-{s.name}".replace("+", "p"),
+        "label": s.name,
+        "help": describe_setting(s),
+    }
     if s.type in ("bool", "choice"):
-        options = ("on", "off") if s.type == "bool" else s.choices
-        shown = f"default ({default})" if default else "default"
-        field = (
-            f"<select name='{esc(name)}' id='{esc(field_id)}'>"
-            f"<option value=''>{esc(shown)}</option>"
-            + "".join(f"<option value='{esc(o)}'>{esc(o)}</option>" for o in options)
-            + "</select>"
-        )
+        field["options"] = ("on", "off") if s.type == "bool" else tuple(s.choices)
+        field["blank"] = f"default ({default})" if default else "default"
     else:
-        hint = f"default: {default}" if default else ("required" if s.required else "none")
-        field = (
-            f"<input name='{esc(name)}' id='{esc(field_id)}' size='16' placeholder='{esc(hint)}'>"
-        )
-    return (
-        f"<tr><td><label for='{esc(field_id)}'>{esc(s.name)}</label></td><td>{field}</td>"
-        f"<td><small>{esc(describe_setting(s))}</small></td></tr>"
-    )
+        field["hint"] = f"default: {default}" if default else ("required" if s.required else "none")
+    return field
 
 
-def _settings_fieldsets() -> str:
-    """Every design's settings, each design folded under its name."""
-    return "".join(
-        f"<details id='settings-{key.replace('+', 'p')}'><summary>{html.escape(label)} settings"
-        "</summary><table>"
-        + "".join(_setting_input(key, s) for s in _form_settings(key))
-        + "</table></details>"
+def _settings_groups() -> list[dict[str, Any]]:
+    """Every design's settings, each design a group the form folds under its name, then the
+    protocol's conduct settings."""
+    groups = [
+        {
+            "id": f"settings-{key.replace('+', 'p')}",
+            "title": f"{label} settings",
+            "fields": [_setting_field(key, s) for s in _form_settings(key)],
+            "open": False,
+        }
         for key, label in DESIGN_CHOICES
+    ]
+    groups.append(
+        {
+            "id": "settings-conduct",
+            "title": "Conduct settings (DLT window, schedule, dose tolerance, time zone)",
+            "fields": [_setting_field("conduct", s) for s in CONDUCT],
+            "open": True,
+        }
     )
+    return groups
 
 
 def _form_spec(design: str, form: Any) -> dict[str, Any]:
@@ -123,16 +125,6 @@ def _today(zone: str) -> str:
     return dt.datetime.now(ZoneInfo(zone)).date().isoformat()
 
 
-def _conduct_fieldset() -> str:
-    """The protocol's conduct settings, from the registry (blank = the default)."""
-    return (
-        "<details id='settings-conduct' open><summary>Conduct settings (DLT window,"
-        " schedule, dose tolerance, time zone)</summary><table>"
-        + "".join(_setting_input("conduct", s) for s in CONDUCT)
-        + "</table></details>"
-    )
-
-
 def _form_conduct(form: Any) -> dict[str, Any]:
     return {
         s.name: str(form.get(f"conduct.{s.name}", "") or "").strip()
@@ -150,7 +142,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
     service = web.service
     session_user = web.session_user
     api_user = web.api_user
-    page = web.page
+    render = web.render
     form_user = web.form_user
 
     @app.post("/api/trials", status_code=201)
@@ -177,37 +169,15 @@ def add_routes(app: FastAPI, web: Web) -> None:
         found = session_user(request)
         if found is None:
             return RedirectResponse("/login", status_code=303)
-        names = service.trial_names()
-        items = "".join(
-            f"<li><a href='/trials/{html.escape(n)}'>{html.escape(n)}</a></li>" for n in names
-        )
-        user, csrf = found
-        create = ""
-        if user.role in ("admin", "statistician"):
-            create = (
-                "<h2>New trial</h2><form method='post' action='/trials'>"
-                f"<input type='hidden' name='csrf' value='{csrf}'>"
-                "<p><label>trial name <input name='name' id='trial-name' required></label> "
-                "<label>design <select name='design' id='trial-design'>"
-                + "".join(
-                    f"<option value='{html.escape(k)}'>{html.escape(v)}</option>"
-                    for k, v in DESIGN_CHOICES
-                )
-                + "</select></label> "
-                "<label>dose levels, e.g. 0.5,1,2 (phase II: 1) <input name='doses' "
-                "id='trial-doses' required></label></p>"
-                "<p>Settings of the chosen design (a blank field keeps its default):</p>"
-                + _settings_fieldsets()
-                + _conduct_fieldset()
-                + '<p><label>or settings as JSON, e.g. {"skeleton": [0.05, 0.15, 0.3]} <input'
-                " name='settings' size='60' id='trial-settings'></label> "
-                "<button type='submit' id='create-trial'>Create</button></p></form>"
-            )
-        note = f"<p class='msg' id='msg'>{html.escape(msg)}</p>" if msg else ""
-        return page(
-            "Trials",
-            f"<p>Signed in as {html.escape(user.full_name)} ({user.role})</p>{note}"
-            f"<h1>Trials</h1><ul>{items}</ul>{create}",
+        user = found[0]
+        return render(
+            "trials.html",
+            request,
+            found,
+            trials=[{"name": n, "url": quote(n, safe="")} for n in service.trial_names()],
+            can_create=user.role in ("admin", "statistician"),
+            designs=DESIGN_CHOICES,
+            groups=_settings_groups() if user.role in ("admin", "statistician") else [],
         )
 
     @app.post("/trials")
@@ -248,6 +218,8 @@ def add_routes(app: FastAPI, web: Web) -> None:
             t = service.create_trial(
                 user, name, design, settings, levels, conduct=_form_conduct(form)
             )
-            return RedirectResponse(f"/trials/{quote(t.name)}?msg=trial%20created", status_code=303)
+            return RedirectResponse(
+                f"/trials/{quote(t.name)}?msg=trial%20created&ok=1", status_code=303
+            )
         except ConductError as exc:
             return RedirectResponse(f"/?msg={quote(str(exc))}", status_code=303)
