@@ -29,6 +29,7 @@ from earlyphase.conduct.web_common import (
 )
 from earlyphase.conduct.web_decisions import decision_rules_html
 from earlyphase.conduct.web_trials import _today
+from earlyphase.designs.settings import TITLES
 
 
 def _window_text(p: dict[str, Any]) -> str:
@@ -65,7 +66,7 @@ def dashboard_view(st: dict[str, Any], name: str, role: str) -> dict[str, Any]:
     return {
         "trial": name,
         "trial_url": trial_url,
-        "design": st["design"],
+        "design": TITLES.get(st["design"], st["design"]),
         "outcomes": st["outcomes"],
         "dose_unit": unit,
         "cohorts": [
