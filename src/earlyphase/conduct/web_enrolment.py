@@ -4,8 +4,10 @@ forms, the decision rules)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import (
@@ -16,7 +18,7 @@ from fastapi.responses import (
 from markupsafe import Markup
 
 from earlyphase.conduct.models import User
-from earlyphase.conduct.records import GRADES, RESPONSES, dose_label
+from earlyphase.conduct.records import GRADES, RESPONSES, dose_label, when, zone_text
 from earlyphase.conduct.service import ConductError, PermissionDenied
 from earlyphase.conduct.web_common import (
     EnrolIn,
@@ -54,9 +56,15 @@ def dashboard_view(st: dict[str, Any], name: str, role: str) -> dict[str, Any]:
     def subject(code: str) -> dict[str, str]:
         return {"code": code, "url": f"/trials/{trial_url}/subjects/{quote(code, safe='')}"}
 
+    zone = ZoneInfo(st["conduct"]["time_zone"])
     decisions = [
         {
             **d,
+            "signed_at": (
+                when(dt.datetime.fromisoformat(d["confirmed_at"]), zone)
+                if d["confirmed_at"]
+                else None
+            ),
             "next": "stop" if d["stop"] else dose(d["next_dose"]),
             "url": f"/trials/{trial_url}/decisions/{d['id']}",
         }
@@ -104,6 +112,7 @@ def dashboard_view(st: dict[str, Any], name: str, role: str) -> dict[str, Any]:
         "reader": role != "investigator",
         "codes": codes,
         "today": _today(st["conduct"]["time_zone"]),
+        "zone": zone_text(zone),
     }
 
 
