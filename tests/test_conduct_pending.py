@@ -59,7 +59,7 @@ def _approve(svc: TrialService, u: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_every_dose_finding_design_runs_in_the_service() -> None:
-    assert set(CONDUCT_DESIGNS) == {*DOSE_FINDING, *SINGLE_ARM}
+    assert set(CONDUCT_DESIGNS) == {*DOSE_FINDING, "boin12", *SINGLE_ARM, "bop2"}
     assert {key for key, _title in DESIGN_CHOICES} == set(CONDUCT_DESIGNS)
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from earlyphase.conduct import audit
+from earlyphase.conduct import audit, backfilling
 from earlyphase.conduct.cache import (
     STATES,
     check_paths,
@@ -36,6 +37,7 @@ from earlyphase.conduct.common import (
     iso,
     require,
     study_day,
+    subject_coded,
     today,
     trial_named,
     zone_of,
@@ -50,11 +52,20 @@ from earlyphase.conduct.models import (
     User,
     utcnow,
 )
-from earlyphase.conduct.protocol import decides_while_pending, pending_rule
+from earlyphase.conduct.protocol import (
+    SingleArmProtocol,
+    decides_while_pending,
+    is_backfill,
+    is_phase12,
+    pending_rule,
+    response_rule,
+    uses_responses,
+)
 from earlyphase.conduct.timeline import (
     NOT_EVALUABLE,
     FollowUpTime,
     assessment,
+    awaited,
     counts_in_cohort,
     design_input,
     evaluation,
@@ -62,6 +73,7 @@ from earlyphase.conduct.timeline import (
     infusion_date,
     infusions,
     instant_text,
+    responded,
     timed_history,
     window,
 )
@@ -77,10 +89,18 @@ MEANINGS = {
 APPROVALS = ("APPROVED", "APPROVED_OTHER_DOSE")
 
 
+#: Between the escalation part of a backfill trial's outcome string and the backfill part.
+BACKFILL_MARK = " | backfill "
+
+
 def cohorts_of(s: Session, trial: Trial) -> list[Cohort]:
+    """The escalation cohorts (or looks), in order; backfill cohorts are apart
+    (:func:`earlyphase.conduct.backfilling.backfill_cohorts`)."""
     return list(
         s.execute(
-            select(Cohort).where(Cohort.trial_id == trial.id).order_by(Cohort.number)
+            select(Cohort)
+            .where(Cohort.trial_id == trial.id, Cohort.number >= backfilling.ESCALATION_FROM)
+            .order_by(Cohort.number)
         ).scalars()
     )
 
@@ -93,10 +113,20 @@ def members(s: Session, cohort: Cohort) -> list[Subject]:
     )
 
 
-def outcomes(s: Session, trial: Trial, design: Any, through: int | None = None) -> str:
+def outcomes(
+    s: Session,
+    trial: Trial,
+    design: Any,
+    through: int | None = None,
+    backfill_codes: list[str] | None = None,
+) -> str:
     """The outcome string (``"1NNN 2NTN"``) of the cohorts up to ``through`` (all if None):
     voided and non-evaluable subjects are left out; pending ones are not yet in it, except
-    for a design that decides while subjects are pending, where each is a ``P``."""
+    for a design that decides while subjects are pending, where each is a ``P``.
+
+    With backfill, the backfill subjects follow by dose (``"1NNN 2NTN | backfill 1NP"``, ``P``
+    pending), those of ``backfill_codes`` only when given (the subjects a decision was
+    given)."""
     timed = decides_while_pending(design)
     tokens = []
     for c in cohorts_of(s, trial):
@@ -113,13 +143,30 @@ def outcomes(s: Session, trial: Trial, design: Any, through: int | None = None) 
                 letters += letter
         if letters:
             tokens.append(f"{c.dose_level}{letters}")
-    return " ".join(tokens)
+    text = " ".join(tokens)
+    if is_backfill(design):
+        _hist, rows = backfilling.history(s, trial, design, today(zone_of(trial)))
+        codes = set(backfill_codes) if backfill_codes is not None else None
+        extra = backfilling.tokens(rows, codes)
+        if extra:
+            text += BACKFILL_MARK + extra
+    return text
 
 
 def only_resolved(before: str, now: str) -> bool:
     """Whether the outcome string ``now`` differs from ``before`` only by pending subjects
     who completed the window without a DLT (``P`` become ``N``): the course a decision taken
-    while subjects were pending expects, not a change of the data behind it."""
+    while subjects were pending expects, not a change of the data behind it. A backfill
+    subject pending at the decision was not counted in it (BF-BOIN counts known outcomes), so
+    its outcome becoming known, DLT or not, is new data for the next decision, not a change."""
+    esc_a, _, back_a = before.partition(BACKFILL_MARK)
+    esc_b, _, back_b = now.partition(BACKFILL_MARK)
+    if not _resolved(esc_a, esc_b, "N"):
+        return False
+    return _resolved(back_a, back_b, "NT")
+
+
+def _resolved(before: str, now: str, allowed: str) -> bool:
     a, b = before.split(), now.split()
     if len(a) != len(b):
         return False
@@ -127,7 +174,7 @@ def only_resolved(before: str, now: str) -> bool:
         if len(x) != len(y):
             return False
         for p, q in zip(x, y, strict=True):
-            if p != q and not (p == "P" and q == "N"):
+            if p != q and not (p == "P" and q in allowed):
                 return False
     return True
 
@@ -149,6 +196,14 @@ def _design_answer(s: Session, trial: Trial, design: Any) -> tuple[Any, dict[str
     """The design's decision on the record as it is today (in the trial's time zone), with
     what it was computed from: for a design that decides while subjects are pending, each
     subject's follow-up as of today and its weight when the design gives one."""
+    if is_backfill(design):
+        as_of = today(zone_of(trial))
+        hist, rows = backfilling.history(s, trial, design, as_of)
+        return design.decide(hist), {
+            "as_of": as_of.isoformat(),
+            "follow_up": rows,
+            "backfill_subjects": [r["code"] for r in rows if r["backfill"]],
+        }
     if not decides_while_pending(design):
         return design.decide(outcomes(s, trial, design)), {}
     as_of = today(zone_of(trial))
@@ -172,28 +227,52 @@ def latest_decision(s: Session, trial: Trial, after_cohort: int) -> Decision | N
     ).scalar()
 
 
-def pending_subjects(
-    s: Session, trial: Trial, design: Any, as_of: dt.date
-) -> list[tuple[FollowUpTime, int, int | None]]:
-    """The subjects not yet evaluated, each with its follow-up as of ``as_of``, its cohort's
-    number and its site."""
-    out: list[tuple[FollowUpTime, int, int | None]] = []
-    for c in cohorts_of(s, trial):
+@dataclass(frozen=True)
+class PendingSubject:
+    """A subject not yet evaluated: its follow-up, its cohort's number (``-level`` for a
+    backfill cohort), its site, and what its evaluation waits for."""
+
+    follow: FollowUpTime
+    cohort: int
+    site: int | None
+    awaiting: str
+
+    @property
+    def backfill(self) -> bool:
+        return self.cohort < backfilling.ESCALATION_FROM
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.follow.to_dict(),
+            "cohort": self.cohort,
+            "backfill": self.backfill,
+            "awaiting": self.awaiting,
+            "site_id": self.site,
+        }
+
+
+def pending_subjects(s: Session, trial: Trial, design: Any, as_of: dt.date) -> list[PendingSubject]:
+    """The subjects not yet evaluated (backfill subjects included), each with its follow-up as
+    of ``as_of``, its cohort's number, its site and what it waits for."""
+    out: list[PendingSubject] = []
+    cohorts = cohorts_of(s, trial) + backfilling.backfill_cohorts(s, trial)
+    for c in cohorts:
         for m in members(s, c):
             if m.voided or evaluation(s, trial, design, m) is not None:
                 continue
             f = timed_history(s, trial, design, [(m, c.dose_level)], as_of)
             if f:
-                out.append((f[0], c.number, m.site_id))
+                out.append(PendingSubject(f[0], c.number, m.site_id, awaited(s, trial, design, m)))
     return out
 
 
-def _pending_text(pending: list[tuple[FollowUpTime, int, int | None]], cohort: int) -> str:
+def _pending_text(pending: list[PendingSubject], cohort: int) -> str:
     """ "S2 (day 5 of 28), S3 (not yet infused)" for the pending subjects of ``cohort``."""
     parts = []
-    for f, number, _site in pending:
-        if number != cohort:
+    for p in pending:
+        if p.cohort != cohort:
             continue
+        f = p.follow
         where = (
             f"day {f.day} of {f.window_days}"
             if f.day is not None and f.day <= f.window_days
@@ -201,8 +280,26 @@ def _pending_text(pending: list[tuple[FollowUpTime, int, int | None]], cohort: i
             if f.day is not None
             else "window not started"
         )
+        if p.awaiting and p.awaiting != "DLT outcome":
+            where = (
+                f"awaiting {p.awaiting}"
+                if "DLT" not in p.awaiting
+                else f"{where}; awaiting {p.awaiting}"
+            )
         parts.append(f"{f.code} ({where})")
     return ", ".join(parts)
+
+
+def _evaluated_for(design: Any, trial: Trial) -> str:
+    """What "evaluated" means for the design, in the words of a refusal."""
+    if isinstance(design, SingleArmProtocol) and design.endpoint == "response":
+        return f"has {response_rule(design, trial.design_spec).text()}"
+    if is_phase12(design) or (isinstance(design, SingleArmProtocol) and design.endpoint == "both"):
+        return (
+            "has completed the DLT window or had a DLT, and has "
+            f"{response_rule(design, trial.design_spec).text()}"
+        )
+    return "has completed the DLT window or had a DLT"
 
 
 def waiting_for(s: Session, trial: Trial, design: Any, cohort: Cohort) -> str | None:
@@ -212,7 +309,7 @@ def waiting_for(s: Session, trial: Trial, design: Any, cohort: Cohort) -> str | 
     pending = pending_subjects(s, trial, design, today(zone_of(trial)))
     names = _pending_text(pending, cohort.number)
     if decides_while_pending(design):
-        tail = f" ({len([p for p in pending if p[1] == cohort.number])} pending: {names})"
+        tail = f" ({len([p for p in pending if p.cohort == cohort.number])} pending: {names})"
         return (
             f"cohort {cohort.number} is full{tail if names else ''}; the design decides "
             "while subjects are pending: ask it for the next dose ('Ask the design' on the "
@@ -222,14 +319,56 @@ def waiting_for(s: Session, trial: Trial, design: Any, cohort: Cohort) -> str | 
         return None
     return (
         f"cohort {cohort.number} is full and its subjects are not all evaluated ({names}); "
-        f"{trial.design_name} decides the next dose once every subject of the cohort has "
-        "completed the DLT window or had a DLT"
+        f"{trial.design_name} decides the next dose once every subject of the cohort "
+        f"{_evaluated_for(design, trial)}"
     )
+
+
+def per_dose(s: Session, trial: Trial, design: Any, d: Any, data: str) -> list[dict[str, Any]]:
+    """Each dose's counts behind a decision, as the sign-off page shows them: patients
+    evaluated and with DLT, with the responses for a design counting them (BOIN12 adds its
+    admissibility and desirability; backfill its counts by arm against the cap). ``d`` is
+    the design's answer (None: counted from ``data``)."""
+    est = dict(d.estimates or {}) if d is not None else {}
+    if is_backfill(design):
+        hist, _rows = backfilling.history(s, trial, design, today(zone_of(trial)))
+        if "n_treated" in est:
+            return backfilling.per_dose(design, est, hist)
+    if is_phase12(design) and "n" in est:
+        admissible = set(est.get("admissible") or [])
+        return [
+            {
+                "dose_level": i + 1,
+                "n": int(est["n"][i]),
+                "dlt": int(est["tox"][i]),
+                "responses": int(est["eff"][i]),
+                "admissible": i + 1 in admissible,
+                "desirability": round(float(est["desirability"][i]), 4),
+            }
+            for i in range(design.n_doses)
+        ]
+    counts: dict[int, dict[str, Any]] = {}
+    efficacy = uses_responses(design)
+    for token in data.partition(BACKFILL_MARK)[0].split():
+        level = int(token.rstrip("NTRBEPX"))
+        row = counts.setdefault(level, {"dose_level": level, "n": 0, "dlt": 0})
+        letters = token[len(str(level)) :].replace("P", "")
+        row["n"] += len(letters)
+        if isinstance(design, SingleArmProtocol) and design.endpoint == "response":
+            row["responses"] = row.get("responses", 0) + letters.count("R")
+            row.pop("dlt", None)
+            continue
+        row["dlt"] += sum(ch in "TB" for ch in letters)
+        if efficacy:
+            row["responses"] = row.get("responses", 0) + sum(ch in "RB" for ch in letters)
+    return [counts[k] for k in sorted(counts)]
 
 
 def _freeze(s: Session, who: str, trial: Trial, cohort: Cohort, design: Any) -> Decision:
     data = outcomes(s, trial, design)
     d, seen = _design_answer(s, trial, design)
+    seen["per_dose"] = per_dose(s, trial, design, d, data)
+    seen["selected_label"] = selected_label(design)
     # plain JSON (no NumPy)
     detail = json.loads(json.dumps({**d.to_dict(), **seen}, default=float))
     dec = Decision(
@@ -248,8 +387,15 @@ def _freeze(s: Session, who: str, trial: Trial, cohort: Cohort, design: Any) -> 
 
 def maybe_decide(s: Session, who: str, trial: Trial, cohort: Cohort) -> Decision | None:
     """Once the cohort has its evaluable subjects and every one is evaluated, compute the
-    design's decision and freeze it (None before that, or when the decision exists)."""
+    design's decision and freeze it (None before that, or when the decision exists). An
+    entry for a backfill subject concerns the escalation cohort in progress: the decision
+    never waits for backfill subjects (BF-BOIN, Zhao et al. 2024)."""
     design = design_of(trial)
+    if backfilling.is_backfill_cohort(cohort):
+        escalation = cohorts_of(s, trial)
+        if not escalation:
+            return None
+        cohort = escalation[-1]
     group = [m for m in members(s, cohort) if not m.voided]
     filled = [m for m in group if counts_in_cohort(s, trial, design, m)]
     if len(filled) < cohort.size or any(evaluation(s, trial, design, m) is None for m in group):
@@ -259,23 +405,43 @@ def maybe_decide(s: Session, who: str, trial: Trial, cohort: Cohort) -> Decision
     return _freeze(s, who, trial, cohort, design)
 
 
+def selected_label(design: Any) -> str | None:
+    """What a stopped trial's selected dose is: BOIN12's optimal biological dose (Lin et al.
+    2020: the most desirable admissible dose at or below the MTD), or the MTD."""
+    if is_phase12(design):
+        return "optimal biological dose (OBD)"
+    if isinstance(design, SingleArmProtocol):
+        return None
+    return "maximum tolerated dose (MTD)"
+
+
+def _backfill_codes(dec: Decision) -> list[str] | None:
+    """The backfill subjects a decision was given (None for a trial without backfill)."""
+    codes = (dec.detail or {}).get("backfill_subjects")
+    return None if codes is None else [str(c) for c in codes]
+
+
 def flag_changes(
     s: Session, who: str, trial: Trial, subj: Subject, why: str, correction: bool
 ) -> list[Decision]:
-    """Mark the decisions whose data include ``subj`` (decisions after its cohort or later)
-    as having changed data. A correction or a voided record always marks them, since the
-    statistician reviewed the old value; a new entry marks them only when it changes the
-    outcome string they were computed from (a late DLT). Returns the decisions marked."""
+    """Mark the decisions whose data include ``subj`` (decisions after its cohort or later;
+    for a backfill subject, those it was given to) as having changed data. A correction or
+    a voided record always marks them, since the statistician reviewed the old value; a new
+    entry marks them only when it changes the outcome string they were computed from (a
+    late DLT). Returns the decisions marked."""
     cohort = s.get(Cohort, subj.cohort_id)
     assert cohort is not None
     design = design_of(trial)
+    back = backfilling.is_backfill_cohort(cohort)
+    query = select(Decision).where(Decision.trial_id == trial.id)
+    if not back:
+        query = query.where(Decision.after_cohort >= cohort.number)
     marked = []
-    for dec in s.execute(
-        select(Decision)
-        .where(Decision.trial_id == trial.id, Decision.after_cohort >= cohort.number)
-        .order_by(Decision.id)
-    ).scalars():
-        now = outcomes(s, trial, design, through=dec.after_cohort)
+    for dec in s.execute(query.order_by(Decision.id)).scalars():
+        codes = _backfill_codes(dec)
+        if back and (codes is None or subj.code not in codes):
+            continue  # enrolled after the decision: not in its data
+        now = outcomes(s, trial, design, through=dec.after_cohort, backfill_codes=codes)
         if not correction and (now == dec.outcomes or only_resolved(dec.outcomes, now)):
             continue
         when = "after signature" if dec.confirmed_at is not None else "since computed"
@@ -318,6 +484,11 @@ def _decision_dict(d: Decision) -> dict[str, Any]:
             else None
         ),
         "data_changed_note": d.data_changed_note,
+        # each dose's patients, DLTs (and responses, for a design counting them) behind it
+        "per_dose": detail.get("per_dose", []),
+        "backfill_subjects": detail.get("backfill_subjects"),
+        # what ``selected`` names once the trial stops: the MTD, or BOIN12's OBD
+        "selected_label": detail.get("selected_label"),
     }
 
 
@@ -373,6 +544,10 @@ def subject_review(s: Session, trial: Trial, subj: Subject) -> dict[str, Any]:
         "code": subj.code,
         "site": site.name if site is not None else None,
         "cohort": cohort.number,
+        "dose_level": cohort.dose_level,
+        "backfill": backfilling.is_backfill_cohort(cohort),
+        # responder by the protocol's rule (None: not recorded), for designs counting it
+        "response": responded(s, trial, design, subj) if uses_responses(design) else None,
         "weight_kg": subj.weight_kg,
         "enrolled_on": iso(subj.enrolled_on),
         "voided": subj.voided,
@@ -628,8 +803,15 @@ class DecisionsMixin(ServiceBase):
                     "size": cohort.size,
                 },
                 "subjects": [subject_review(s, trial, m) for m in members(s, cohort)],
+                # with backfill: the backfill subjects the decision was given
+                "backfill_subjects": [
+                    subject_review(s, trial, subject_coded(s, trial, code))
+                    for code in _backfill_codes(dec) or []
+                ],
                 "recommendation": _decision_dict(dec),
-                "outcomes_now": outcomes(s, trial, design, through=dec.after_cohort),
+                "outcomes_now": outcomes(
+                    s, trial, design, through=dec.after_cohort, backfill_codes=_backfill_codes(dec)
+                ),
                 # what a design deciding while subjects are pending was given: each subject's
                 # follow-up as of the day the decision was computed
                 "decides_while_pending": decides_while_pending(design),
@@ -729,18 +911,20 @@ def _trial_status(s: Session, trial: Trial) -> dict[str, Any]:
     zone = zone_of(trial)
     out_cohorts: list[dict[str, Any]] = []
     deviations = []
-    for c in cohorts_of(s, trial):
+    back_cohorts = backfilling.backfill_cohorts(s, trial)
+    for c in cohorts_of(s, trial) + back_cohorts:
         subs = members(s, c)
-        out_cohorts.append(
-            {
-                "number": c.number,
-                "dose_level": c.dose_level,
-                "dose": trial.dose_levels[c.dose_level - 1],
-                "size": c.size,
-                "enrolled": sum(counts_in_cohort(s, trial, design, x) for x in subs),
-                "members": [(x.code, x.site_id) for x in subs if not x.voided],
-            }
-        )
+        if not backfilling.is_backfill_cohort(c):
+            out_cohorts.append(
+                {
+                    "number": c.number,
+                    "dose_level": c.dose_level,
+                    "dose": trial.dose_levels[c.dose_level - 1],
+                    "size": c.size,
+                    "enrolled": sum(counts_in_cohort(s, trial, design, x) for x in subs),
+                    "members": [(x.code, x.site_id) for x in subs if not x.voided],
+                }
+            )
         for x in subs:
             if x.voided:
                 continue
@@ -767,7 +951,7 @@ def _trial_status(s: Session, trial: Trial) -> dict[str, Any]:
     as_of = today(zone)
     pending = pending_subjects(s, trial, design, as_of)
     for row in out_cohorts:
-        row["pending"] = sum(1 for _f, number, _site in pending if number == row["number"])
+        row["pending"] = sum(1 for p in pending if p.cohort == row["number"])
     waiting = None
     cohorts = cohorts_of(s, trial)
     if cohorts and latest_decision(s, trial, cohorts[-1].number) is None:
@@ -775,24 +959,104 @@ def _trial_status(s: Session, trial: Trial) -> dict[str, Any]:
         filled = sum(counts_in_cohort(s, trial, design, m) for m in members(s, last))
         if filled >= last.size:
             waiting = waiting_for(s, trial, design, last)
+    data = outcomes(s, trial, design)
+    answer: Any = None
+    backfill = None
+    if is_backfill(design) and cohorts:
+        hist, _rows = backfilling.history(s, trial, design, as_of)
+        answer = design.decide(hist)
+        backfill = _backfill_view(s, trial, design, answer, hist, cohorts[-1], back_cohorts)
+    elif is_phase12(design):
+        answer = design.decide(data.partition(BACKFILL_MARK)[0] or None)
+    rule = response_rule(design, trial.design_spec) if uses_responses(design) else None
     return {
         "_rules": (design_key(trial.design_name, trial.design_spec or {}), design),
         "as_of": as_of.isoformat(),
         "decides_while_pending": decides_while_pending(design),
         "pending_rule": pending_rule(design),
-        "pending": [
-            {**f.to_dict(), "cohort": number, "site_id": site} for f, number, site in pending
-        ],
+        "pending": [p.to_dict() for p in pending],
         "waiting": waiting,
         "trial": trial.name,
         "design": trial.design_name,
         "dose_levels": list(trial.dose_levels),
         "dose_unit": trial.dose_unit,
         "conduct": conduct_of(trial),
-        "outcomes": outcomes(s, trial, design),
+        "outcomes": data,
         "cohorts": out_cohorts,
         "decisions": decisions,
         "deviations": deviations,
+        # each dose's evaluated subjects and DLTs as the design counts them now (with the
+        # responses, for a design counting them)
+        "per_dose": per_dose(s, trial, design, answer, data),
+        "efficacy": uses_responses(design),
+        "response_rule": rule.text() if rule is not None else None,
+        "selected_label": selected_label(design),
+        "backfill": backfill,
+        "next_subject": _next_subject(s, trial),
+    }
+
+
+def _next_subject(s: Session, trial: Trial) -> dict[str, Any]:
+    """Where the next arriving subject would go, or why nobody can be enrolled now."""
+    from earlyphase.conduct.enrolment import place  # enrolment builds on this module
+
+    try:
+        return {**place(s, trial).to_dict(trial), "refusal": None}
+    except ConductError as exc:
+        return {
+            "arm": None,
+            "dose_level": None,
+            "dose": None,
+            "dose_unit": trial.dose_unit,
+            "cohort": None,
+            "opens_cohort": False,
+            "while_pending": None,
+            "refusal": str(exc),
+        }
+
+
+def _backfill_view(
+    s: Session,
+    trial: Trial,
+    design: Any,
+    answer: Any,
+    hist: dict[str, list[Any]],
+    last: Cohort,
+    back_cohorts: list[Cohort],
+) -> dict[str, Any]:
+    """The backfill part of the status: the settings, the doses open now, and each dose's
+    counts against the cap with, for a closed dose, why (BF-BOIN, Zhao et al. 2024)."""
+    est = dict(answer.estimates or {})
+    rows = backfilling.per_dose(design, est, hist) if "n_treated" in est else []
+    current = int(last.dose_level)
+    if "n_treated" in est:
+        est["responses_at"] = backfilling.responses_at(design, hist)
+        closed = backfilling.closed_reasons(design, est, current)
+    else:
+        closed = {}
+    opened = [int(v) for v in est.get("backfill_open") or []]
+    for row in rows:
+        row["open"] = row["dose_level"] in opened
+        row["why_closed"] = closed.get(row["dose_level"])
+    return {
+        "window_days": conduct_of(trial)["dlt_window_days"],
+        "cap_per_dose": design.cap_per_dose,
+        "max_backfill": design.max_backfill,
+        "require_response": design.require_response,
+        "assign": design.assign,
+        "current_dose": current,
+        "doses_open": opened,
+        "dose_for_next": est.get("backfill_dose"),
+        "n_backfill": int(sum(hist["backfill"])),
+        "per_dose": rows,
+        "cohorts": [
+            {
+                "number": c.number,
+                "dose_level": c.dose_level,
+                "members": [(x.code, x.site_id) for x in members(s, c) if not x.voided],
+            }
+            for c in back_cohorts
+        ],
     }
 
 
@@ -803,7 +1067,7 @@ def _seen_by(actor: User, view: dict[str, Any]) -> dict[str, Any]:
     def sees(site_id: int | None) -> bool:
         return actor.role != "investigator" or site_id == actor.site_id
 
-    hidden = ("_rules", "cohorts", "deviations", "pending")
+    hidden = ("_rules", "cohorts", "deviations", "pending", "backfill")
     out = fresh({k: v for k, v in view.items() if k not in hidden})
     out["pending"] = [
         {k: v for k, v in p.items() if k != "site_id"}
@@ -822,4 +1086,18 @@ def _seen_by(actor: User, view: dict[str, Any]) -> dict[str, Any]:
         for d in view["deviations"]
         if sees(d["site_id"])
     ]
+    back = view.get("backfill")
+    if back is not None:
+        out["backfill"] = {
+            **fresh({k: v for k, v in back.items() if k != "cohorts"}),
+            "cohorts": [
+                {
+                    **{k: v for k, v in c.items() if k != "members"},
+                    "subjects": [code for code, site in c["members"] if sees(site)],
+                }
+                for c in back["cohorts"]
+            ],
+        }
+    else:
+        out["backfill"] = None
     return out

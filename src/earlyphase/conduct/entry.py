@@ -43,7 +43,7 @@ from earlyphase.conduct.models import (
     Trial,
     User,
 )
-from earlyphase.conduct.protocol import SingleArmProtocol
+from earlyphase.conduct.protocol import uses_responses
 from earlyphase.conduct.timeline import (
     assessment,
     dated_records,
@@ -266,11 +266,18 @@ def check_infusion(
                 side = "above" if rel > 0 else "below"
                 p.add(
                     "cells_per_kg",
-                    f"{dose:g} is {abs(rel):.0%} {side} cohort {cohort.number}'s dose "
+                    f"{dose:g} is {abs(rel):.0%} {side} {_whose(cohort)} dose "
                     f"{assigned:g} {trial.dose_unit} (tolerance {tol:.0%}): a dose deviation; "
                     "give deviation_reason",
                 )
     return {"deviation": deviation}
+
+
+def _whose(cohort: Cohort) -> str:
+    """The cohort as a coordinator names it in a refusal."""
+    if cohort.number < 1:  # a backfill cohort (conduct.backfilling)
+        return f"the backfill dose level {cohort.dose_level}'s"
+    return f"cohort {cohort.number}'s"
 
 
 def check_adverse_event(
@@ -575,7 +582,8 @@ class EntryMixin(ServiceBase):
                 s, actor.username, r, new=f"{code} {r.visit} ({r.assessed_on}): {r.value}"
             )
             design = self.design(trial)
-            if isinstance(design, SingleArmProtocol) and design.endpoint == "response":
+            # a response is an endpoint (single-arm, BOP2, BOIN12) or opens a dose to backfill
+            if uses_responses(design):
                 after_entry(s, actor.username, trial, subj, f"response of {code}")
             return r
 

@@ -24,7 +24,12 @@ from earlyphase.conduct.models import (
     Subject,
     Trial,
 )
-from earlyphase.conduct.protocol import SingleArmProtocol
+from earlyphase.conduct.protocol import (
+    SingleArmProtocol,
+    is_backfill,
+    is_phase12,
+    response_rule,
+)
 
 #: The letter of a subject not evaluable for DLT (left out of the outcome string).
 NOT_EVALUABLE = "X"
@@ -169,20 +174,9 @@ def dated_records(s: Session, trial: Trial, subj: Subject) -> list[tuple[str, dt
     return out
 
 
-def evaluation(s: Session, trial: Trial, design: Any, subj: Subject) -> str | None:
-    """The subject's letter in the outcome string: ``T`` a DLT (an adverse event meeting the
-    DLT criteria), ``N`` completed the window without one, ``R``/``N`` responder or not for a
-    response endpoint, :data:`NOT_EVALUABLE`, or None while pending."""
-    if subj.voided:
-        return None
-    if isinstance(design, SingleArmProtocol) and design.endpoint == "response":
-        query = select(Response).where(Response.subject_id == subj.id, Response.voided.is_(False))
-        if design.endpoint_visit is not None:
-            query = query.where(Response.visit == design.endpoint_visit)
-        r = s.execute(query.order_by(Response.id).limit(1)).scalar()
-        if r is None:
-            return None
-        return "R" if r.value in design.responders else "N"
+def dlt_outcome(s: Session, subj: Subject) -> str | None:
+    """The subject's DLT outcome: ``T`` a DLT (an adverse event meeting the DLT criteria),
+    ``N`` completed the window without one, :data:`NOT_EVALUABLE`, or None while pending."""
     if dlt_aes(s, subj):
         return "T"
     a = assessment(s, subj)
@@ -193,12 +187,72 @@ def evaluation(s: Session, trial: Trial, design: Any, subj: Subject) -> str | No
     return "N" if a.evaluable else NOT_EVALUABLE
 
 
+def responded(s: Session, trial: Trial, design: Any, subj: Subject) -> bool | None:
+    """Whether the subject is a responder by the protocol's response rule (the first
+    response recorded at the endpoint visit, any visit if none is named), None before it is
+    recorded. A response of NE (not evaluable) is recorded and counts as no response, as a
+    response rate counts it (RECIST 1.1)."""
+    rule = response_rule(design, trial.design_spec)
+    query = select(Response).where(Response.subject_id == subj.id, Response.voided.is_(False))
+    if rule.visit is not None:
+        query = query.where(Response.visit == rule.visit)
+    r = s.execute(query.order_by(Response.id).limit(1)).scalar()
+    return None if r is None else r.value in rule.responders
+
+
+def evaluation(s: Session, trial: Trial, design: Any, subj: Subject) -> str | None:
+    """The subject's letter in the outcome string, None while pending:
+
+    - the DLT outcome (``T``, ``N``, :data:`NOT_EVALUABLE`) for the dose-finding designs and
+      the toxicity monitor;
+    - ``R``/``N`` responder or not for a single-arm response endpoint;
+    - BOIN12 (Lin et al. 2020): ``N`` neither, ``E`` efficacy without DLT, ``T`` DLT without
+      efficacy, ``B`` both; BOP2 with toxicity (Zhou, Lee & Yuan 2017): ``B`` both, ``R``
+      response only, ``T`` DLT only, ``N`` neither. With two outcomes a subject is evaluated
+      once both are known, and one not evaluable for DLT is not evaluable.
+    """
+    if subj.voided:
+        return None
+    single = isinstance(design, SingleArmProtocol)
+    if single and design.endpoint == "response":
+        r = responded(s, trial, design, subj)
+        return None if r is None else "R" if r else "N"
+    dlt = dlt_outcome(s, subj)
+    two = is_phase12(design) or (single and design.endpoint == "both")
+    if not two or dlt is None or dlt == NOT_EVALUABLE:
+        return dlt
+    r = responded(s, trial, design, subj)
+    if r is None:
+        return None
+    tox = dlt == "T"
+    if single:
+        return "B" if r and tox else "R" if r else "T" if tox else "N"
+    return "B" if r and tox else "E" if r else "T" if tox else "N"
+
+
+def awaited(s: Session, trial: Trial, design: Any, subj: Subject) -> str:
+    """What a pending subject's evaluation waits for, in the coordinator's words."""
+    wants_dlt = not (isinstance(design, SingleArmProtocol) and design.endpoint == "response")
+    wants_response = (
+        isinstance(design, SingleArmProtocol) and design.endpoint != "toxicity"
+    ) or is_phase12(design)
+    missing = []
+    if wants_dlt and dlt_outcome(s, subj) is None:
+        missing.append("DLT outcome")
+    if wants_response and responded(s, trial, design, subj) is None:
+        rule = response_rule(design, trial.design_spec)
+        missing.append(f"response{f' at {rule.visit}' if rule.visit else ''}")
+    return " and ".join(missing)
+
+
 def counts_in_cohort(s: Session, trial: Trial, design: Any, subj: Subject) -> bool:
     """Whether the subject fills a slot of the cohort: not voided, and not a non-evaluable
     subject that the protocol replaces."""
     if subj.voided:
         return False
-    if not conduct_of(trial)["replace_non_evaluable"]:
+    # BF-BOIN counts escalation cohorts by their evaluable patients (Zhao et al. 2024): with
+    # backfill a non-evaluable escalation subject is always replaced
+    if not conduct_of(trial)["replace_non_evaluable"] and not is_backfill(design):
         return True
     return evaluation(s, trial, design, subj) != NOT_EVALUABLE
 
@@ -251,6 +305,8 @@ def follow_up_time(
     letter = evaluation(s, trial, design, subj)
     if subj.voided or letter == NOT_EVALUABLE:
         return None
+    if letter is not None:  # two outcomes: the DLT part (B and T are DLTs in both notations)
+        letter = "T" if letter in ("T", "B") else "N"
     w = window(s, trial, subj)
     d = w.days
     day = (as_of - w.start).days + 1 if w.start is not None and as_of >= w.start else None
