@@ -1713,9 +1713,9 @@ def check_conduct(spec: Mapping[str, Any]) -> dict[str, Any]:
 BACKFILL_DESIGNS = ("3+3", "boin")
 #: Backfill's settings (Zhao et al. 2024), a group of their own: backfill wraps the escalation
 #: design (without other behaviours) and its trials run in calendar time, so it is built apart
-#: from the behaviours of :data:`BEHAVIOURS`. Giving ``backfill_window`` switches it on. The
-#: conduct service does not run backfill: these are settings of the command line and of
-#: :func:`~earlyphase.designs.spec.build`, not of a stored trial.
+#: from the behaviours of :data:`BEHAVIOURS`. Giving ``backfill_window`` switches it on. They
+#: are settings of the command line, of :func:`~earlyphase.designs.spec.build` and of a trial
+#: run by the conduct service (which measures follow-up on the protocol's DLT window).
 BACKFILL: tuple[Setting, ...] = (
     S(
         "backfill_window",
@@ -1821,10 +1821,11 @@ DESIGNS = (*DOSE_FINDING, *SINGLE_ARM, "bop2", "efftox", "boin12", "multi-outcom
 #: rolling six and the time-to-event designs decide from pending patients and follow-up, which
 #: the behaviours cannot see, so they take none.
 WITH_BEHAVIOURS = ("3+3", "boin", "crm", "mtpi2", "keyboard", "i3+3")
-#: Dose-finding designs whose trials need what the conduct service does not record yet, with
-#: the reason: it refuses to create such a trial rather than run it wrongly. None now: the
-#: service feeds the rolling six and the time-to-event designs each subject's follow-up and
-#: pending status from the dated record.
+#: Designs whose trials need what the conduct service does not record yet, with the reason:
+#: it refuses to create such a trial rather than run it wrongly. None now: the service feeds
+#: the rolling six and the time-to-event designs each subject's follow-up and pending status
+#: from the dated record, BOIN12 and BOP2 the recorded responses beside the DLTs, and BOIN or
+#: 3+3 with backfill where each arriving subject goes.
 NOT_IN_TRIAL_SERVICE: dict[str, str] = {}
 
 #: One line per design, for listings and help.
