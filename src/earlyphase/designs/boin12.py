@@ -56,18 +56,26 @@ Liu S, Yuan Y (2015). Bayesian optimal interval designs for phase I clinical tri
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
-from itertools import combinations_with_replacement
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from earlyphase.designs.boin import beta_sf_whole, boin_lambdas
-from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
+from earlyphase.designs.contract import Decision, Design
 from earlyphase.designs.doses import start_index
+from earlyphase.designs.phase12 import LETTERS as LETTERS  # still importable from here
+from earlyphase.designs.phase12 import Truth as Truth
+from earlyphase.designs.phase12 import (
+    category_probs,
+    count_outcomes,
+    outcome_paths,
+    path_decisions,
+    simulated_characteristics,
+    truth_rates,
+)
 from earlyphase.engine.results import OperatingCharacteristics
 from earlyphase.stats.checks import check_count, check_level
 
@@ -78,33 +86,11 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 Rows = list[list[int]]  # counts as [N, E, T, B] per dose
 
-#: Outcome letters, in the column order of the count arrays.
-LETTERS = "NETB"
-_TOKEN = re.compile(r"^(\d+)([NETBnetb]*)$")
-
-Truth = tuple[Sequence[float], Sequence[float]] | Mapping[str, Sequence[float]]
-
 
 def parse_outcomes(text: str, n_doses: int) -> tuple[IntArray, int]:
     """Counts (K, 4) of N, E, T, B per dose from ``"1NEN 2EBT"``, and the last cohort's
     dose (1-based; 0 for an empty string)."""
-    counts = np.zeros((n_doses, 4), dtype=np.int64)
-    last = 0
-    for i, token in enumerate(text.split(), start=1):
-        m = _TOKEN.match(token)
-        if not m:
-            raise ValueError(
-                f"history: cohort {i} ({token!r}) must be a dose level followed by N/E/T/B letters"
-            )
-        dose = int(m.group(1))
-        if not 1 <= dose <= n_doses:
-            raise ValueError(
-                f"history: cohort {i} ({token!r}) uses dose {dose}, outside 1..{n_doses}"
-            )
-        for ch in m.group(2).upper():
-            counts[dose - 1, LETTERS.index(ch)] += 1
-        last = dose
-    return counts, last
+    return count_outcomes(text, n_doses, "history", letters_required=False)
 
 
 class BOIN12(Design):
@@ -372,77 +358,12 @@ class BOIN12(Design):
         """Every outcome of the next ``n_cohorts`` cohorts (unordered N/E/T/B letters) with
         its probability under ``truth`` = (true efficacy, true toxicity) rates, outcomes
         independent given the dose (:data:`PATH_COLUMNS`; ``n_dlt`` counts toxicities)."""
-        import pandas as pd
-
-        n_cohorts = check_count(n_cohorts, "n_cohorts", minimum=1)
-        cat_p = None if truth is None else _category_probs(*self._truth(truth))
-        start = (history or "").strip()
-        if start:
-            first = self.decide(start)
-            if first.stop:
-                return pd.DataFrame(columns=list(PATH_COLUMNS))
-            done = int(parse_outcomes(start, self.n_doses)[0].sum())
-            nodes = [(start, int(first.dose or 1), 1.0, done)]
-        else:
-            nodes = [("", self.start_dose, 1.0, 0)]
-        rows: list[dict[str, object]] = []
-        for c in range(1, n_cohorts + 1):
-            grown = []
-            for path, dose, prob, n_done in nodes:
-                size = min(self.cohort_size, self.n_patients - n_done)
-                if size <= 0:
-                    continue
-                for combo in _cohort_outcomes(size):
-                    full = f"{path} {dose}{combo}".strip()
-                    pr = (
-                        prob * _multiset_prob(combo, cat_p[dose - 1])
-                        if cat_p is not None
-                        else float("nan")
-                    )
-                    d = self.decide(full)
-                    rows.append(
-                        {
-                            "cohort": c,
-                            "path": full[len(start) :].strip() if start else full,
-                            "dose": dose,
-                            "n_dlt": sum(ch in "TB" for ch in combo),
-                            "next": d.dose,
-                            "decision": d.reason,
-                            "selected": d.selected,
-                            "probability": pr,
-                        }
-                    )
-                    if not d.stop and d.dose is not None:
-                        grown.append((full, d.dose, pr, n_done + size))
-            nodes = grown
-        frame = pd.DataFrame(rows, columns=list(PATH_COLUMNS))
-        for col in ("next", "selected"):
-            frame[col] = frame[col].astype("Int64")
-        return frame
+        return outcome_paths(self, n_cohorts, history, truth)
 
     def decision_table(self, n_cohorts: int = 1) -> pd.DataFrame:
         """The decision after every outcome path of the first ``n_cohorts`` cohorts
         (:data:`DECISION_COLUMNS`; ``events`` counts toxicities, the path shows responses)."""
-        import pandas as pd
-
-        paths = self.dose_paths(n_cohorts)
-        rows = []
-        for _, r in paths.iterrows():
-            letters = "".join(t.lstrip("0123456789") for t in str(r["path"]).split())
-            stop = bool(pd.isna(r["next"]))
-            rows.append(
-                {
-                    "state": f"after {r['path']}",
-                    "path": r["path"],
-                    "n": len(letters),
-                    "events": sum(ch in "TB" for ch in letters),
-                    "endpoint": "toxicity",
-                    "action": "stop" if stop else str(r["decision"]).split(" (")[0],
-                    "next_dose": None if stop else int(r["next"]),
-                    "reason": r["decision"],
-                }
-            )
-        return decision_frame(rows)
+        return path_decisions(self.dose_paths(n_cohorts))
 
     def boundary_table(self) -> pd.DataFrame:
         """The toxicity boundaries per number of patients at the dose (cohort multiples):
@@ -516,33 +437,6 @@ class BOIN12(Design):
         return "; ".join(parts)
 
     # --- operating characteristics ----------------------------------------------------------
-    def _truth(self, truth: Truth) -> tuple[FloatArray, FloatArray]:
-        if isinstance(truth, Mapping):
-            missing = [k for k in ("eff", "tox") if k not in truth]
-            if missing:
-                raise ValueError(
-                    f"truth: missing {missing[0]!r} (true efficacy and toxicity rates)"
-                )
-            pair = (truth["eff"], truth["tox"])
-        else:
-            try:
-                eff, tox = truth
-            except (TypeError, ValueError):
-                raise ValueError(
-                    "truth: give (true efficacy rates, true toxicity rates), one per dose each"
-                ) from None
-            pair = (eff, tox)
-        out = []
-        for name, vals in zip(("true_eff", "true_tox"), pair, strict=True):
-            try:
-                arr = np.asarray(vals, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise ValueError(f"{name}: needs {self.n_doses} probabilities in [0, 1]") from None
-            if arr.shape != (self.n_doses,) or not np.all((arr >= 0) & (arr <= 1)):
-                raise ValueError(f"{name}: needs {self.n_doses} probabilities in [0, 1]")
-            out.append(arr)
-        return out[0], out[1]
-
     def operating_characteristics(
         self,
         truth: Truth,
@@ -555,9 +449,9 @@ class BOIN12(Design):
         P(select each dose as OBD / none), mean patients, toxicities and responses per dose.
         Only ``method="simulate"``."""
         self._check_method(method)
-        pe, pt = self._truth(truth)
+        pe, pt = truth_rates(truth, self.n_doses)
         n_sims = check_count(n_sims, "n_sims", minimum=1)
-        cum = np.cumsum(_category_probs(pe, pt), axis=1)
+        cum = np.cumsum(category_probs(pe, pt), axis=1)
         rng = np.random.default_rng(seed)
         u = rng.random((n_sims, self.n_patients))
         k = self.n_doses
@@ -601,28 +495,7 @@ class BOIN12(Design):
             selected[rows[stop]] = out[inverse.reshape(-1), 1][stop]
             cur[rows[~stop]] = nxt_r[~stop]
             rows = rows[~stop]
-        sel_p = np.bincount(np.where(selected < 0, k, selected), minlength=k + 1) / n_sims
-        per_trial = all_counts.sum(axis=(1, 2))
-        ns, freq = np.unique(per_trial, return_counts=True)
-        return OperatingCharacteristics(
-            true_tox=pt,
-            dose_labels=tuple(str(i + 1) for i in range(k)),
-            selection=sel_p,
-            mean_n=all_counts.sum(axis=2).mean(axis=0),
-            mean_dlt=(all_counts[:, :, 2] + all_counts[:, :, 3]).mean(axis=0),
-            n_distribution={int(a): float(b) / n_sims for a, b in zip(ns, freq, strict=True)},
-            prob_overdose_60=None,
-            prob_overdose_80=None,
-            mean_n_above_target=None,
-            method="simulate",
-            n_sims=n_sims,
-            mc_se=np.sqrt(sel_p * (1 - sel_p) / n_sims),
-            design=self.describe(),
-            extra={
-                "true_eff": pe,
-                "mean_eff": (all_counts[:, :, 1] + all_counts[:, :, 3]).mean(axis=0),
-            },
-        )
+        return simulated_characteristics(all_counts, selected, pe, pt, self.describe())
 
 
 def _rows(counts: IntArray) -> Rows:
@@ -648,25 +521,3 @@ def _pava(x: list[float]) -> list[float]:
         for j in members:
             values[j] = mean
             levels[j] = lvl1
-
-
-def _category_probs(pe: FloatArray, pt: FloatArray) -> FloatArray:
-    """P(N), P(E), P(T), P(B) per dose, efficacy and toxicity independent given the dose (as
-    escalation's ``calculate_probabilities`` and ``simulate_trials`` draw them)."""
-    return np.stack([(1 - pe) * (1 - pt), pe * (1 - pt), (1 - pe) * pt, pe * pt], axis=1)
-
-
-def _multiset_prob(combo: str, cat_p: FloatArray) -> float:
-    """Probability of the unordered outcomes ``combo`` (N/E/T/B letters): multinomial."""
-    from math import factorial
-
-    counts = [combo.count(ch) for ch in LETTERS]
-    coef = factorial(len(combo))
-    for c in counts:
-        coef //= factorial(c)
-    return float(coef * np.prod([cat_p[i] ** c for i, c in enumerate(counts)]))
-
-
-def _cohort_outcomes(size: int) -> list[str]:
-    """All multisets of N/E/T/B letters of a cohort (order does not matter)."""
-    return ["".join(c) for c in combinations_with_replacement(LETTERS, size)]

@@ -33,7 +33,6 @@ Brock K (2020). trialr: clinical trial designs in rstan (``stan_efftox``, ``efft
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -44,14 +43,23 @@ from scipy import optimize
 from scipy.special import expit, gammaln
 from scipy.stats import qmc
 
-from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
+from earlyphase.designs.contract import Decision, Design
 from earlyphase.designs.doses import start_index
+from earlyphase.designs.phase12 import (
+    Truth,
+    category_probs,
+    cohort_outcomes,
+    count_outcomes,
+    outcome_paths,
+    path_decisions,
+    simulated_characteristics,
+    truth_rates,
+)
 from earlyphase.engine.results import OperatingCharacteristics
 from earlyphase.stats.checks import check_count, check_level, check_probability
 
 FloatArray = NDArray[np.float64]
 PARAMS = ("alpha", "beta", "gamma", "zeta", "eta", "psi")
-_TOKEN = re.compile(r"^(\d+)([NETBnetb]+)$")
 
 
 def solve_p(eff0: float, tox1: float, eff_star: float, tox_star: float) -> float:
@@ -100,22 +108,7 @@ class EffToxFit:
 
 def parse_outcomes(text: str, n_doses: int) -> NDArray[np.int64]:
     """Counts (K, 4) of outcomes N, E, T, B per dose from a string like ``"1NNE 2EEB"``."""
-    counts = np.zeros((n_doses, 4), dtype=np.int64)
-    order = "NETB"
-    for i, token in enumerate(text.split(), start=1):
-        m = _TOKEN.match(token)
-        if not m:
-            raise ValueError(
-                f"outcomes: cohort {i} ({token!r}) must be a dose level followed by N/E/T/B letters"
-            )
-        dose = int(m.group(1))
-        if not 1 <= dose <= n_doses:
-            raise ValueError(
-                f"outcomes: cohort {i} ({token!r}) uses dose {dose}, outside 1..{n_doses}"
-            )
-        for ch in m.group(2).upper():
-            counts[dose - 1, order.index(ch)] += 1
-    return counts
+    return count_outcomes(text, n_doses, "outcomes", letters_required=True)[0]
 
 
 class EffTox(Design):
@@ -360,7 +353,7 @@ class EffTox(Design):
                 action="start",
                 message=f"start: treat the first cohort at dose {d}",
             )
-        counts = parse_outcomes(outcomes, self.n_doses)
+        counts, current = count_outcomes(outcomes, self.n_doses, "outcomes", letters_required=True)
         n = int(counts.sum())
         f = self.fit(outcomes)
         estimates = {
@@ -388,7 +381,6 @@ class EffTox(Design):
                 action="stop",
                 estimates=estimates,
             )
-        current = _last_dose(outcomes)
         nxt = f.recommended
         action = "escalate" if nxt > current else "de-escalate" if nxt < current else "stay"
         return Decision(
@@ -404,7 +396,7 @@ class EffTox(Design):
         """Next dose and acceptable doses after each possible first cohort (the table an
         EffTox protocol prints)."""
         rows = []
-        for combo in _cohort_outcomes(self.cohort_size):
+        for combo in cohort_outcomes(self.cohort_size):
             text = f"{self.start_dose}{combo}"
             f = self.fit(text)
             rows.append(
@@ -424,83 +416,18 @@ class EffTox(Design):
         """The decision after every outcome path of the first ``n_cohorts`` cohorts
         (:data:`DECISION_COLUMNS`; ``events`` counts toxicities, the path shows responses).
         Each path needs a posterior fit (about 0.06 s with the default quadrature)."""
-        paths = self.dose_paths(n_cohorts)
-        rows = []
-        for _, r in paths.iterrows():
-            letters = "".join(t.lstrip("0123456789") for t in str(r["path"]).split())
-            stop = pd.isna(r["next"])
-            rows.append(
-                {
-                    "state": f"after {r['path']}",
-                    "path": r["path"],
-                    "n": len(letters),
-                    "events": sum(ch in "TB" for ch in letters),
-                    "endpoint": "toxicity",
-                    "action": "stop" if stop else r["decision"],
-                    "next_dose": None if stop else int(r["next"]),
-                    "reason": r["decision"],
-                }
-            )
-        return decision_frame(rows)
+        return path_decisions(self.dose_paths(n_cohorts))
 
     def dose_paths(
         self,
         n_cohorts: int,
         history: str | None = None,
-        truth: tuple[Sequence[float], Sequence[float]]
-        | Mapping[str, Sequence[float]]
-        | None = None,
+        truth: Truth | None = None,
     ) -> pd.DataFrame:
         """Every outcome of the next ``n_cohorts`` cohorts (unordered N/E/T/B letters), with
         its probability under ``truth`` = (true efficacy, true toxicity) rates, independent
         outcomes (:data:`PATH_COLUMNS`; ``n_dlt`` counts toxicities)."""
-        n_cohorts = check_count(n_cohorts, "n_cohorts", minimum=1)
-        cat_p = None if truth is None else self._category_probs(*self._truth(truth), 0.0)
-        start = (history or "").strip()
-        if start:
-            first = self.decide(start)
-            if first.stop:
-                return pd.DataFrame(columns=list(PATH_COLUMNS))
-            nodes = [
-                (start, int(first.dose or 1), 1.0, int(parse_outcomes(start, self.n_doses).sum()))
-            ]
-        else:
-            nodes = [("", self.start_dose, 1.0, 0)]
-        rows: list[dict[str, object]] = []
-        for c in range(1, n_cohorts + 1):
-            grown = []
-            for path, dose, prob, n_done in nodes:
-                size = min(self.cohort_size, self.n_patients - n_done)
-                if size <= 0:
-                    continue
-                for combo in _cohort_outcomes(size):
-                    token = f"{dose}{combo}"
-                    full = (path + " " + token).strip()
-                    pr = (
-                        prob * _multiset_prob(combo, cat_p[dose - 1])
-                        if cat_p is not None
-                        else float("nan")
-                    )
-                    d = self.decide(full)
-                    rows.append(
-                        {
-                            "cohort": c,
-                            "path": full[len(start) :].strip() if start else full,
-                            "dose": dose,
-                            "n_dlt": sum(ch in "TB" for ch in combo),
-                            "next": d.dose,
-                            "decision": d.reason,
-                            "selected": d.selected,
-                            "probability": pr,
-                        }
-                    )
-                    if not d.stop and d.dose is not None:
-                        grown.append((full, d.dose, pr, n_done + size))
-            nodes = grown
-        frame = pd.DataFrame(rows, columns=list(PATH_COLUMNS))
-        for col in ("next", "selected"):
-            frame[col] = frame[col].astype("Int64")
-        return frame
+        return outcome_paths(self, n_cohorts, history, truth)
 
     def describe(self) -> str:
         doses = ", ".join(f"{v:g}" for v in self.doses)
@@ -517,49 +444,9 @@ class EffTox(Design):
             f"{self.start_dose}" + ("; no skipping of untried doses" if self.no_skipping else "")
         )
 
-    def _truth(
-        self, truth: tuple[Sequence[float], Sequence[float]] | Mapping[str, Sequence[float]]
-    ) -> tuple[FloatArray, FloatArray]:
-        if isinstance(truth, Mapping):
-            missing = [k for k in ("eff", "tox") if k not in truth]
-            if missing:
-                raise ValueError(
-                    f"truth: missing {missing[0]!r} (true efficacy and toxicity rates)"
-                )
-            pair = (truth["eff"], truth["tox"])
-        else:
-            try:
-                eff, tox = truth
-            except (TypeError, ValueError):
-                raise ValueError(
-                    "truth: give (true efficacy rates, true toxicity rates), one per dose each"
-                ) from None
-            pair = (eff, tox)
-        out = []
-        for name, vals in zip(("true_eff", "true_tox"), pair, strict=True):
-            arr = np.asarray(vals, dtype=np.float64)
-            if (
-                arr.shape != (self.n_doses,)
-                or np.any(np.isnan(arr))
-                or np.any((arr < 0) | (arr > 1))
-            ):
-                raise ValueError(f"{name}: needs {self.n_doses} probabilities in [0, 1]")
-            out.append(arr)
-        return out[0], out[1]
-
-    def _category_probs(self, pe: FloatArray, pt: FloatArray, psi: float) -> FloatArray:
-        """P(N), P(E), P(T), P(B) per dose under the Gumbel copula with association ``psi``."""
-        c = pe * (1 - pe) * pt * (1 - pt) * math.tanh(psi / 2)
-        cat_p = np.stack(
-            [(1 - pe) * (1 - pt) + c, pe * (1 - pt) - c, (1 - pe) * pt - c, pe * pt + c], axis=1
-        )
-        if np.any(cat_p < -1e-12):
-            raise ValueError("psi: too strong an association for these marginal rates")
-        return np.asarray(np.clip(cat_p, 0, None), dtype=np.float64)
-
     def operating_characteristics(
         self,
-        truth: tuple[Sequence[float], Sequence[float]] | Mapping[str, Sequence[float]],
+        truth: Truth,
         method: str = "simulate",
         n_sims: int = 1000,
         seed: int | None = None,
@@ -576,9 +463,9 @@ class EffTox(Design):
         Only ``method="simulate"``: the posterior has no finite state space to enumerate.
         """
         self._check_method(method)
-        pe, pt = self._truth(truth)
+        pe, pt = truth_rates(truth, self.n_doses)
         n_sims = check_count(n_sims, "n_sims", minimum=1)
-        cum = np.cumsum(self._category_probs(pe, pt, psi), axis=1)
+        cum = np.cumsum(category_probs(pe, pt, psi), axis=1)
         cum /= cum[:, -1:]
         rng = np.random.default_rng(seed)
         u = rng.random((n_sims, self.n_patients))
@@ -608,50 +495,7 @@ class EffTox(Design):
                 selected[idx[stop]] = -1
                 active[idx[stop]] = False
                 current[idx[~stop]] = choice[~stop]
-        k = self.n_doses
-        sel = np.bincount(np.where(selected < 0, k, selected), minlength=k + 1) / n_sims
-        per_trial_n = counts.sum(axis=(1, 2)).astype(np.int64)
-        ns, freq = np.unique(per_trial_n, return_counts=True)
-        return OperatingCharacteristics(
-            true_tox=pt,
-            dose_labels=tuple(str(i + 1) for i in range(self.n_doses)),
-            selection=sel,
-            mean_n=counts.sum(axis=2).mean(axis=0),
-            mean_dlt=(counts[:, :, 2] + counts[:, :, 3]).mean(axis=0),
-            n_distribution={int(a): float(b) / n_sims for a, b in zip(ns, freq, strict=True)},
-            prob_overdose_60=None,
-            prob_overdose_80=None,
-            mean_n_above_target=None,
-            method="simulate",
-            n_sims=n_sims,
-            mc_se=np.sqrt(sel * (1 - sel) / n_sims),
-            design=self.describe(),
-            extra={
-                "true_eff": pe,
-                "mean_eff": (counts[:, :, 1] + counts[:, :, 3]).mean(axis=0),
-            },
-        )
-
-
-def _last_dose(outcomes: str) -> int:
-    m = _TOKEN.match(outcomes.split()[-1])
-    return int(m.group(1)) if m else 0
-
-
-def _multiset_prob(combo: str, cat_p: FloatArray) -> float:
-    """Probability of the unordered outcomes ``combo`` (N/E/T/B letters): multinomial."""
-    counts = [combo.count(ch) for ch in "NETB"]
-    coef = math.factorial(len(combo))
-    for c in counts:
-        coef //= math.factorial(c)
-    return float(coef * np.prod([cat_p[i] ** c for i, c in enumerate(counts)]))
-
-
-def _cohort_outcomes(size: int) -> list[str]:
-    """All multisets of N/E/T/B letters of a cohort (order does not matter)."""
-    from itertools import combinations_with_replacement
-
-    return ["".join(c) for c in combinations_with_replacement("NETB", size)]
+        return simulated_characteristics(counts, selected, pe, pt, self.describe())
 
 
 #: Thall et al. (2014) prostate example as parameterised by trialr's ``stan_efftox_demo`` and
