@@ -174,6 +174,13 @@ def test_a_backfill_trial_run_through_the_service(db_url: str) -> None:
     assert flagged["data_changed"] and flagged["confirmed"]
     assert "after signature" in flagged["data_changed_label"]
     assert len(svc.status(stat, TRIAL)["decisions"]) == 2  # nothing recomputed silently
+    # the safety packet lists the backfill subjects with the escalation cohorts
+    packet = svc.safety_packet(stat, TRIAL)
+    labels = {c["label"]: [x["code"] for x in c["subjects"]] for c in packet["cohorts"]}
+    assert labels["backfill, dose level 1"] == ["S7", "S8", "S9"]
+    from earlyphase.conduct.packet import render_packet
+
+    assert "backfill, dose level 1" in render_packet(packet)
 
 
 def test_backfill_through_the_api(db_url: str) -> None:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy.orm import Session
 
+from earlyphase.conduct.backfilling import backfill_cohorts, is_backfill_cohort
 from earlyphase.conduct.common import (
     conduct_of,
     design_of,
@@ -41,10 +42,14 @@ class PacketMixin(DecisionsMixin):
             design = design_of(trial)
             zone = zone_of(trial)
             cohorts = []
-            for c in cohorts_of(s, trial):
+            # the backfill subjects too: the committee reviews every subject's safety data
+            for c in cohorts_of(s, trial) + backfill_cohorts(s, trial):
                 cohorts.append(
                     {
                         "number": c.number,
+                        "label": f"backfill, dose level {c.dose_level}"
+                        if is_backfill_cohort(c)
+                        else f"cohort {c.number}",
                         "dose_level": c.dose_level,
                         "dose": trial.dose_levels[c.dose_level - 1],
                         "size": c.size,
