@@ -37,6 +37,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
+from earlyphase.designs.single_arm import (
+    continue_decision,
+    look_path_row,
+    look_paths_frame,
+    start_decision,
+    stop_decision,
+)
 from earlyphase.engine.results import ScenarioCharacteristics
 from earlyphase.stats.checks import check_count
 
@@ -363,7 +370,7 @@ class BOP2(Design):
         "T", "N"). Between looks the trial continues; at ``N`` without stopping it is a go."""
         counts = self._counts(history)
         if counts is None:
-            return Decision(dose=1, stop=False, reason="start", action="start", message="start")
+            return start_decision()
         resp, tox, n = counts
         n = check_count(n, "n", minimum=0)
         resp = check_count(resp, "responses", minimum=0)
@@ -379,56 +386,33 @@ class BOP2(Design):
         if self.joint:
             estimates["toxicities"] = tox
         if not hit.size:
-            return Decision(
-                dose=1,
-                stop=False,
-                reason="continue",
-                action="continue",
-                estimates=estimates,
-                message=f"{resp}/{n} responses: continue to the next look",
-            )
+            return continue_decision(estimates, f"{resp}/{n} responses: continue to the next look")
         k = int(hit[0])
         estimates["cutoff"] = float(self.cutoffs()[k])
         estimates["prob_response_le_null"] = float(self._post_e[k, resp])
         if self.joint:
             estimates["prob_toxicity_gt_null"] = float(self._post_t[k, tox])
         if resp <= self.lower[k]:
-            return Decision(
-                dose=None,
-                stop=True,
-                reason="stop: futility (no-go)",
-                action="stop",
+            return stop_decision(
+                "stop: futility (no-go)",
+                estimates,
+                f"{resp}/{n} responses <= {int(self.lower[k])}: stop for futility",
                 crossed="lower",
-                estimates=estimates,
-                message=f"{resp}/{n} responses <= {int(self.lower[k])}: stop for futility",
             )
         if self.joint and tox >= self.upper[k]:
-            return Decision(
-                dose=None,
-                stop=True,
-                reason="stop: toxicity (no-go)",
-                action="stop",
+            return stop_decision(
+                "stop: toxicity (no-go)",
+                estimates,
+                f"{tox}/{n} toxicities >= {int(self.upper[k])}: stop for toxicity",
                 crossed="upper",
-                estimates=estimates,
-                message=f"{tox}/{n} toxicities >= {int(self.upper[k])}: stop for toxicity",
             )
         if n == self.N:
-            return Decision(
-                dose=None,
-                stop=True,
-                reason="stop: final analysis, treatment promising (go)",
-                action="stop",
-                estimates=estimates,
-                message=f"{resp}/{n} responses at the final analysis: the treatment is promising",
+            return stop_decision(
+                "stop: final analysis, treatment promising (go)",
+                estimates,
+                f"{resp}/{n} responses at the final analysis: the treatment is promising",
             )
-        return Decision(
-            dose=1,
-            stop=False,
-            reason="continue",
-            action="continue",
-            estimates=estimates,
-            message=f"{resp}/{n} responses: continue to the next look",
-        )
+        return continue_decision(estimates, f"{resp}/{n} responses: continue to the next look")
 
     def decision_table(self) -> pd.DataFrame:
         """Every (look, count) with its action: rows for responses (toxicities below their
@@ -542,27 +526,14 @@ class BOP2(Design):
                         )
                         new_path = (path + " " + token).strip()
                         d = self.decide({"responses": x + ke, "toxicities": y + kt, "n": look})
-                        rows.append(
-                            {
-                                "cohort": c,
-                                "path": new_path,
-                                "dose": 1,
-                                "n_dlt": kt if self.joint else ke,
-                                "next": d.dose,
-                                "decision": d.reason,
-                                "selected": None,
-                                "probability": pr,
-                            }
-                        )
+                        events = kt if self.joint else ke
+                        rows.append(look_path_row(c, new_path, events, d, pr))
                         if not d.stop:
                             grown.append((new_path, x + ke, y + kt, look, pr))
             nodes = grown
             if not nodes:
                 break
-        frame = pd.DataFrame(rows, columns=list(PATH_COLUMNS))
-        for col in ("next", "selected"):
-            frame[col] = frame[col].astype("Int64")
-        return frame
+        return look_paths_frame(rows)
 
     def describe(self) -> str:
         """The design in words: hypotheses, looks, C(n) and the boundaries."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -97,6 +97,67 @@ def boundary_crossing(
     )
 
 
+def start_decision() -> Decision:
+    """Before the first patient: enrol."""
+    return Decision(dose=1, stop=False, reason="start", action="start", message="start")
+
+
+def continue_decision(estimates: Mapping[str, Any], message: str) -> Decision:
+    """Keep enrolling (between looks, or at a look where no boundary is crossed)."""
+    return Decision(
+        dose=1,
+        stop=False,
+        reason="continue",
+        action="continue",
+        estimates=estimates,
+        message=message,
+    )
+
+
+def stop_decision(
+    reason: str, estimates: Mapping[str, Any], message: str, crossed: str | None = None
+) -> Decision:
+    """Stop at a look: ``crossed`` names the boundary ("upper" or "lower"), None when the
+    trial ends at its maximum sample size without crossing one."""
+    return Decision(
+        dose=None,
+        stop=True,
+        reason=reason,
+        action="stop",
+        crossed=crossed,
+        estimates=estimates,
+        message=message,
+    )
+
+
+def look_path_row(
+    cohort: int, path: str, events: int, d: Decision, probability: float
+) -> dict[str, object]:
+    """The row of a dose-path table for the stretch to a look ending in ``path`` with
+    ``events`` events there (``n_dlt``) and the decision ``d`` taken at the look."""
+    return {
+        "cohort": cohort,
+        "path": path,
+        "dose": 1,
+        "n_dlt": events,
+        "next": d.dose,
+        "decision": d.reason,
+        "selected": None,
+        "probability": probability,
+    }
+
+
+def look_paths_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    """Rows of :func:`look_path_row` in the :data:`PATH_COLUMNS` layout, with nullable
+    integer columns."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=list(PATH_COLUMNS))
+    for col in ("next", "selected"):
+        frame[col] = frame[col].astype("Int64")
+    return frame
+
+
 class SingleArmDesign(Design):
     """Base of single-arm boundary designs; subclasses fill ``looks``, ``lower``, ``upper``.
 
@@ -145,7 +206,7 @@ class SingleArmDesign(Design):
         ``decide({"x": x, "n": n})`` or ``decide("1NRNN")``."""
         counts = self._counts(history, n)
         if counts is None:
-            return Decision(dose=1, stop=False, reason="start", action="start", message="start")
+            return start_decision()
         x = check_count(counts[0], "x", minimum=0)
         n = check_count(counts[1], "n", minimum=0)
         if x > n:
@@ -159,44 +220,28 @@ class SingleArmDesign(Design):
             estimates["lower_stop_if_le"] = None if self.lower[k] < 0 else int(self.lower[k])
             estimates["upper_stop_if_ge"] = None if self.upper[k] > n else int(self.upper[k])
         if k is not None and x >= self.upper[k]:
-            return Decision(
-                dose=None,
-                stop=True,
-                reason=f"stop: upper boundary ({self.upper_meaning})",
-                action="stop",
-                crossed="upper",
-                estimates=estimates,
-                message=f"{x}/{n} {self.event_name} reaches the upper boundary "
+            return stop_decision(
+                f"stop: upper boundary ({self.upper_meaning})",
+                estimates,
+                f"{x}/{n} {self.event_name} reaches the upper boundary "
                 f"({int(self.upper[k])}): {self.upper_meaning}",
+                crossed="upper",
             )
         if k is not None and x <= self.lower[k]:
-            return Decision(
-                dose=None,
-                stop=True,
-                reason=f"stop: lower boundary ({self.lower_meaning})",
-                action="stop",
-                crossed="lower",
-                estimates=estimates,
-                message=f"{x}/{n} {self.event_name} is at or below the lower boundary "
+            return stop_decision(
+                f"stop: lower boundary ({self.lower_meaning})",
+                estimates,
+                f"{x}/{n} {self.event_name} is at or below the lower boundary "
                 f"({int(self.lower[k])}): {self.lower_meaning}",
+                crossed="lower",
             )
         if n == n_max:
-            return Decision(
-                dose=None,
-                stop=True,
-                reason="stop: maximum sample size reached",
-                action="stop",
-                estimates=estimates,
-                message=f"{x}/{n}: maximum sample size reached without crossing a boundary",
+            return stop_decision(
+                "stop: maximum sample size reached",
+                estimates,
+                f"{x}/{n}: maximum sample size reached without crossing a boundary",
             )
-        return Decision(
-            dose=1,
-            stop=False,
-            reason="continue",
-            action="continue",
-            estimates=estimates,
-            message=f"{x}/{n}: continue enrolling",
-        )
+        return continue_decision(estimates, f"{x}/{n}: continue enrolling")
 
     def boundary_table(self) -> pd.DataFrame:
         """Boundaries per look: stop low if events <= ``lower``, stop high if >= ``upper``.
@@ -292,27 +337,13 @@ class SingleArmDesign(Design):
                     token = "1" + "N" * (m - k) + "E" * k
                     new_path = (path + " " + token).strip()
                     d = self.decide(x + k, look)
-                    rows.append(
-                        {
-                            "cohort": c,
-                            "path": new_path,
-                            "dose": 1,
-                            "n_dlt": k,
-                            "next": d.dose,
-                            "decision": d.reason,
-                            "selected": None,
-                            "probability": pr,
-                        }
-                    )
+                    rows.append(look_path_row(c, new_path, k, d, pr))
                     if not d.stop:
                         grown.append((new_path, x + k, look, pr))
             nodes = grown
             if not nodes:
                 break
-        frame = pd.DataFrame(rows, columns=list(PATH_COLUMNS))
-        for col in ("next", "selected"):
-            frame[col] = frame[col].astype("Int64")
-        return frame
+        return look_paths_frame(rows)
 
     def describe(self) -> str:
         """The boundaries in words."""
