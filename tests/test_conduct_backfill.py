@@ -85,6 +85,8 @@ def test_backfill_settings_are_checked_at_creation(db_url: str) -> None:
             u["admin"], "BAD", "crm",
             {"skeleton": [0.1, 0.2, 0.3], "target": 0.3, "backfill_window": 28}, DOSES,
         )  # fmt: skip
+    with pytest.raises(ConductError, match=r"backfill_window: .*dlt_window_days \(28 days\)"):
+        svc.create_trial(u["admin"], "BAD", "boin", {**SPEC, "backfill_window": 21}, DOSES)
     assert "BAD" not in svc.trial_names()
     svc.create_trial(u["admin"], "PLAIN", "3+3", {"backfill_window": 28}, DOSES)
 

@@ -20,6 +20,7 @@ from earlyphase.conduct.entry import unprintable
 from earlyphase.conduct.models import Trial, User
 from earlyphase.conduct.protocol import SINGLE_ARM, WITH_WINDOW, build_protocol
 from earlyphase.designs.settings import (
+    BACKFILL_DESIGNS,
     CONDUCT,
     MAX_DOSE,
     MAX_DOSES,
@@ -144,6 +145,20 @@ class TrialsMixin(ServiceBase):
                 problems.append(
                     f"window: the design's DLT window is the protocol's dlt_window_days "
                     f"({days} days), got {given_window!r}"
+                )
+        backfill_window = spec.get("backfill_window")
+        if key in BACKFILL_DESIGNS and backfill_window is not None and settings:
+            # the service follows every subject over the protocol's DLT window; a backfill
+            # window of its own would be a second, silently ignored, definition of "pending"
+            days = settings["dlt_window_days"]
+            try:
+                same_window = float(backfill_window) == float(days)
+            except (TypeError, ValueError):
+                same_window = True  # not a number: the registry names it below
+            if not same_window:
+                problems.append(
+                    f"backfill_window: backfill follows subjects over the protocol's "
+                    f"dlt_window_days ({days} days), got {backfill_window!r}"
                 )
         if key not in ("crm", "tite-crm") and key not in SINGLE_ARM:  # CRMs: the skeleton
             spec.setdefault("n_doses", len(dose_levels))
