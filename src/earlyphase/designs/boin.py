@@ -165,7 +165,91 @@ def isotonic_batch(x: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np
     return np.ascontiguousarray(fit.T)
 
 
-class BOIN(DoseFindingDesign):
+def elimination_boundary(target: float, cutoff: float, n_max: int, lowest: int) -> IntArray:
+    """The fewest DLTs, from ``lowest`` up, that eliminate a dose with n = 0..``n_max``
+    patients: Pr(p > target | DLTs, n) > ``cutoff`` under a Beta(1, 1) prior, for n >= 3
+    (Liu & Yuan 2015; ``BOIN::get.boundary``); :data:`NO_BOUND` where no count does."""
+    out = np.full(n_max + 1, NO_BOUND, dtype=np.int64)
+    for m in range(3, n_max + 1):
+        tox = np.arange(lowest, m + 1)
+        hit = np.flatnonzero(beta_sf_whole(target, tox + 1, m - tox + 1) > cutoff)
+        if hit.size:
+            out[m] = tox[hit[0]]
+    return out
+
+
+def eliminated_doses(st: States, target: float, cutoff: float) -> NDArray[np.bool_]:
+    """Doses eliminated by the final data, per trial: from the first dose with n >= 3 and
+    Pr(p > target) > ``cutoff`` upwards (``BOIN::select.mtd``)."""
+    k = st.n.shape[1]
+    over = (st.n >= 3) & (posterior_tail(target, st.n, st.y) > cutoff)
+    first = np.where(over.any(axis=1), over.argmax(axis=1), k)
+    return np.asarray(np.arange(k)[None, :] >= first[:, None])
+
+
+def isotonic_distance(
+    st: States, adm: NDArray[np.bool_], target: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The isotonic estimates of the admissible doses and their distance to the target
+    (infinite elsewhere), as ``BOIN::select.mtd`` and ``Keyboard::select.mtd.kb`` form them:
+    Beta(0.05, 0.05) posterior means made non-decreasing by isotonic regression weighted by
+    1 / posterior variance, ties broken towards the higher dose (+ i * 1e-10)."""
+    n = st.n.astype(np.float64)
+    y = st.y.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phat = (y + 0.05) / (n + 0.1)
+        var = (y + 0.05) * (n - y + 0.05) / ((n + 0.1) ** 2 * (n + 0.1 + 1))
+        w = np.where(adm, 1.0 / var, 0.0)
+    fit = isotonic_batch(np.where(adm, phat, 0.0), w)
+    rank = np.cumsum(adm, axis=1)  # position among admissible doses, 1-based
+    fit = fit + rank * 1e-10
+    return fit, np.where(adm, np.abs(fit - target), np.inf)
+
+
+class CohortDesign(DoseFindingDesign):
+    """A dose-finding design with a target DLT rate, ``n_cohorts`` cohorts of
+    ``cohort_size`` and BOIN's elimination of doses (Liu & Yuan 2015): what BOIN and the
+    interval designs (mTPI-2, Keyboard, i3+3) share. Subclasses set ``_target`` and
+    ``_elim``, the fewest DLTs eliminating a dose by n (:func:`elimination_boundary`)."""
+
+    _target: float
+    n_cohorts: int
+    _elim: IntArray
+
+    @property
+    def target(self) -> float:
+        return self._target
+
+    @property
+    def max_n(self) -> int:
+        return self.n_cohorts * self.cohort_size
+
+    @property
+    def max_patients(self) -> int:
+        return self.max_n
+
+    def _first_eliminated(self, st: States) -> IntArray:
+        """Lowest eliminated dose per trial (K if none), from the counts."""
+        ncap = np.minimum(st.n, self.max_n)
+        hit = (st.n >= 3) & (st.y >= self._elim[ncap])
+        return np.where(hit.any(axis=1), hit.argmax(axis=1), self.n_doses).astype(np.int64)
+
+    def _at_current(self, st: States) -> tuple[IntArray, IntArray, IntArray]:
+        """The current dose per trial, its patients (capped at ``max_n``, where the boundary
+        tables end) and its DLTs."""
+        rows = np.arange(st.size)
+        d = st.current
+        return d, np.minimum(st.n[rows, d], self.max_n), st.y[rows, d]
+
+    def _selected_where(self, st: States, choose: NDArray[np.bool_]) -> IntArray:
+        """The selected dose of the trials ``choose`` picks (-1 for the others)."""
+        selected = np.full(st.size, -1, dtype=np.int64)
+        if choose.any():
+            selected[choose] = self.select_batch(st.take(np.flatnonzero(choose)))
+        return selected
+
+
+class BOIN(CohortDesign):
     """BOIN design for a single agent.
 
     Parameters
@@ -268,18 +352,6 @@ class BOIN(DoseFindingDesign):
             else self._safe_stop
         )
 
-    @property
-    def target(self) -> float:
-        return self._target
-
-    @property
-    def max_n(self) -> int:
-        return self.n_cohorts * self.cohort_size
-
-    @property
-    def max_patients(self) -> int:
-        return self.max_n
-
     def describe(self) -> str:
         parts = [
             f"BOIN (target {self._target:g}, phi1 {self.phi1:g}, phi2 {self.phi2:g}: "
@@ -308,18 +380,8 @@ class BOIN(DoseFindingDesign):
         b_d = np.where(np.abs(np.round(ld) - ld) < 1e-12, np.round(ld) + 1, np.ceil(ld)).astype(
             np.int64
         )
-
-        def first_exceeding(cut: float) -> IntArray:
-            out = np.full(n_max + 1, NO_BOUND, dtype=np.int64)
-            for m in range(3, n_max + 1):
-                tox = np.arange(1, m + 1)
-                hit = np.flatnonzero(beta_sf_whole(self._target, tox + 1, m - tox + 1) > cut)
-                if hit.size:
-                    out[m] = tox[hit[0]]
-            return out
-
-        elim = first_exceeding(self.cutoff_eli)
-        safe_stop = first_exceeding(self.cutoff_eli - self.offset)
+        elim = elimination_boundary(self._target, self.cutoff_eli, n_max, lowest=1)
+        safe_stop = elimination_boundary(self._target, self.cutoff_eli - self.offset, n_max, 1)
         b_d = np.minimum(b_d, elim)
         b_d[0] = NO_BOUND
         return b_e, b_d, elim, safe_stop
@@ -393,22 +455,12 @@ class BOIN(DoseFindingDesign):
         frame.columns.name = "patients"
         return frame
 
-    def _eliminated_from(self, st: States) -> IntArray:
-        """Lowest eliminated dose per trial (K if none), from the counts."""
-        k = self.n_doses
-        ncap = np.minimum(st.n, self.max_n)
-        elim_hit = (st.n >= 3) & (st.y >= self._elim[ncap])
-        return np.where(elim_hit.any(axis=1), elim_hit.argmax(axis=1), k).astype(np.int64)
-
     def decide_batch(self, st: States) -> Decisions:
         k = self.n_doses
         t = st.size
-        rows = np.arange(t)
-        d = st.current
-        nd = np.minimum(st.n[rows, d], self.max_n)
-        yd = st.y[rows, d]
+        d, nd, yd = self._at_current(st)
         b_e, b_d = self._b_e[nd], self._b_d[nd]
-        first_elim = self._eliminated_from(st)
+        first_elim = self._first_eliminated(st)
         dose1_out = first_elim == 0
         safe_stop = np.zeros(t, dtype=bool)
         if self.extra_safe:
@@ -440,10 +492,7 @@ class BOIN(DoseFindingDesign):
 
         reached = st.total >= self.max_n
         stop = reached | toxic_stop | early
-        selected = np.full(t, -1, dtype=np.int64)
-        choose = stop & ~(toxic_stop & ~reached)
-        if choose.any():
-            selected[choose] = self.select_batch(st.take(np.flatnonzero(choose)))
+        selected = self._selected_where(st, stop & ~(toxic_stop & ~reached))
         reason = np.where(
             reached,
             R_MAX_N,
@@ -455,14 +504,8 @@ class BOIN(DoseFindingDesign):
 
     def select_batch(self, st: States) -> IntArray:
         """MTD by isotonic regression, as ``BOIN::select.mtd`` (-1 when no dose qualifies)."""
-        k = self.n_doses
-        n = st.n.astype(np.float64)
-        y = st.y.astype(np.float64)
-        # elimination recomputed from the final data: first dose with n >= 3 over the cutoff
-        over = (st.n >= 3) & (posterior_tail(self._target, st.n, st.y) > self.cutoff_eli)
-        first = np.where(over.any(axis=1), over.argmax(axis=1), k)
-        idx = np.arange(k)[None, :]
-        elim = idx >= first[:, None]
+        # elimination recomputed from the final data
+        elim = eliminated_doses(st, self._target, self.cutoff_eli)
         if self.extra_safe:
             unsafe = (st.n[:, 0] >= 3) & (
                 posterior_tail(self._target, st.n[:, 0], st.y[:, 0]) > self.cutoff_eli - self.offset
@@ -470,14 +513,7 @@ class BOIN(DoseFindingDesign):
             elim = elim | unsafe[:, None]
         adm = (st.n > 0) & ~elim
         none = elim[:, 0] | ~adm.any(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            phat = (y + 0.05) / (n + 0.1)
-            var = (y + 0.05) * (n - y + 0.05) / ((n + 0.1) ** 2 * (n + 0.1 + 1))
-            w = np.where(adm, 1.0 / var, 0.0)
-        fit = isotonic_batch(np.where(adm, phat, 0.0), w)
-        rank = np.cumsum(adm, axis=1)  # position among admissible doses, 1-based
-        fit = fit + rank * 1e-10
-        dist = np.where(adm, np.abs(fit - self._target), np.inf)
+        fit, dist = isotonic_distance(st, adm, self._target)
         if self.bound_mtd:
             dist = np.where(fit <= self.lambda_d, dist, np.inf)
             none = none | np.isinf(dist).all(axis=1)

@@ -38,8 +38,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from earlyphase.designs.base import DoseFindingDesign
-from earlyphase.designs.boin import NO_BOUND, beta_sf_whole, isotonic_batch, posterior_tail
+from earlyphase.designs.boin import (
+    NO_BOUND,
+    CohortDesign,
+    eliminated_doses,
+    elimination_boundary,
+    isotonic_distance,
+)
 from earlyphase.designs.doses import DoseLevels, start_index
 from earlyphase.engine.states import (
     R_DEESCALATE,
@@ -112,25 +117,14 @@ def isotonic_mtd(st: States, target: float, cutoff_eli: float) -> IntArray:
     broken towards the higher dose (+ i * 1e-10) and the dose closest to the target is chosen;
     -1 when dose 1 is eliminated or no admissible dose was given.
     """
-    k = st.n.shape[1]
-    n = st.n.astype(np.float64)
-    y = st.y.astype(np.float64)
-    over = (st.n >= 3) & (posterior_tail(target, st.n, st.y) > cutoff_eli)
-    first = np.where(over.any(axis=1), over.argmax(axis=1), k)
-    elim = np.arange(k)[None, :] >= first[:, None]
+    elim = eliminated_doses(st, target, cutoff_eli)
     adm = (st.n > 0) & ~elim
     none = elim[:, 0] | ~adm.any(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        phat = (y + 0.05) / (n + 0.1)
-        var = (y + 0.05) * (n - y + 0.05) / ((n + 0.1) ** 2 * (n + 0.1 + 1))
-        w = np.where(adm, 1.0 / var, 0.0)
-    fit = isotonic_batch(np.where(adm, phat, 0.0), w)
-    fit = fit + np.cumsum(adm, axis=1) * 1e-10
-    dist = np.where(adm, np.abs(fit - target), np.inf)
+    _fit, dist = isotonic_distance(st, adm, target)
     return np.where(none, -1, dist.argmin(axis=1)).astype(np.int64)
 
 
-class IntervalDesign(DoseFindingDesign):
+class IntervalDesign(CohortDesign):
     """A dose-finding design whose rule is a table of (patients, DLTs) at the current dose.
 
     Subclasses say the interval rule in :meth:`interval_decision` (E, S or D, before the
@@ -173,16 +167,8 @@ class IntervalDesign(DoseFindingDesign):
             for j in range(m + 1):
                 code[m, j] = self.interval_decision(m, j)
         self._code = code
-        # lowest number of DLTs eliminating the dose, by n (the safety rule needs n >= 3)
-        elim = np.full(n_max + 1, NO_BOUND, dtype=np.int64)
-        for m in range(3, n_max + 1):
-            tox = np.arange(m + 1)
-            hit = np.flatnonzero(
-                beta_sf_whole(self._target, tox + 1, m - tox + 1) > self.cutoff_eli
-            )
-            if hit.size:
-                elim[m] = tox[hit[0]]
-        self._elim = elim
+        # the papers' safety rule may eliminate a dose without any DLT (a low cutoff_eli)
+        self._elim = elimination_boundary(self._target, self.cutoff_eli, n_max, lowest=0)
 
     _eps_names: tuple[str, str] = ("eps1", "eps2")
 
@@ -190,14 +176,6 @@ class IntervalDesign(DoseFindingDesign):
         """E / S / D (:data:`ESCALATE`, :data:`STAY`, :data:`DEESCALATE`) for ``y`` DLTs in
         ``n`` patients at the current dose, before the safety rule."""
         raise NotImplementedError
-
-    @property
-    def target(self) -> float:
-        return self._target
-
-    @property
-    def max_n(self) -> int:
-        return self.n_cohorts * self.cohort_size
 
     @cached_property
     def keys(self) -> NDArray[np.float64]:
@@ -208,10 +186,6 @@ class IntervalDesign(DoseFindingDesign):
     def _equivalence_index(self) -> int:
         # the cut point is formed as interval_keys forms it, so the comparison is exact
         return int(np.flatnonzero(self.keys == self._target - self.eps1)[0])
-
-    @property
-    def max_patients(self) -> int:
-        return self.max_n
 
     def _common_description(self) -> str:
         return (
@@ -281,19 +255,10 @@ class IntervalDesign(DoseFindingDesign):
         return self.boundaries(full=full)
 
     # --- the batch rule -----------------------------------------------------------------------
-    def _first_eliminated(self, st: States) -> IntArray:
-        """Lowest eliminated dose per trial (K if none), from the counts."""
-        ncap = np.minimum(st.n, self.max_n)
-        hit = (st.n >= 3) & (st.y >= self._elim[ncap])
-        return np.where(hit.any(axis=1), hit.argmax(axis=1), self.n_doses).astype(np.int64)
-
     def decide_batch(self, st: States) -> Decisions:
         k = self.n_doses
-        t = st.size
-        rows = np.arange(t)
-        d = st.current
-        nd = np.minimum(st.n[rows, d], self.max_n)
-        yd = np.minimum(st.y[rows, d], nd)
+        d, nd, yd = self._at_current(st)
+        yd = np.minimum(yd, nd)
         code = self._code[nd, yd]
         first_elim = self._first_eliminated(st)
         here_elim = first_elim <= d
@@ -308,10 +273,7 @@ class IntervalDesign(DoseFindingDesign):
         )
         reached = st.total >= self.max_n
         stop = reached | toxic_stop
-        selected = np.full(t, -1, dtype=np.int64)
-        choose = reached & ~toxic_stop
-        if choose.any():
-            selected[choose] = self.select_batch(st.take(np.flatnonzero(choose)))
+        selected = self._selected_where(st, reached & ~toxic_stop)
         reason = np.where(toxic_stop, R_TOO_TOXIC, np.where(reached, R_MAX_N, reason))
         return Decisions(
             next_dose=next_dose.astype(np.int64), stop=stop, reason=reason, selected=selected
