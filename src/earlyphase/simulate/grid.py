@@ -49,7 +49,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +123,31 @@ def _whole(value: Any, where: str, low: int, high: int, problems: list[str]) -> 
     return value
 
 
+def _entries(
+    spec: Mapping[str, Any],
+    key: str,
+    what: str,
+    fields: str,
+    allowed: set[str],
+    source: str,
+    problems: list[str],
+) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
+    """The mappings listed under ``key`` (designs, scenarios), numbered from 1 with where
+    each stands; the problems of each entry are noted as it is reached, so they are named in
+    the order of the file."""
+    entries = spec.get(key)
+    if not isinstance(entries, list) or not entries:
+        problems.append(f"{source}: {key}: a list of at least one {what}")
+        entries = []
+    for i, entry in enumerate(entries, start=1):
+        where = f"{source}: {key}[{i}]"
+        if not isinstance(entry, Mapping):
+            problems.append(f"{where}: a mapping with {fields}")
+            continue
+        _unknown(entry, allowed, where, problems)
+        yield i, where, entry
+
+
 def parse_grid(spec: Mapping[str, Any], source: str = "grid") -> Grid:
     """Validate a grid (a mapping, as read from YAML or JSON); every design variant is built
     once here, so a bad setting is reported before anything runs, all problems together."""
@@ -142,16 +167,8 @@ def parse_grid(spec: Mapping[str, Any], source: str = "grid") -> Grid:
         problems.append(f"{source}: target: a DLT rate in (0, 1), got {target!r}")
         target = None
     variants: list[Variant] = []
-    designs = spec.get("designs")
-    if not isinstance(designs, list) or not designs:
-        problems.append(f"{source}: designs: a list of at least one design")
-        designs = []
-    for i, d in enumerate(designs, start=1):
-        where = f"{source}: designs[{i}]"
-        if not isinstance(d, Mapping):
-            problems.append(f"{where}: a mapping with design and settings")
-            continue
-        _unknown(d, _DESIGN, where, problems)
+    listed = _entries(spec, "designs", "design", "design and settings", _DESIGN, source, problems)
+    for _i, where, d in listed:
         name = d.get("design")
         base = d.get("settings", {}) or {}
         vary = d.get("vary", {}) or {}
@@ -194,17 +211,10 @@ def parse_grid(spec: Mapping[str, Any], source: str = "grid") -> Grid:
     for dup in sorted({x for x in labels if labels.count(x) > 1}):
         problems.append(f"{source}: designs: two variants are labelled {dup!r}; give labels")
     scenarios: list[Scenario] = []
-    raw = spec.get("scenarios")
-    if not isinstance(raw, list) or not raw:
-        problems.append(f"{source}: scenarios: a list of at least one scenario")
-        raw = []
-    for i, sc in enumerate(raw, start=1):
-        where = f"{source}: scenarios[{i}]"
-        if not isinstance(sc, Mapping):
-            problems.append(f"{where}: a mapping with label and truth")
-            continue
-        _unknown(sc, _SCENARIO, where, problems)
-        truth = sc.get("truth")
+    for i, where, entry in _entries(
+        spec, "scenarios", "scenario", "label and truth", _SCENARIO, source, problems
+    ):
+        truth = entry.get("truth")
         ok = (
             isinstance(truth, list)
             and truth
@@ -216,7 +226,9 @@ def parse_grid(spec: Mapping[str, Any], source: str = "grid") -> Grid:
         if not ok or not isinstance(truth, list):
             problems.append(f"{where}: truth: a list of probabilities in [0, 1], one per dose")
             continue
-        scenarios.append(Scenario(str(sc.get("label", f"scenario {i}")), tuple(map(float, truth))))
+        scenarios.append(
+            Scenario(str(entry.get("label", f"scenario {i}")), tuple(map(float, truth)))
+        )
     if variants and scenarios:
         for sc in scenarios:
             for v in variants:
@@ -352,7 +364,7 @@ def _designs(grid: Grid, run: str | None) -> tuple[dict[str, Any], dict[str, Any
 def run_task(grid: Grid, scenario: int, chunk: int, n: int, run: str | None = None) -> pd.DataFrame:
     """One scenario, one chunk of ``n`` trials, every variant on the same patients. Tasks of
     one ``run`` share the designs this thread built (results are the same either way)."""
-    from earlyphase.simulate.monte_carlo import compare_designs
+    from earlyphase.simulate.monte_carlo import compare_designs, dose_rows
 
     designs, tables = _designs(grid, run)
     sc = grid.scenarios[scenario]
@@ -363,26 +375,11 @@ def run_task(grid: Grid, scenario: int, chunk: int, n: int, run: str | None = No
         seed=task_seed(grid.seed, scenario, chunk),
         tables=tables,
     )
-    rows = []
-    for v in grid.variants:
-        oc = ocs[v.label]
-        labels = [*oc.dose_labels, "none"]
-        for i, label in enumerate(labels):
-            last = i == len(labels) - 1
-            rows.append(
-                {
-                    "scenario": sc.label,
-                    "variant": v.label,
-                    "design": v.design,
-                    "dose": label,
-                    "dose_index": i + 1 if not last else 0,
-                    "true_tox": np.nan if last else sc.truth[i],
-                    "prob_selected": float(oc.selection[i]),
-                    "mean_patients": np.nan if last else float(oc.mean_n[i]),
-                    "mean_dlt": np.nan if last else float(oc.mean_dlt[i]),
-                    "n_sims": n,
-                }
-            )
+    rows = [
+        {"scenario": sc.label, "variant": v.label, "design": v.design, **dose, "n_sims": n}
+        for v in grid.variants
+        for dose in dose_rows(ocs[v.label])
+    ]
     return pd.DataFrame(rows)
 
 

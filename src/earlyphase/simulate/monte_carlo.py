@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,10 +66,32 @@ def compare_designs(
         oc = from_tally(design, p, tallies[name])
         ocs[name] = oc
         row: dict[str, object] = {"design": name}
-        for label, prob in zip([*oc.dose_labels, "none"], oc.selection, strict=True):
-            row[f"P(select {label})"] = float(prob)
+        for dose in dose_rows(oc):
+            row[f"P(select {dose['dose']})"] = dose["prob_selected"]
         row["mean_n"] = oc.mean_total_n
         row["mean_dlt"] = oc.mean_total_dlt
         row["same_choice_as_first"] = same[name] / n_sims
         rows.append(row)
     return pd.DataFrame(rows), ocs
+
+
+def dose_rows(oc: OperatingCharacteristics) -> list[dict[str, Any]]:
+    """A design's operating characteristics as one row per dose and a last row for no dose
+    (``dose`` "none", ``dose_index`` 0): the true DLT rate, P(selected), E[patients] and
+    E[DLTs] (NaN where they do not apply). The rows :func:`compare_designs` and the scenario
+    grid (:mod:`earlyphase.simulate.grid`) build their tables from."""
+    labels = [*oc.dose_labels, "none"]
+    rows = []
+    for i, label in enumerate(labels):
+        last = i == len(labels) - 1
+        rows.append(
+            {
+                "dose": label,
+                "dose_index": i + 1 if not last else 0,
+                "true_tox": np.nan if last else float(oc.true_tox[i]),
+                "prob_selected": float(oc.selection[i]),
+                "mean_patients": np.nan if last else float(oc.mean_n[i]),
+                "mean_dlt": np.nan if last else float(oc.mean_dlt[i]),
+            }
+        )
+    return rows
