@@ -8,6 +8,7 @@ consistency with the design's own ``decide`` on the same data."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from earlyphase.conduct.protocol import build_protocol
 from earlyphase.conduct.web import create_app
 from earlyphase.designs import BOIN
 from earlyphase.designs.backfill import Backfill
+from helpers import csrf_of
 
 TRIAL = "BACKFILL"
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -209,9 +211,27 @@ def test_backfill_through_the_api(db_url: str) -> None:
         "arm": "backfill", "dose_level": 1, "dose": 0.5, "dose_unit": "x 10^6 cells/kg",
         "cohort": -1, "opens_cohort": True, "while_pending": 2, "refusal": None,
     }  # fmt: skip
+    # the dashboard says where the next subject goes, and each dose's backfill state
+    login = client.get("/login").text
+    client.post(
+        "/login", data={"csrf": csrf_of(login), "username": "inv", "password": "inv-passwd-11"}
+    )
+    page = client.get(f"/trials/{TRIAL}").text
+    assert (
+        'id="next-subject">The next subject enrolled goes as a backfill subject at Level 1: '
+        "0.5 x 10^6 cells/kg." in page
+    )
+    backfill = re.search(r'<table id="backfill">(.*?)</table>', page, re.S)
+    assert backfill is not None and "<td>open</td>" in backfill.group(1)
     r = enrol("B1")
     assert r.status_code == 201, r.text
+    assert (r.json()["arm"], r.json()["dose_level"], r.json()["cohort"]) == ("backfill", 1, -1)
     assert svc.placement(inv, TRIAL, "B1")["arm"] == "backfill"
+    form = client.post(
+        f"/trials/{TRIAL}/enrol",
+        data={"csrf": csrf_of(page), "code": "B2", "weight_kg": "70"},
+    )
+    assert "Saved: B2 enrolled as a backfill subject at Level 1" in form.text
     # the infusion is checked against the backfill dose, not the escalation cohort's
     bad = client.post(
         f"/api/trials/{TRIAL}/subjects/B1/infusions",
@@ -219,8 +239,7 @@ def test_backfill_through_the_api(db_url: str) -> None:
         json={"infused_at": f"{_day(0)}T08:00", "cells_per_kg": 1.0, "lot": "L2"},
     )
     assert bad.status_code == 422 and "backfill dose level 1" in bad.json()["detail"], bad.text
-    for code in ("B2", "B3"):
-        assert enrol(code).status_code == 201
+    assert enrol("B3").status_code == 201
     refused = enrol("B4")
     assert refused.status_code == 422 and refused.json()["field"] == "cohort"
     assert "at the cap" in refused.json()["detail"]

@@ -7,6 +7,7 @@ consistency with the design's own ``decide`` on the same data."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from earlyphase.conduct import ConductError, TrialService, open_store
 from earlyphase.conduct.protocol import build_protocol
 from earlyphase.conduct.web import create_app
 from earlyphase.designs.boin12 import BOIN12
+from helpers import csrf_of
 
 TRIAL = "PHASE-I-II"
 D0 = "2026-01-05"
@@ -143,6 +145,16 @@ def test_boin12_through_the_api(db_url: str) -> None:
     st = client.get(f"/api/trials/{TRIAL}", headers=auth).json()
     assert st["efficacy"] and st["outcomes"] == "1EBN"
     assert st["per_dose"][0]["responses"] == 2 and st["per_dose"][0]["dlt"] == 1
+    login = client.get("/login").text
+    client.post(
+        "/login", data={"csrf": csrf_of(login), "username": "inv", "password": "inv-passwd-11"}
+    )
+    page = client.get(f"/trials/{TRIAL}").text
+    table = re.search(r'<table id="per-dose">(.*?)</table>', page, re.S)
+    assert table is not None and '<th scope="col">Desirability</th>' in table.group(1)
+    first = re.findall(r"<td>([^<]*)</td>", table.group(1))[:4]
+    assert first[1:] == ["3", "1", "2"]  # evaluated, DLT, responses at level 1
+    assert "Nobody can be enrolled now: cohort:" in page
     dec = st["decisions"][0]
     refused = client.post(
         f"/api/trials/{TRIAL}/subjects", headers=auth, json={"code": "A4", "weight_kg": 60.0}

@@ -44,6 +44,14 @@ def _window_text(p: dict[str, Any]) -> str:
     return f"window ended {p['window_end'] or ''}: DLT assessment due"
 
 
+def placed_text(placed: dict[str, Any]) -> str:
+    """Where the design placed a subject, as the coordinator confirms it on the dashboard."""
+    dose = dose_label(placed["dose_level"], placed["dose"], placed["dose_unit"])
+    if placed["arm"] == "backfill":
+        return f"as a backfill subject at {dose}"
+    return f"in cohort {placed['cohort']} at {dose}"
+
+
 def dashboard_view(st: dict[str, Any], name: str, role: str) -> dict[str, Any]:
     """What the dashboard shows of the trial's status ``st`` to a user in ``role``: every
     dose named with its level, amount and unit, every subject with the link to its page."""
@@ -70,7 +78,12 @@ def dashboard_view(st: dict[str, Any], name: str, role: str) -> dict[str, Any]:
         }
         for d in st["decisions"]
     ]
-    codes = sorted({code for c in st["cohorts"] for code in c["subjects"]})
+    backfill = st.get("backfill")
+    codes = sorted(
+        {code for c in st["cohorts"] for code in c["subjects"]}
+        | {code for c in (backfill or {}).get("cohorts", []) for code in c["subjects"]}
+    )
+    nxt = st["next_subject"]
     return {
         "trial": name,
         "trial_url": trial_url,
@@ -106,6 +119,32 @@ def dashboard_view(st: dict[str, Any], name: str, role: str) -> dict[str, Any]:
             {**x, "given": f"{x['cells_per_kg']:g}", "assigned": f"{x['assigned']:g}"}
             for x in st["deviations"]
         ],
+        "next_subject": {
+            "refusal": nxt["refusal"],
+            "text": None if nxt["refusal"] else placed_text(nxt),
+        },
+        "per_dose": [
+            {
+                **row,
+                "dose": dose(row["dose_level"]),
+                "n": row.get("n", row.get("known")),
+                "responses": row.get("responses"),
+            }
+            for row in st["per_dose"]
+        ],
+        "efficacy": st["efficacy"],
+        "response_rule": st["response_rule"],
+        "phase12": any("desirability" in row for row in st["per_dose"]),
+        "backfill": None
+        if backfill is None
+        else {
+            **backfill,
+            "cohorts": [
+                {"dose": dose(c["dose_level"]), "subjects": [subject(x) for x in c["subjects"]]}
+                for c in backfill["cohorts"]
+            ],
+            "per_dose": [{**row, "dose": dose(row["dose_level"])} for row in backfill["per_dose"]],
+        },
         "writer": role in ("admin", "investigator"),
         "admin": role == "admin",
         "statistician": role == "statistician",
@@ -136,7 +175,9 @@ def add_routes(app: FastAPI, web: Web) -> None:
     @app.post("/api/trials/{name}/subjects", status_code=201)
     def enrol(name: TrialPath, body: EnrolIn, user: User = Depends(api_user)) -> dict[str, Any]:
         subj = service.enrol(user, name, body.code, body.weight_kg, body.site, body.enrolled_on)
-        return {"id": subj.id, "code": subj.code, "cohort_id": subj.cohort_id}
+        # where the design placed the subject: the escalation cohort, or backfill at a dose
+        placed = service.placement(user, name, subj.code)
+        return {"id": subj.id, "code": subj.code, "cohort_id": subj.cohort_id, **placed}
 
     @app.get("/trials/{name}", response_class=HTMLResponse)
     def dashboard(name: TrialPath, request: Request) -> Response:
@@ -172,7 +213,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
         site: FormLine200 = "",
     ) -> Response:
         def action(user: User) -> str:
-            service.enrol(user, name, code, weight_kg, site or None, enrolled_on or None)  # type: ignore[arg-type]
-            return f"{code} enrolled"
+            subj = service.enrol(user, name, code, weight_kg, site or None, enrolled_on or None)  # type: ignore[arg-type]
+            return f"{subj.code} enrolled {placed_text(service.placement(user, name, subj.code))}"
 
         return submit(name, request, csrf, action)

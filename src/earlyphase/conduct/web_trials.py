@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from earlyphase.conduct.models import User
-from earlyphase.conduct.protocol import CONDUCT_DESIGNS
+from earlyphase.conduct.protocol import CONDUCT_DESIGNS, service_settings
 from earlyphase.conduct.service import ConductError
 from earlyphase.conduct.web_common import (
     FormCsrf,
@@ -32,8 +32,6 @@ from earlyphase.conduct.web_common import (
 )
 from earlyphase.designs.settings import (
     CONDUCT,
-    PROTOCOL,
-    SINGLE_ARM,
     TITLES,
     Setting,
     coerce,
@@ -52,12 +50,12 @@ _FORM_SKIPS = ("n_doses", "dose_values", "unit", "window")
 
 
 def _form_settings(design: str) -> list[Setting]:
-    """The settings the trial form asks for ``design``: the registry's, plus the protocol's
-    response endpoint for single-arm designs that count responses."""
+    """The settings the trial form asks for ``design``: the registry's, plus those the service
+    takes for it (the response endpoint of the designs counting responses, the backfill
+    group of BOIN and 3+3)."""
     own = [s for s in settings_for(design) if s.name not in _FORM_SKIPS]
-    if design in SINGLE_ARM and design != "tox-monitor":
-        own += list(PROTOCOL)
-    return own
+    names = {s.name for s in own}
+    return own + [s for s in service_settings(design) if s.name not in names]
 
 
 def _setting_field(design: str, s: Setting) -> dict[str, Any]:
