@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import html
 import math
 import os
 import unicodedata
@@ -422,6 +421,15 @@ class TokenIn(BaseModel):
     password: Password
 
 
+def refusal_status(exc: ConductError) -> int:
+    """The HTTP status of a page the service refused: 403 not allowed, 404 no such trial or
+    record, 422 anything else it will not do (e.g. a computation too large)."""
+    if isinstance(exc, PermissionDenied):
+        return 403
+    field, _, text = str(exc).partition(": ")
+    return 404 if text.startswith("no ") and field in ("trial", "decision", "subject") else 422
+
+
 @dataclass(frozen=True)
 class Web:
     """The service and the session helpers every room's routes use."""
@@ -434,7 +442,6 @@ class Web:
     make_session: Callable[[User, Request], str]
     session_user: Callable[[Request], tuple[User, str] | None]
     api_user: Callable[[Request], User]
-    page: Callable[[str, str], HTMLResponse]
     render: Callable[..., HTMLResponse]
     message: Callable[..., HTMLResponse]
     form_user: Callable[[Request, str], User]
@@ -495,17 +502,6 @@ def build_web(service: TrialService, key: bytes) -> Web:
         return found[0]
 
     # --- pages ---------------------------------------------------------------------------------
-    def page(title: str, body: str) -> HTMLResponse:
-        return HTMLResponse(
-            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
-            + html.escape(title)
-            + "</title><style>body{font-family:Arial,sans-serif;max-width:960px;margin:2em auto}"
-            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}"
-            ".msg{background:#ffe;border:1px solid #cc9;padding:6px}</style></head><body>"
-            + body
-            + "</body></html>"
-        )
-
     def render(
         template: str,
         request: Request,
@@ -580,7 +576,6 @@ def build_web(service: TrialService, key: bytes) -> Web:
         make_session=make_session,
         session_user=session_user,
         api_user=api_user,
-        page=page,
         render=render,
         message=message,
         form_user=form_user,

@@ -29,6 +29,7 @@ from earlyphase.conduct.web_common import (
     RecordId,
     TrialPath,
     Web,
+    refusal_status,
 )
 from earlyphase.designs.spec import decision_rules
 
@@ -60,7 +61,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
     service = web.service
     session_user = web.session_user
     api_user = web.api_user
-    page = web.page
+    message = web.message
     submit = web.submit
 
     @app.get("/api/decisions/{decision_id}/review")
@@ -152,7 +153,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
         try:
             rv = service.review(found[0], decision_id)
         except ConductError as exc:
-            return page("Error", f"<p class='msg'>{html.escape(str(exc))}</p>")
+            return message(request, found, "Decision not shown", str(exc), refusal_status(exc))
         trial = quote(str(rv["trial"]), safe="")
         return RedirectResponse(f"/trials/{trial}/decisions/{decision_id}", status_code=303)
 
@@ -167,7 +168,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
         try:
             return HTMLResponse(render_packet(service.safety_packet(found[0], name)))
         except ConductError as exc:
-            return page("Error", f"<p class='msg'>{html.escape(str(exc))}</p>")
+            return message(request, found, "Packet not shown", str(exc), refusal_status(exc))
 
     @app.get("/trials/{name}/packet.pdf")
     def packet_pdf(name: TrialPath, request: Request) -> Response:
@@ -187,9 +188,9 @@ def add_routes(app: FastAPI, web: Web) -> None:
                 source.write_text(text_, encoding="utf-8")
                 pdf = write_pdf(source, Path(tmp) / "packet.pdf").read_bytes()
         except ConductError as exc:
-            return page("Error", f"<p class='msg'>{html.escape(str(exc))}</p>")
+            return message(request, found, "Packet not shown", str(exc), refusal_status(exc))
         except ValueError as exc:  # no Chromium on this server
-            return page("PDF unavailable", f"<p class='msg'>{html.escape(str(exc))}</p>")
+            return message(request, found, "PDF unavailable", str(exc), 503)
         return Response(
             pdf,
             media_type="application/pdf",

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from earlyphase.conduct.models import User
 from earlyphase.conduct.records import GRADES, RESPONSES, dose_label, when, zone_text
-from earlyphase.conduct.service import ConductError, PermissionDenied
+from earlyphase.conduct.service import ConductError
 from earlyphase.conduct.web_common import (
     EnrolIn,
     FormCsrf,
@@ -28,6 +28,7 @@ from earlyphase.conduct.web_common import (
     FormLine200,
     TrialPath,
     Web,
+    refusal_status,
 )
 from earlyphase.conduct.web_decisions import decision_rules_html
 from earlyphase.conduct.web_trials import _today
@@ -188,9 +189,7 @@ def add_routes(app: FastAPI, web: Web) -> None:
         try:
             st, design_rules = service.status_and_rules(user, name, depth=1)
         except ConductError as exc:
-            unknown = str(exc).startswith("trial: no trial named")
-            status = 403 if isinstance(exc, PermissionDenied) else 404 if unknown else 422
-            return message(request, found, "Trial not shown", str(exc), status)
+            return message(request, found, "Trial not shown", str(exc), refusal_status(exc))
         return render(
             "dashboard.html",
             request,
