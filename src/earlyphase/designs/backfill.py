@@ -65,13 +65,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from earlyphase.designs.base import DoseFindingDesign
-from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
+from earlyphase.designs.contract import Decision, Design, decision_frame
 from earlyphase.designs.late_onset import (
     TIMES_TO_DLT,
     Accrual,
     dlt_times,
     schedule_from,
     unit_gaps_of,
+)
+from earlyphase.designs.path_tree import (
+    PathNode,
+    binomial_probability,
+    grow_paths,
+    known_outcomes,
+    outcome_token,
 )
 from earlyphase.designs.tite_crm import (
     HistoryLike,
@@ -608,50 +615,17 @@ class Backfill(Design):
     ) -> pd.DataFrame:
         """Every path of the next ``n_cohorts`` escalation cohorts, each cohort's outcomes known
         before the next (no backfill patients in the tree: the wrapped design's paths, decided
-        with :meth:`decide`), with probabilities under ``truth``."""
-        import pandas as pd
-        from scipy.stats import binom
-
-        if isinstance(n_cohorts, bool) or not isinstance(n_cohorts, int) or n_cohorts < 1:
-            raise ValueError(f"n_cohorts: must be an integer >= 1, got {n_cohorts!r}")
+        with :meth:`decide`), with probabilities under ``truth``. Paths start with the
+        outcome string of ``history``."""
         p = None if truth is None else check_truth(truth, self.n_doses)
         start = "" if history is None else str(history)
-        dec0 = self.decide(start or None)
-        if dec0.stop or dec0.dose is None:
-            return pd.DataFrame(columns=list(PATH_COLUMNS))
-        nodes: list[tuple[str, int, float]] = [(start, dec0.dose, 1.0)]
-        rows: list[dict[str, Any]] = []
-        for c in range(1, n_cohorts + 1):
-            new_nodes: list[tuple[str, int, float]] = []
-            for path, dose, prob in nodes:
-                size = self.cohort_size
-                for j in range(size + 1):
-                    new_path = (path + f" {dose}" + "N" * (size - j) + "T" * j).strip()
-                    pr = (
-                        float("nan") if p is None else prob * float(binom.pmf(j, size, p[dose - 1]))
-                    )
-                    dec = self.decide(new_path)
-                    rows.append(
-                        {
-                            "cohort": c,
-                            "path": new_path,
-                            "dose": dose,
-                            "n_dlt": j,
-                            "next": dec.dose,
-                            "decision": dec.reason,
-                            "selected": dec.selected if dec.stop else None,
-                            "probability": pr,
-                        }
-                    )
-                    if not dec.stop and dec.dose is not None:
-                        new_nodes.append((new_path, dec.dose, pr))
-            nodes = new_nodes
-            if not nodes:
-                break
-        frame = pd.DataFrame(rows, columns=list(PATH_COLUMNS))
-        for col in ("next", "selected"):
-            frame[col] = frame[col].astype("Int64")
-        return frame
+        branch = known_outcomes(
+            lambda _h: self.cohort_size,
+            lambda h, dose, size, k: (h + " " + outcome_token(dose, size, k)).strip(),
+            binomial_probability(p),
+        )
+        root = PathNode(start, start, 0, 0, 0, 1.0)
+        return grow_paths(root, n_cohorts, lambda h: self.decide(h or None), branch)
 
     # --- operating characteristics --------------------------------------------------------------
     def operating_characteristics(

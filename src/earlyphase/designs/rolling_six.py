@@ -52,8 +52,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
+from earlyphase.designs.contract import Decision, Design, decision_frame
 from earlyphase.designs.doses import DoseLevels
+from earlyphase.designs.path_tree import PathNode, grow_paths, known_outcomes, outcome_token
 from earlyphase.engine.results import OperatingCharacteristics
 from earlyphase.stats.checks import check_count, check_positive
 
@@ -399,52 +400,26 @@ class RollingSix(Design):
     def dose_paths(self, n_cohorts: int, history: Any = None, truth: Any = None) -> pd.DataFrame:
         """Every way the next ``n_cohorts`` patients can go when each is evaluated before the
         next is enrolled (a cohort is one patient; nobody is pending, so suspensions cannot
-        occur), with the probability of each path under the true DLT rates ``truth``."""
-        import pandas as pd
-
-        n_cohorts = check_count(n_cohorts, "n_cohorts", minimum=1)
+        occur), with the probability of each path under the true DLT rates ``truth``. Paths
+        start with the outcome string of ``history``."""
         probs = None if truth is None else self._truth(truth)
         base = "" if history is None else str(history).strip()
         if not isinstance(history, (str, type(None))):
             base = " ".join(f"{d}{o}" for d, o in history)
-        start = self.decide(base or None)
-        if start.stop:
-            return pd.DataFrame(columns=list(PATH_COLUMNS))
-        nodes: list[tuple[str, int, float]] = [(base, int(start.dose or 1), 1.0)]
-        rows: list[dict[str, Any]] = []
-        for c in range(1, n_cohorts + 1):
-            grown = []
-            for path, dose, prob in nodes:
-                for letter, tox in (("N", 0), ("T", 1)):
-                    if probs is None:
-                        pr = float("nan")
-                    else:
-                        q = float(probs[dose - 1])
-                        pr = prob * (q if tox else 1.0 - q)
-                    new_path = (path + f" {dose}{letter}").strip()
-                    d = self.decide(new_path)
-                    rows.append(
-                        {
-                            "cohort": c,
-                            "path": new_path,
-                            "dose": dose,
-                            "n_dlt": tox,
-                            "next": d.dose,
-                            "decision": d.reason,
-                            "selected": d.selected,
-                            "probability": pr,
-                        }
-                    )
-                    if not d.stop:
-                        # nobody is pending on these paths, so a suspension cannot occur
-                        grown.append((new_path, int(d.dose or dose), pr))
-            nodes = grown
-            if not nodes:
-                break
-        frame = pd.DataFrame(rows, columns=list(PATH_COLUMNS))
-        for col in ("next", "selected"):
-            frame[col] = frame[col].astype("Int64")
-        return frame
+
+        def probability(dose: int, _size: int, tox: int) -> float:
+            if probs is None:
+                return float("nan")
+            q = float(probs[dose - 1])
+            return q if tox else 1.0 - q
+
+        branch = known_outcomes(
+            lambda _h: 1,
+            lambda h, dose, size, k: (h + " " + outcome_token(dose, size, k)).strip(),
+            probability,
+        )
+        root = PathNode(base, base, 0, 0, 0, 1.0)
+        return grow_paths(root, n_cohorts, lambda h: self.decide(h or None), branch)
 
     # -- operating characteristics -----------------------------------------------------------
 

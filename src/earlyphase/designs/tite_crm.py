@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from earlyphase.designs.contract import PATH_COLUMNS, Decision, Design, decision_frame
+from earlyphase.designs.contract import Decision, Design, decision_frame
 from earlyphase.designs.doses import DoseLevels, start_index
 from earlyphase.designs.late_onset import (
     ACCRUALS,
@@ -64,6 +64,7 @@ from earlyphase.designs.late_onset import (
 from earlyphase.designs.late_onset import dropout_times as _dropout_times
 from earlyphase.designs.late_onset import schedule_from as _schedule_from
 from earlyphase.designs.outcomes import History, as_history
+from earlyphase.designs.path_tree import PathNode, binomial_probability, grow_paths, known_outcomes
 from earlyphase.engine.results import OperatingCharacteristics
 from earlyphase.engine.states import check_truth
 from earlyphase.engine.step import overdose_summaries
@@ -175,6 +176,15 @@ class PatientHistory:
         """The same patients with every one followed to the end of the window (no new DLT)."""
         fu = np.where(self.dlt, self.follow_up, np.maximum(self.follow_up, window))
         return PatientHistory(self.level, self.dlt, fu.astype(np.float64))
+
+    def with_cohort(self, dose: int, size: int, n_dlt: int, window: float) -> PatientHistory:
+        """The same patients and a cohort of ``size`` at ``dose`` who completed the window,
+        the last ``n_dlt`` of them with a DLT (the order of outcome strings, N before T)."""
+        return PatientHistory(
+            np.concatenate((self.level, np.full(size, dose, dtype=np.int64))),
+            np.concatenate((self.dlt, np.arange(size) >= size - n_dlt)),
+            np.concatenate((self.follow_up, np.full(size, float(window)))),
+        )
 
 
 HistoryLike = (
@@ -817,57 +827,14 @@ class TITECRM(Design):
         new cohort's patients complete the window before the next cohort is dosed (the CRM's
         pathways; Yap et al. 2017). Paths are outcome strings from the start of the tree.
         """
-        import pandas as pd
-        from scipy.stats import binom
-
-        if isinstance(n_cohorts, bool) or not isinstance(n_cohorts, int) or n_cohorts < 1:
-            raise ValueError(f"n_cohorts: must be an integer >= 1, got {n_cohorts!r}")
         p = None if truth is None else check_truth(truth, self.n_doses)
         base = as_patient_history(history, self.n_doses, self.window).completed(self.window)
-        dec0 = self.decide(base)
-        if dec0.stop:
-            return pd.DataFrame(columns=list(PATH_COLUMNS))
-        assert dec0.dose is not None
-        # each open node: (path, patients so far, next dose, probability)
-        nodes: list[tuple[str, PatientHistory, int, float]] = [("", base, dec0.dose, 1.0)]
-        rows: list[dict[str, Any]] = []
-        for c in range(1, n_cohorts + 1):
-            new_nodes: list[tuple[str, PatientHistory, int, float]] = []
-            for path, h, dose, prob in nodes:
-                size = min(self.cohort_size, self.n_patients - len(h))
-                for k in range(size + 1):
-                    token = f"{dose}" + "N" * (size - k) + "T" * k
-                    new_path = (path + " " + token).strip()
-                    hh = PatientHistory(
-                        np.concatenate((h.level, np.full(size, dose, dtype=np.int64))),
-                        np.concatenate((h.dlt, np.arange(size) >= size - k)),
-                        np.concatenate((h.follow_up, np.full(size, self.window))),
-                    )
-                    pr = (
-                        float("nan") if p is None else prob * float(binom.pmf(k, size, p[dose - 1]))
-                    )
-                    dec = self.decide(hh)
-                    rows.append(
-                        {
-                            "cohort": c,
-                            "path": new_path,
-                            "dose": dose,
-                            "n_dlt": k,
-                            "next": dec.dose,
-                            "decision": dec.reason,
-                            "selected": dec.selected if dec.stop else None,
-                            "probability": pr,
-                        }
-                    )
-                    if not dec.stop and dec.dose is not None:
-                        new_nodes.append((new_path, hh, dec.dose, pr))
-            nodes = new_nodes
-            if not nodes:
-                break
-        frame = pd.DataFrame(rows, columns=list(PATH_COLUMNS))
-        for col in ("next", "selected"):
-            frame[col] = frame[col].astype("Int64")
-        return frame
+        branch = known_outcomes(
+            lambda h: min(self.cohort_size, self.n_patients - len(h)),
+            lambda h, dose, size, k: h.with_cohort(dose, size, k, self.window),
+            binomial_probability(p),
+        )
+        return grow_paths(PathNode(base, "", 0, 0, 0, 1.0), n_cohorts, self.decide, branch)
 
     # --- operating characteristics ------------------------------------------------------------
     def operating_characteristics(
