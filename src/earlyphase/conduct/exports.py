@@ -175,7 +175,7 @@ class ExportsMixin(ServiceBase):
         DLT, N none, X not evaluable, None pending; voided subjects left out) and every
         decision as the status shows it (recommendation, verdict, signature, data changes)."""
         from earlyphase.conduct.common import conduct_of, design_of
-        from earlyphase.conduct.decisions import _decision_dict, cohorts_of, members
+        from earlyphase.conduct.decisions import cohorts_of, decision_dict, members
         from earlyphase.conduct.models import Decision
         from earlyphase.conduct.timeline import evaluation
 
@@ -206,7 +206,7 @@ class ExportsMixin(ServiceBase):
                 "schedule": trial.schedule,
                 "conduct": conduct_of(trial),
                 "cohorts": cohorts,
-                "decisions": [_decision_dict(d) for d in decisions],
+                "decisions": [decision_dict(d) for d in decisions],
             }
 
         return self.read(get)

@@ -25,10 +25,11 @@ from earlyphase.conduct.common import (
     trial_named,
     zone_of,
 )
-from earlyphase.conduct.decisions import DecisionsMixin, cohorts_of, members, subject_review
+from earlyphase.conduct.decisions import cohorts_of, members, subject_review
+from earlyphase.conduct.status import StatusMixin
 
 
-class PacketMixin(DecisionsMixin):
+class PacketMixin(StatusMixin):
     """``safety_packet``: the data of the packet (the web page and ``earlyphase packet``)."""
 
     def safety_packet(self, actor: Any, trial_name: str) -> dict[str, Any]:

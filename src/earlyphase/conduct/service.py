@@ -27,6 +27,7 @@ from earlyphase.conduct.entry import EntryMixin
 from earlyphase.conduct.exports import ExportsMixin
 from earlyphase.conduct.packet import PacketMixin
 from earlyphase.conduct.records import RecordsMixin
+from earlyphase.conduct.status import StatusMixin
 from earlyphase.conduct.trials import TrialsMixin
 
 __all__ = ["MEANINGS", "MODELS", "ROLES", "ConductError", "PermissionDenied", "TrialService"]
@@ -41,6 +42,7 @@ class TrialService(
     EntryMixin,
     CorrectionsMixin,
     DecisionsMixin,
+    StatusMixin,
     ExportsMixin,
 ):
     """Trial operations on one database (``TrialService(open_store(url))``)."""
