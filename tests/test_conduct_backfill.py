@@ -243,3 +243,27 @@ def test_backfill_through_the_api(db_url: str) -> None:
     refused = enrol("B4")
     assert refused.status_code == 422 and refused.json()["field"] == "cohort"
     assert "at the cap" in refused.json()["detail"]
+
+
+def test_a_stop_waits_for_the_backfill_subjects_in_their_window(db_url: str) -> None:
+    """BF-BOIN selects the MTD with every patient's outcome (Zhao et al. 2024), so the stop
+    at the last escalation cohort is frozen only once the backfill subject is evaluated."""
+    svc, u = _setup(db_url, {**SPEC, "n_cohorts": 2, "backfill_require_response": False})
+    inv, stat = u["inv"], u["stat"]
+    for code in ("S1", "S2", "S3"):
+        _treat(svc, inv, code, 40)
+        svc.record_dlt(inv, TRIAL, code, assessed_on=_day(-13))
+    svc.confirm_decision(stat, svc.recommendation(stat, TRIAL)["latest"]["id"], "stat-passwd-1")
+    for code in ("S4", "S5", "S6"):
+        _treat(svc, inv, code, 30)
+    assert _treat(svc, inv, "B1", 4)["arm"] == "backfill"
+    for code in ("S4", "S5", "S6"):
+        svc.record_dlt(inv, TRIAL, code, assessed_on=_day(0))
+    st = svc.status(stat, TRIAL)
+    assert len(st["decisions"]) == 1  # the stop is not frozen while B1 is pending
+    assert st["waiting"].startswith("the design would stop the trial")
+    assert "B1 (day 5 of 28)" in st["waiting"]
+    _dlt(svc, inv, "B1", 0)
+    latest = svc.recommendation(stat, TRIAL)["latest"]
+    assert latest["stop"] and latest["after_cohort"] == 2
+    assert latest["outcomes"] == "1NNN 2NNN | backfill 1T"

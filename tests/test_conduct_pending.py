@@ -249,3 +249,31 @@ def test_dashboard_and_sign_off_page_show_pending_subjects(db_url: str) -> None:
     page = stat.get(f"/trials/{TRIAL}/decisions/{dec['id']}").text
     assert 'id="pending-rule">TITE-BOIN' in page and 'id="as-of">' + _day(0) in page
     assert "today day 15 of 28" in page and "<td>pending</td>" in page
+
+
+def test_a_stop_waits_for_the_pending_subjects(db_url: str) -> None:
+    """TITE-CRM at its sample size (2 patients) with S2 pending: a stop names the dose the
+    trial selects, so it is not frozen on partial follow-up; once S2's outcome is known (a DLT
+    here) the stop is frozen on complete data, for the statistician to sign."""
+    svc, u = _setup(
+        db_url, "tite-crm", {"skeleton": [0.05, 0.12, 0.25], "target": 0.25, "n_patients": 2}
+    )
+    _treat(svc, u["inv"], "S1", 30, 0.5)
+    _no_dlt(svc, u["inv"], "S1")
+    _approve(svc, u)
+    _treat(svc, u["inv"], "S2", 7, 1.0)
+    with pytest.raises(
+        ConductError,
+        match=r"^decision: the design would stop the trial .*decided on complete data, so the "
+        r"decision waits until the pending subjects are evaluated: S2 \(day 8 of 28\)",
+    ):
+        svc.decide_now(u["inv"], TRIAL)
+    assert len(svc.status(u["stat"], TRIAL)["decisions"]) == 1  # nothing frozen
+    with pytest.raises(ConductError, match="cohort: cohort 2 is full"):
+        svc.enrol(u["inv"], TRIAL, "S3", 60, enrolled_on=_day(0))
+    svc.record_ae(
+        u["inv"], TRIAL, "S2", "Immune system disorders", "Cytokine release syndrome", 3,
+        related=True, onset_on=_day(0), dlt=True,
+    )  # fmt: skip
+    latest = svc.recommendation(u["stat"], TRIAL)["latest"]
+    assert latest["stop"] and latest["after_cohort"] == 2 and latest["outcomes"] == "1N 2T"

@@ -258,11 +258,11 @@ def pending_subjects(s: Session, trial: Trial, design: Any, as_of: dt.date) -> l
     return out
 
 
-def _pending_text(pending: list[PendingSubject], cohort: int) -> str:
+def _pending_text(pending: list[PendingSubject], cohort: int | None = None) -> str:
     """ "S2 (day 5 of 28), S3 (not yet infused)" for the pending subjects of ``cohort``."""
     parts = []
     for p in pending:
-        if p.cohort != cohort:
+        if cohort is not None and p.cohort != cohort:
             continue
         f = p.follow
         where = (
@@ -356,9 +356,46 @@ def per_dose(s: Session, trial: Trial, design: Any, d: Any, data: str) -> list[d
     return [counts[k] for k in sorted(counts)]
 
 
+def _withheld_stop(s: Session, trial: Trial, design: Any, d: Any) -> str | None:
+    """Why the design's answer ``d`` is not frozen: a stop while subjects are pending (see
+    :func:`_freeze`); None when it may be."""
+    if not d.stop:
+        return None
+    pending = pending_subjects(s, trial, design, today(zone_of(trial)))
+    if not pending:
+        return None
+    return (
+        f"the design would stop the trial ({d.message or d.reason}); a stop and the dose it "
+        "selects are decided on complete data, so the decision waits until the pending "
+        f"subjects are evaluated: {_pending_text(pending)}; no subject is enrolled meanwhile"
+    )
+
+
+def withheld_stop(s: Session, trial: Trial, design: Any) -> str | None:
+    """Why no decision is frozen for a complete cohort: the design would stop while subjects
+    are pending (None otherwise). The status shows it while the trial waits."""
+    d, _seen = _design_answer(s, trial, design)
+    return _withheld_stop(s, trial, design, d)
+
+
+class PendingStopError(ConductError):
+    """The design would stop the trial while subjects are still pending: nothing is frozen."""
+
+
 def _freeze(s: Session, who: str, trial: Trial, cohort: Cohort, design: Any) -> Decision:
+    """Freeze the design's decision on the record as it is now.
+
+    A stop is final and names the dose the trial selects, so it is taken on complete data: a
+    design that would stop while subjects are pending (a time-to-event design at its sample
+    size, BF-BOIN with backfill subjects in their window) raises :class:`PendingStopError`
+    instead, and no subject is enrolled until the pending ones are evaluated and the design is
+    asked again (the selection at the end of TITE-CRM and BF-BOIN uses every patient's
+    complete outcome: Cheung & Chappell 2000; Zhao et al. 2024)."""
     data = outcomes(s, trial, design)
     d, seen = _design_answer(s, trial, design)
+    withheld = _withheld_stop(s, trial, design, d)
+    if withheld is not None:
+        raise PendingStopError(f"decision: {withheld}")
     seen["per_dose"] = per_dose(s, trial, design, d, data)
     seen["selected_label"] = selected_label(design)
     # plain JSON (no NumPy)
@@ -394,7 +431,10 @@ def maybe_decide(s: Session, who: str, trial: Trial, cohort: Cohort) -> Decision
         return None
     if latest_decision(s, trial, cohort.number) is not None:
         return None  # frozen: never recomputed silently
-    return _freeze(s, who, trial, cohort, design)
+    try:
+        return _freeze(s, who, trial, cohort, design)
+    except PendingStopError:
+        return None  # the entry stands; the status says the decision waits, and why
 
 
 def selected_label(design: Any) -> str | None:

@@ -41,6 +41,7 @@ from earlyphase.conduct.decisions import (
     per_dose,
     selected_label,
     waiting_for,
+    withheld_stop,
 )
 from earlyphase.conduct.models import (
     Cohort,
@@ -199,7 +200,7 @@ def _trial_status(s: Session, trial: Trial) -> dict[str, Any]:
         last = cohorts[-1]
         filled = sum(counts_in_cohort(s, trial, design, m) for m in members(s, last))
         if filled >= last.size:
-            waiting = waiting_for(s, trial, design, last)
+            waiting = waiting_for(s, trial, design, last) or withheld_stop(s, trial, design)
     data = outcomes(s, trial, design)
     answer: Any = None
     backfill = None
