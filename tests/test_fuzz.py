@@ -414,6 +414,14 @@ def test_a_database_conflict_is_409_not_500(client: TestClient, service: Any) ->
 TABLES_FROM = "<!-- generated from the settings registry: python tests/test_fuzz.py -->"
 
 
+#: Settings the service fills in or checks against the protocol's conduct settings.
+SERVICE_FILLS = {
+    "window": "the protocol's `dlt_window_days` (if given, must equal it)",
+    "backfill_window": "no backfill; giving it switches backfill on and it must equal "
+    "`dlt_window_days`",
+}
+
+
 def _service_designs() -> list[str]:
     """The designs a trial can be created with (a design may be registered before the
     service runs it)."""
@@ -441,6 +449,8 @@ def settings_tables() -> str:
         for s in group:
             allowed = "on/off" if s.type == "bool" else s.bounds_text() or "-"
             default = s.default_display() or ("required" if s.required else "none")
+            if s.name in SERVICE_FILLS:  # the service takes these from the protocol
+                default = SERVICE_FILLS[s.name]
             out.append(f"| `{s.name}` | {s.type} | {allowed} | {default} |")
         out.append("")
     return "\n".join(out)
