@@ -267,3 +267,8 @@ def test_a_stop_waits_for_the_backfill_subjects_in_their_window(db_url: str) -> 
     latest = svc.recommendation(stat, TRIAL)["latest"]
     assert latest["stop"] and latest["after_cohort"] == 2
     assert latest["outcomes"] == "1NNN 2NNN | backfill 1T"
+    # the report's record lists the backfill subject with its outcome, beside the cohorts
+    record = svc.export_decisions(TRIAL)
+    arms = {c["number"]: (c["arm"], c["dose_level"], c["outcomes"]) for c in record["cohorts"]}
+    assert arms[-1] == ("backfill", 1, {"B1": "T"})
+    assert arms[2] == ("escalation", 2, {"S4": "N", "S5": "N", "S6": "N"})

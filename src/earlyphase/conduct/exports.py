@@ -174,6 +174,7 @@ class ExportsMixin(ServiceBase):
         section: the design's settings, each cohort with its subjects' outcome letters (T
         DLT, N none, X not evaluable, None pending; voided subjects left out) and every
         decision as the status shows it (recommendation, verdict, signature, data changes)."""
+        from earlyphase.conduct.backfilling import backfill_cohorts
         from earlyphase.conduct.common import conduct_of, design_of
         from earlyphase.conduct.decisions import cohorts_of, decision_dict, members
         from earlyphase.conduct.models import Decision
@@ -192,8 +193,15 @@ class ExportsMixin(ServiceBase):
                         for x in members(s, c)
                         if not x.voided
                     },
+                    "arm": arm,
                 }
-                for c in cohorts_of(s, trial)
+                # backfill subjects (BF-BOIN) are reported with their evaluability too; their
+                # cohorts are numbered below the escalation cohorts', one per dose
+                for arm, group in (
+                    ("escalation", cohorts_of(s, trial)),
+                    ("backfill", backfill_cohorts(s, trial)),
+                )
+                for c in group
             ]
             decisions = s.execute(
                 select(Decision).where(Decision.trial_id == trial.id).order_by(Decision.id)
