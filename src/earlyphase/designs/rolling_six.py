@@ -55,6 +55,11 @@ from numpy.typing import NDArray
 from earlyphase.designs.contract import Decision, Design, decision_frame
 from earlyphase.designs.doses import DoseLevels
 from earlyphase.designs.path_tree import PathNode, grow_paths, known_outcomes, outcome_token
+from earlyphase.designs.pending_paths import (
+    check_pending_follow_up,
+    history_state,
+    pending_dose_paths,
+)
 from earlyphase.engine.results import OperatingCharacteristics
 from earlyphase.stats.checks import check_count, check_positive
 
@@ -397,12 +402,43 @@ class RollingSix(Design):
 
     # -- paths -------------------------------------------------------------------------------
 
-    def dose_paths(self, n_cohorts: int, history: Any = None, truth: Any = None) -> pd.DataFrame:
-        """Every way the next ``n_cohorts`` patients can go when each is evaluated before the
-        next is enrolled (a cohort is one patient; nobody is pending, so suspensions cannot
-        occur), with the probability of each path under the true DLT rates ``truth``. Paths
-        start with the outcome string of ``history``."""
+    def dose_paths(
+        self,
+        n_cohorts: int,
+        history: Any = None,
+        truth: Any = None,
+        *,
+        pending_follow_up: float | None = None,
+    ) -> pd.DataFrame:
+        """Every way the next ``n_cohorts`` patients can go, with the probability of each path
+        under the true DLT rates ``truth`` (a cohort is one patient).
+
+        By default each patient is evaluated before the next is enrolled (nobody is pending,
+        so suspensions cannot occur); paths start with the outcome string of ``history``.
+
+        With ``pending_follow_up=g`` (a fraction of the window in (0, 1)) a patient arrives
+        every g windows, while earlier ones are pending: each decision is Table 1's with the
+        patients enrolled, with DLT and pending at that moment; its "suspend" rows are nodes
+        where enrolment waits one interval, no one dosed, before the rule is applied again.
+        Pending outcomes resolve at later decisions with the probabilities of a time to DLT
+        uniform on the window; the history's pending patients are taken to have just been
+        dosed (:mod:`~earlyphase.designs.pending_paths`, which states the semantics and the
+        size limit).
+        """
         probs = None if truth is None else self._truth(truth)
+        if pending_follow_up is not None:
+            check_pending_follow_up(pending_follow_up)
+            pats = self._patients(history)
+            start = history_state([d + 1 for d, _ in pats], [o for _, o in pats], [0.0] * len(pats))
+            return pending_dose_paths(
+                n_cohorts,
+                start,
+                lambda st: self.decide(st.snapshot() or None),
+                lambda _st: 1,
+                pending_follow_up,
+                probs,
+                by_dose=True,
+            )
         base = "" if history is None else str(history).strip()
         if not isinstance(history, (str, type(None))):
             base = " ".join(f"{d}{o}" for d, o in history)

@@ -74,11 +74,13 @@ from earlyphase.designs.late_onset import dropout_times as _dropout_times
 from earlyphase.designs.late_onset import schedule_from as _schedule_from
 from earlyphase.designs.late_onset import treated_while_pending as _treated_while_pending
 from earlyphase.designs.path_tree import PathNode, binomial_probability, grow_paths, known_outcomes
+from earlyphase.designs.pending_paths import check_pending_follow_up
 from earlyphase.designs.tite_crm import (
     HistoryLike,
     PatientHistory,
     TimedOperatingCharacteristics,
     as_patient_history,
+    timed_pending_paths,
 )
 from earlyphase.engine.states import States, check_truth
 from earlyphase.engine.step import overdose_summaries
@@ -652,16 +654,45 @@ class TITEBOIN(Design):
 
     # --- dose paths ---------------------------------------------------------------------------
     def dose_paths(
-        self, n_cohorts: int, history: HistoryLike = None, truth: Sequence[float] | None = None
+        self,
+        n_cohorts: int,
+        history: HistoryLike = None,
+        truth: Sequence[float] | None = None,
+        *,
+        pending_follow_up: float | None = None,
     ) -> pd.DataFrame:
         """Every path of the next ``n_cohorts`` cohorts, with its probability under ``truth``
         (columns :data:`~earlyphase.designs.contract.PATH_COLUMNS`).
 
-        As for TITE-CRM, the tree assumes each cohort's outcomes are known by the next decision
-        (patients of ``history`` still in their window complete it without DLT): with no one
-        pending TITE-BOIN decides as BOIN. Paths are outcome strings from the start of the tree.
+        By default, as for TITE-CRM, the tree assumes each cohort's outcomes are known by the
+        next decision (patients of ``history`` still in their window complete it without
+        DLT): with no one pending TITE-BOIN decides as BOIN. Paths are outcome strings from
+        the start of the tree.
+
+        With ``pending_follow_up=g`` (a fraction of the window in (0, 1)) cohorts arrive every
+        g windows, while earlier patients are pending: each decision is TITE-BOIN's with the
+        pending patients' standardised follow-up (the imputed or effective-sample-size DLT
+        rate, the decision table :meth:`stft_table`); where the rule suspends accrual the
+        node's children are the same patients one interval later, no cohort dosed, and the
+        rule is applied again (as the simulation's ``resume="arrival"`` with fixed gaps).
+        Outcomes of pending patients resolve at later decisions with the probabilities of a
+        time to DLT uniform on the window (:mod:`~earlyphase.designs.pending_paths`, which
+        states the semantics and the size limit).
         """
         p = None if truth is None else check_truth(truth, self.n_doses)
+        if pending_follow_up is not None:
+            check_pending_follow_up(pending_follow_up)
+            h = as_patient_history(history, self.n_doses, self.window)
+            size = self.cohort_size
+            return timed_pending_paths(
+                self.decide,
+                h,
+                self.window,
+                n_cohorts,
+                lambda n: min(size, self.max_n - n),
+                p,
+                pending_follow_up,
+            )
         base = as_patient_history(history, self.n_doses, self.window).completed(self.window)
         branch = known_outcomes(
             lambda h: min(self.cohort_size, self.max_n - len(h)),

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
@@ -65,6 +65,12 @@ from earlyphase.designs.late_onset import dropout_times as _dropout_times
 from earlyphase.designs.late_onset import schedule_from as _schedule_from
 from earlyphase.designs.outcomes import History, as_history
 from earlyphase.designs.path_tree import PathNode, binomial_probability, grow_paths, known_outcomes
+from earlyphase.designs.pending_paths import (
+    PendingState,
+    check_pending_follow_up,
+    history_state,
+    pending_dose_paths,
+)
 from earlyphase.engine.results import OperatingCharacteristics
 from earlyphase.engine.states import check_truth
 from earlyphase.engine.step import overdose_summaries
@@ -276,6 +282,38 @@ def as_patient_history(history: HistoryLike, n_doses: int, window: float) -> Pat
             "(level, dlt, follow_up) tuples, or an outcome string like '1NNN 2NTN'"
         )
     return _from_patients([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], n_doses)
+
+
+def timed_pending_paths(
+    decide: Callable[[PatientHistory], Decision],
+    history: PatientHistory,
+    window: float,
+    n_cohorts: int,
+    cohort_size: Callable[[int], int],
+    truth: FloatArray | None,
+    pending_follow_up: float,
+) -> pd.DataFrame:
+    """Dose paths with pending patients (:mod:`~earlyphase.designs.pending_paths`) of a design
+    that decides from patients' follow-up times: TITE-CRM and TITE-BOIN. ``history``'s
+    patients keep their follow-up (a fraction of ``window`` in the tree); ``cohort_size``
+    gives the next cohort's size from the number of patients treated."""
+    status = np.where(history.dlt, "T", np.where(history.follow_up >= window, "N", "P"))
+    start = history_state(
+        history.level.tolist(), status.tolist(), (history.follow_up / window).tolist()
+    )
+
+    def decide_state(state: PendingState) -> Decision:
+        level, dlt, u = state.arrays()
+        return decide(PatientHistory(level, dlt, u * window))
+
+    return pending_dose_paths(
+        n_cohorts,
+        start,
+        decide_state,
+        lambda st: cohort_size(len(st.patients)),
+        pending_follow_up,
+        truth,
+    )
 
 
 @dataclass(frozen=True)
@@ -817,17 +855,33 @@ class TITECRM(Design):
 
     # --- dose paths ---------------------------------------------------------------------------
     def dose_paths(
-        self, n_cohorts: int, history: HistoryLike = None, truth: Sequence[float] | None = None
+        self,
+        n_cohorts: int,
+        history: HistoryLike = None,
+        truth: Sequence[float] | None = None,
+        *,
+        pending_follow_up: float | None = None,
     ) -> pd.DataFrame:
         """Every path of the next ``n_cohorts`` cohorts, with its probability under ``truth``
         (columns :data:`~earlyphase.designs.contract.PATH_COLUMNS`).
 
-        The tree assumes each cohort's outcomes are known by the next decision: patients of
-        ``history`` still in their window are taken to complete it without DLT, and every
-        new cohort's patients complete the window before the next cohort is dosed (the CRM's
-        pathways; Yap et al. 2017). Paths are outcome strings from the start of the tree.
+        By default the tree assumes each cohort's outcomes are known by the next decision:
+        patients of ``history`` still in their window are taken to complete it without DLT,
+        and every new cohort's patients complete the window before the next cohort is dosed
+        (the CRM's pathways; Yap et al. 2017). Paths are outcome strings from the start of
+        the tree.
+
+        With ``pending_follow_up=g`` (a fraction of the window in (0, 1)) cohorts arrive every
+        g windows, while earlier patients are pending: each decision is the TITE-CRM's with
+        the weights u / window of the patients pending then, their outcomes (and those of
+        the history's pending patients) resolve at later decisions, and the probabilities
+        take the time to DLT uniform on the window (:mod:`~earlyphase.designs.pending_paths`,
+        which states the semantics and the size limit). Needs the linear weights: the
+        adaptive ones depend on the times of the DLTs, which the tree does not enumerate.
         """
         p = None if truth is None else check_truth(truth, self.n_doses)
+        if pending_follow_up is not None:
+            return self._pending_paths(n_cohorts, history, p, pending_follow_up)
         base = as_patient_history(history, self.n_doses, self.window).completed(self.window)
         branch = known_outcomes(
             lambda h: min(self.cohort_size, self.n_patients - len(h)),
@@ -835,6 +889,27 @@ class TITECRM(Design):
             binomial_probability(p),
         )
         return grow_paths(PathNode(base, "", 0, 0, 0, 1.0), n_cohorts, self.decide, branch)
+
+    def _pending_paths(
+        self, n_cohorts: int, history: HistoryLike, p: FloatArray | None, interval: float
+    ) -> pd.DataFrame:
+        check_pending_follow_up(interval)
+        if self.scheme != "linear":
+            raise ValueError(
+                "pending_follow_up: needs scheme='linear'; the adaptive weights depend on the "
+                "times of the DLTs, which the tree of pending patients does not enumerate"
+            )
+        h = as_patient_history(history, self.n_doses, self.window)
+        size = self.cohort_size
+        return timed_pending_paths(
+            self.decide,
+            h,
+            self.window,
+            n_cohorts,
+            lambda n: min(size, self.n_patients - n),
+            p,
+            interval,
+        )
 
     # --- operating characteristics ------------------------------------------------------------
     def operating_characteristics(
