@@ -149,13 +149,16 @@ class PendingState:
 
 def check_pending_follow_up(value: object) -> float:
     """The interval between decisions, a fraction of the DLT window in (0, 1)."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok or not math.isfinite(float(value)) or not 0 < float(value) < 1:  # type: ignore[arg-type]
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (math.isfinite(value) and 0 < value < 1)
+    ):
         raise ValueError(
             "pending_follow_up: must be a fraction of the DLT window in (0, 1) (the time "
             f"between decisions), got {value!r}"
         )
-    return float(value)  # type: ignore[arg-type]
+    return float(value)
 
 
 def history_state(
