@@ -328,3 +328,40 @@ def test_bad_settings_are_refused() -> None:
         ValueError, match=f"n_cohorts: 12 cohorts make a tree of more than {MAX_PENDING_NODES:,}"
     ):
         RollingSix(5).dose_paths(12, pending_follow_up=0.1)
+
+
+def test_history_patients_keep_their_own_follow_up() -> None:
+    """TITE-BOIN, target 0.25, cohorts of 3: three patients completed at dose 1, three at
+    dose 2 followed for 20, 10 and 3 days of a 28-day window, none with DLT. Two of three
+    pending is more than half, so accrual waits; half a window (14 days) later the first has
+    completed the window (a DLT in the last 8 days given none in 20 with probability
+    q1 = 0.12 x 8/28 / (1 - 0.12 x 20/28), dose 2's rate 0.12), the others have reached 24
+    and 17 days (q2 = 0.12 x 14/28 / (1 - 0.12 x 10/28), q3 = 0.12 x 14/28 /
+    (1 - 0.12 x 3/28)). The history's letters are in order of enrolment, so each stays with
+    its patient."""
+    d = TITEBOIN(0.25, 5, window=28, cohort_size=3, n_cohorts=10)
+    h = {"level": [1, 1, 1, 2, 2, 2], "dlt": [0] * 6, "follow_up": [28, 28, 28, 20, 10, 3]}
+    assert d.decide(h).reason.startswith("suspend")
+    tree = d.dose_paths(1, history=h, truth=TRUTH, pending_follow_up=0.5)
+    assert tree["path"].is_unique
+    first = tree[~tree["path"].str.contains(" / ")]
+    assert (first["cohort"] == 0).all()  # a wait: no cohort dosed yet
+    prob = dict(zip(first["path"], first["probability"], strict=True))
+    q1 = 0.12 * (8 / 28) / (1 - 0.12 * 20 / 28)
+    q2 = 0.12 * (14 / 28) / (1 - 0.12 * 10 / 28)
+    q3 = 0.12 * (14 / 28) / (1 - 0.12 * 3 / 28)
+    assert prob["1NNN 2NTP"] == pytest.approx((1 - q1) * q2 * (1 - q3))
+    assert prob["1NNN 2NPT"] == pytest.approx((1 - q1) * (1 - q2) * q3)
+    assert prob["1NNN 2TPP"] == pytest.approx(q1 * (1 - q2) * (1 - q3))
+    assert sum(prob.values()) == pytest.approx(1.0)
+
+
+def test_consistency_rolling_six_history_paths_are_distinct() -> None:
+    """A rolling-six history's pending patient (taken as just dosed) and the next patient
+    resolve separately: 2NPT and 2NTP are different nodes, each 0.94 x 0.06 (dose 2's rate
+    0.12 over half the window is 0.06)."""
+    tree = RollingSix(5).dose_paths(2, history="1NNN 2NP", truth=TRUTH, pending_follow_up=0.5)
+    assert tree["path"].is_unique
+    prob = dict(zip(tree["path"], tree["probability"], strict=True))
+    assert prob["1NNN 2NPT"] == pytest.approx(0.94 * 0.06)
+    assert prob["1NNN 2NTP"] == pytest.approx(0.06 * 0.94)

@@ -42,12 +42,13 @@ Rows
     recent cohort and the DLTs seen among its patients at that decision, ``probability`` that
     of reaching the decision under ``truth``. ``path`` lists the data at each decision from
     the start of the tree, separated by `` / ``: all patients, one token per cohort (a dose,
-    then the patients' letters N, T, P; runs of patients at one dose for the history, and for
-    the rolling six, whose cohorts are single patients), e.g. ``"1PPP / 1NNT 2PPP"``: cohort
-    1 pending at the first decision, one DLT and two completed at the second, where cohort 2
-    (dose 2) is pending. A node is grown while fewer
-    than ``n_cohorts`` cohorts have been dosed on its path; the leaves' probabilities sum
-    to 1.
+    then the patients' letters N, T, P), e.g. ``"1PPP / 1NNT 2PPP"``: cohort 1 pending at
+    the first decision, one DLT and two completed at the second, where cohort 2 (dose 2) is
+    pending. A run of the history's patients at one dose is one token, its letters in order of
+    enrolment (its pending patients differ in follow-up, so each letter stays with its
+    patient); so is a run of the rolling six's patients, whose cohorts are single patients.
+    A node is grown while fewer than ``n_cohorts`` cohorts have been dosed on its path; the
+    leaves' probabilities sum to 1.
 Size
     The tree is limited to :data:`MAX_PENDING_NODES` nodes; beyond that
     :func:`pending_dose_paths` raises ValueError naming ``n_cohorts`` (fewer cohorts, or a
@@ -101,13 +102,17 @@ _ORDER = {"N": 0, "T": 1, "P": 2}
 @dataclass(frozen=True)
 class Patient:
     """A patient at a decision: 1-based ``dose``, ``status`` T, N or P, the fraction of the
-    window followed (for T, by which the DLT was seen; 1 for N) and the ``group`` (cohort, or
-    run of the history at one dose) the patient is shown in."""
+    window followed (for T, by which the DLT was seen; 1 for N), the ``group`` (cohort, or
+    run of the history at one dose) the patient is shown in, and whether the group is a
+    cohort of the tree, dosed together (``cohort``): its patients are exchangeable, so its
+    letters are written in a fixed order, N, T, P; a history's are written in order of
+    enrolment, since its pending patients differ in follow-up."""
 
     dose: int
     status: str
     follow_up: float
     group: int
+    cohort: bool = True
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,8 @@ class PendingState:
 
     def snapshot(self, by_dose: bool = False) -> str:
         """The patients as one token per group: dose, then N, T, P letters (``"1NT 2PP"``);
-        with ``by_dose``, one token per run of groups at one dose (``"1NTPP 2P"``)."""
+        with ``by_dose``, one token per run of patients at one dose, in order of enrolment
+        (``"1NPTP 2P"``), so that each letter stays with its patient."""
         tokens: list[str] = []
         groups: dict[int, list[Patient]] = {}
         run = -1
@@ -128,7 +134,9 @@ class PendingState:
                 run += 1
             groups.setdefault(run, []).append(pat)
         for members in groups.values():
-            letters = sorted((p.status for p in members), key=_ORDER.__getitem__)
+            letters = [p.status for p in members]
+            if not by_dose and all(p.cohort for p in members):
+                letters.sort(key=_ORDER.__getitem__)
             tokens.append(f"{members[0].dose}" + "".join(letters))
         return " ".join(tokens)
 
@@ -170,7 +178,7 @@ def history_state(
     for i, (d, s, u) in enumerate(zip(level, status, follow_up, strict=True)):
         if i == 0 or d != level[i - 1]:
             group += 1
-        patients.append(Patient(int(d), s, 1.0 if s == "N" else float(u), group))
+        patients.append(Patient(int(d), s, 1.0 if s == "N" else float(u), group, cohort=False))
     return PendingState(tuple(patients))
 
 
