@@ -651,3 +651,21 @@ def test_backfill_options_are_in_the_generated_help() -> None:
     assert "--backfill-window" not in r.output
     r = runner.invoke(app, ["protocol", "boin", "--help"], env={"COLUMNS": "250"})
     assert "--backfill-window" not in r.output
+
+
+def test_design_prints_dose_paths_with_pending_patients() -> None:
+    """``--paths N --pending-follow-up g`` prints the design's own tree (a consistency check of
+    the command against the library; the tree itself is validated in test_pending_paths.py)."""
+    from earlyphase.designs import TITEBOIN
+
+    args = ["design", "tite-boin", "--target", "0.3", "--doses", "3", "--window", "28"]
+    r = runner.invoke(app, [*args, "--paths", "1", "--pending-follow-up", "0.5", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    want = TITEBOIN(0.3, 3, window=28).dose_paths(1, pending_follow_up=0.5)
+    assert [row["path"] for row in rows] == list(want["path"])
+    assert rows[0]["path"] == "1PPP" and rows[0]["decision"].startswith("suspend accrual")
+    r = runner.invoke(app, [*args, "--pending-follow-up", "0.5"])
+    assert r.exit_code == 2 and "pending-follow-up: applies only with --paths N" in r.output
+    r = runner.invoke(app, [*args, "--paths", "1", "--pending-follow-up", "1"])
+    assert r.exit_code == 2 and "pending-follow-up: a fraction of the DLT window" in r.output

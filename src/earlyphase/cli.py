@@ -401,6 +401,9 @@ def _given(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
+#: Designs deciding while patients are pending, whose dose paths can show them (Yuan et al.
+#: 2018; Cheung & Chappell 2000; Skolnik et al. 2008).
+_PENDING_PATH_DESIGNS = ("tite-crm", "tite-boin", "rolling6")
 _JSON = typer.Option(False, "--json", help="Machine-readable JSON output.")
 _CSV = typer.Option(False, "--csv", help="CSV output.")
 
@@ -428,6 +431,34 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
                         help="Cohorts of dose paths shown (CRM's rule has no closed table).",
                         min=1,
                         max=6,
+                    ),
+                )
+            )
+        if design in _PENDING_PATH_DESIGNS:
+            out.append(
+                (
+                    "paths",
+                    int | None,
+                    typer.Option(
+                        None,
+                        "--paths",
+                        help="Show the dose paths of the next N cohorts instead of the "
+                        "protocol's table (with --pending-follow-up: cohorts arriving while "
+                        "earlier patients are pending).",
+                        min=1,
+                        max=4,
+                    ),
+                )
+            )
+            out.append(
+                (
+                    "pending_follow_up",
+                    float | None,
+                    typer.Option(
+                        None,
+                        "--pending-follow-up",
+                        help="With --paths: a new cohort arrives every this fraction of the DLT "
+                        "window, in (0, 1), so earlier patients may still be pending.",
                     ),
                 )
             )
@@ -785,6 +816,26 @@ def _design_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -> 
         )
         return
     d = build(design, spec)
+    if opts.get("pending_follow_up") is not None and opts.get("paths") is None:
+        raise ValueError("pending-follow-up: applies only with --paths N")
+    if opts.get("paths") is not None:
+        n, g = opts["paths"], opts.get("pending_follow_up")
+        if g is not None and not 0 < g < 1:
+            raise ValueError(
+                f"pending-follow-up: a fraction of the DLT window in (0, 1), got {g:g}"
+            )
+        with _progress("enumerating the dose paths", None, quiet):
+            paths: Any = d.dose_paths  # the designs of _PENDING_PATH_DESIGNS take g
+            frame = paths(n, pending_follow_up=g)
+        if not quiet:
+            _say(f"Design: {_description(d)}.")
+        when = (
+            f", a cohort every {g:g} of the DLT window (P: pending)"
+            if g is not None
+            else ", each cohort's outcomes known before the next"
+        )
+        _emit(frame, f"Dose paths of the next {n} cohorts{when}", as_json, as_csv)
+        return
     with _progress("computing the decision table", None, quiet):
         if design in DOSE_FINDING:
             if design in _BOUNDARY_DESIGNS and design != "boin":
