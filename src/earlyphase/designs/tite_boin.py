@@ -73,14 +73,12 @@ from earlyphase.designs.late_onset import TIMES_TO_DLT, Accrual, arrivals, dlt_t
 from earlyphase.designs.late_onset import dropout_times as _dropout_times
 from earlyphase.designs.late_onset import schedule_from as _schedule_from
 from earlyphase.designs.late_onset import treated_while_pending as _treated_while_pending
-from earlyphase.designs.path_tree import PathNode, binomial_probability, grow_paths, known_outcomes
-from earlyphase.designs.pending_paths import check_pending_follow_up
 from earlyphase.designs.tite_crm import (
     HistoryLike,
     PatientHistory,
     TimedOperatingCharacteristics,
     as_patient_history,
-    timed_pending_paths,
+    timed_dose_paths,
 )
 from earlyphase.engine.states import States, check_truth
 from earlyphase.engine.step import overdose_summaries
@@ -680,26 +678,17 @@ class TITEBOIN(Design):
         states the semantics and the size limit).
         """
         p = None if truth is None else check_truth(truth, self.n_doses)
-        if pending_follow_up is not None:
-            check_pending_follow_up(pending_follow_up)
-            h = as_patient_history(history, self.n_doses, self.window)
-            size = self.cohort_size
-            return timed_pending_paths(
-                self.decide,
-                h,
-                self.window,
-                n_cohorts,
-                lambda n: min(size, self.max_n - n),
-                p,
-                pending_follow_up,
-            )
-        base = as_patient_history(history, self.n_doses, self.window).completed(self.window)
-        branch = known_outcomes(
-            lambda h: min(self.cohort_size, self.max_n - len(h)),
-            lambda h, dose, size, k: h.with_cohort(dose, size, k, self.window),
-            binomial_probability(p),
+        size, n_max = self.cohort_size, self.max_n
+        return timed_dose_paths(
+            self.decide,
+            history,
+            self.n_doses,
+            self.window,
+            n_cohorts,
+            lambda n: min(size, n_max - n),
+            p,
+            pending_follow_up,
         )
-        return grow_paths(PathNode(base, "", 0, 0, 0, 1.0), n_cohorts, self.decide, branch)
 
     # --- operating characteristics ------------------------------------------------------------
     def operating_characteristics(

@@ -316,6 +316,35 @@ def timed_pending_paths(
     )
 
 
+def timed_dose_paths(
+    decide: Callable[[PatientHistory], Decision],
+    history: HistoryLike,
+    n_doses: int,
+    window: float,
+    n_cohorts: int,
+    cohort_size: Callable[[int], int],
+    truth: FloatArray | None,
+    pending_follow_up: float | None,
+) -> pd.DataFrame:
+    """Dose paths of a design deciding from patients' follow-up (TITE-CRM, TITE-BOIN): with
+    ``pending_follow_up`` the tree of :func:`timed_pending_paths`; without it, every patient
+    completes the window before the next decision (the classical pathways, Yap et al. 2017).
+    ``cohort_size`` gives the next cohort's size from the number of patients treated."""
+    if pending_follow_up is not None:
+        check_pending_follow_up(pending_follow_up)
+        h = as_patient_history(history, n_doses, window)
+        return timed_pending_paths(
+            decide, h, window, n_cohorts, cohort_size, truth, pending_follow_up
+        )
+    base = as_patient_history(history, n_doses, window).completed(window)
+    branch = known_outcomes(
+        lambda h: cohort_size(len(h)),
+        lambda h, dose, size, k: h.with_cohort(dose, size, k, window),
+        binomial_probability(truth),
+    )
+    return grow_paths(PathNode(base, "", 0, 0, 0, 1.0), n_cohorts, decide, branch)
+
+
 @dataclass(frozen=True)
 class TITECRMFit:
     """Posterior after some data, as ``dfcrm::titecrm`` reports it: ``estimate`` (posterior
@@ -880,35 +909,21 @@ class TITECRM(Design):
         adaptive ones depend on the times of the DLTs, which the tree does not enumerate.
         """
         p = None if truth is None else check_truth(truth, self.n_doses)
-        if pending_follow_up is not None:
-            return self._pending_paths(n_cohorts, history, p, pending_follow_up)
-        base = as_patient_history(history, self.n_doses, self.window).completed(self.window)
-        branch = known_outcomes(
-            lambda h: min(self.cohort_size, self.n_patients - len(h)),
-            lambda h, dose, size, k: h.with_cohort(dose, size, k, self.window),
-            binomial_probability(p),
-        )
-        return grow_paths(PathNode(base, "", 0, 0, 0, 1.0), n_cohorts, self.decide, branch)
-
-    def _pending_paths(
-        self, n_cohorts: int, history: HistoryLike, p: FloatArray | None, interval: float
-    ) -> pd.DataFrame:
-        check_pending_follow_up(interval)
-        if self.scheme != "linear":
+        if pending_follow_up is not None and self.scheme != "linear":
             raise ValueError(
                 "pending_follow_up: needs scheme='linear'; the adaptive weights depend on the "
                 "times of the DLTs, which the tree of pending patients does not enumerate"
             )
-        h = as_patient_history(history, self.n_doses, self.window)
-        size = self.cohort_size
-        return timed_pending_paths(
+        size, n_max = self.cohort_size, self.n_patients
+        return timed_dose_paths(
             self.decide,
-            h,
+            history,
+            self.n_doses,
             self.window,
             n_cohorts,
-            lambda n: min(size, self.n_patients - n),
+            lambda n: min(size, n_max - n),
             p,
-            interval,
+            pending_follow_up,
         )
 
     # --- operating characteristics ------------------------------------------------------------
