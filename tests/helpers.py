@@ -80,3 +80,11 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def sign_in(page: object, server: str, user: str) -> None:
+    """Sign a Playwright page in as a demo user (``seed_demo``'s password: USER-demo-pass)."""
+    page.goto(f"{server}/login")  # type: ignore[attr-defined]
+    page.fill("#username", user)  # type: ignore[attr-defined]
+    page.fill("#password", f"{user}-demo-pass")  # type: ignore[attr-defined]
+    page.click("#signin")  # type: ignore[attr-defined]

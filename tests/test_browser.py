@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import CHROMIUM, CHROMIUM_FLAGS
+from helpers import CHROMIUM, CHROMIUM_FLAGS, sign_in
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="make test starts Chromium (scripts/test-services.sh)")
@@ -20,26 +20,17 @@ def test_three_plus_three_trial_in_the_browser(server: str, tmp_path: Path) -> N
         inv = browser.new_context().new_page()
         stat = browser.new_context().new_page()
 
-        def login(page, user: str, password: str) -> None:  # type: ignore[no-untyped-def]
-            page.goto(f"{server}/login")
-            page.fill("#username", user)
-            page.fill("#password", password)
-            page.click("#signin")
-            page.goto(trial)
-
         # the statistician creates the trial in the browser
-        stat.goto(f"{server}/login")
-        stat.fill("#username", "stat")
-        stat.fill("#password", "stat-demo-pass")
-        stat.click("#signin")
+        sign_in(stat, server, "stat")
         stat.fill("#trial-name", "Browser 3+3")
         stat.select_option("#trial-design", "3+3")
         stat.fill("#trial-doses", "0.5,1,2")
         stat.click("#create-trial")
         assert "trial created" in stat.inner_text("#msg")
         assert "treat 3 more at the same dose" in stat.content()  # the protocol's decision table
-        login(inv, "inv", "inv-demo-pass")
-        login(stat, "stat", "stat-demo-pass")
+        sign_in(inv, server, "inv")
+        inv.goto(trial)
+        stat.goto(trial)
         cohorts = [["N", "N", "N"], ["N", "T", "N"], ["N", "N", "N"], ["T", "T", "N"]]
         n = 0
         for cohort in cohorts:

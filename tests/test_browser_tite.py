@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import CHROMIUM, CHROMIUM_FLAGS
+from helpers import CHROMIUM, CHROMIUM_FLAGS, sign_in
 
 TRIAL = "Browser TITE-CRM"
 PATH = "/trials/Browser%20TITE-CRM"
@@ -30,11 +30,8 @@ def test_a_tite_crm_trial_decides_while_subjects_are_pending(server: str, tmp_pa
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         inv = browser.new_context().new_page()
         stat = browser.new_context().new_page()
-        for page, user in ((inv, "inv"), (stat, "stat")):
-            page.goto(f"{server}/login")
-            page.fill("#username", user)
-            page.fill("#password", f"{user}-demo-pass")
-            page.click("#signin")
+        sign_in(inv, server, "inv")
+        sign_in(stat, server, "stat")
 
         # the statistician creates the trial from the form generated from the settings
         stat.fill("#trial-name", TRIAL)

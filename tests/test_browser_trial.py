@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from helpers import CHROMIUM, CHROMIUM_FLAGS
+from helpers import CHROMIUM, CHROMIUM_FLAGS, sign_in
 
 TRIAL = "GVHD phase Ib"  # the demo's 3+3 at 0.5 / 1.0 / 2.0 x 10^6 cells/kg, Tokyo time
 PATH = "/trials/GVHD%20phase%20Ib"
@@ -33,11 +33,8 @@ def test_a_trial_with_corrections_and_a_rejected_decision(server: str, tmp_path:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         inv = browser.new_context().new_page()
         stat = browser.new_context().new_page()
-        for page, user in ((inv, "inv"), (stat, "stat")):
-            page.goto(f"{server}/login")
-            page.fill("#username", user)
-            page.fill("#password", f"{user}-demo-pass")
-            page.click("#signin")
+        sign_in(inv, server, "inv")
+        sign_in(stat, server, "stat")
 
         def enrol(code: str, dose: str, deviation: str = "") -> None:
             inv.goto(trial)
