@@ -56,7 +56,8 @@ def _design(**kwargs: Any) -> BOIN12:
 
 def test_keeps_the_design_contract() -> None:
     truth = ([0.1, 0.3, 0.5, 0.55, 0.6], [0.05, 0.1, 0.2, 0.35, 0.5])
-    check_design(_design(), truth, n_cohorts=1, n_sims=60)
+    # four cohorts: the exact computation is refused for the default twelve (tested below)
+    check_design(_design(n_cohorts=4), truth, n_cohorts=1, n_sims=60)
 
 
 def test_benchmark_and_boundaries_by_hand() -> None:
@@ -173,3 +174,66 @@ def test_bad_histories_and_truths_are_refused() -> None:
         b.operating_characteristics(([0.1] * 5, [0.1] * 4))
     with pytest.raises(ValueError, match=r"^method:"):
         b.operating_characteristics(([0.1] * 5, [0.1] * 5), method="exact")
+
+
+EXACT = json.loads(
+    (Path(__file__).parent / "fixtures" / "escalation_boin12_exact.json").read_text(
+        encoding="utf-8"
+    )
+)
+
+
+@pytest.mark.parametrize("ref", EXACT["scenarios"], ids=["scenario1", "scenario2"])
+def test_exact_oc_match_escalation_calculate_probabilities(ref: dict[str, Any]) -> None:
+    """Every dose path of a 3-dose, 3-cohort BOIN12 trial weighed by R escalation's
+    calculate_probabilities (tests/fixtures/escalation_boin12_exact.json)."""
+    s = EXACT["settings"]
+    b = BOIN12(
+        s["num_doses"], s["phi_t"], s["phi_e"], utility=s["u"], n_star=s["n_star"],
+        c_t=s["c_t"], c_e=s["c_e"], cohort_size=s["cohort_size"], n_cohorts=s["n_cohorts"],
+        stop_if_lowest_toxic=False,
+    )  # fmt: skip
+    oc = b.operating_characteristics((ref["true_prob_eff"], ref["true_prob_tox"]), method="exact")
+    theirs = ref["prob_recommend"]
+    want = [*(theirs[str(d)] for d in range(1, 4)), theirs["NoDose"]]
+    np.testing.assert_allclose(oc.selection, want, atol=1e-12)
+    n = ref["num_patients"]
+    np.testing.assert_allclose(oc.mean_n, np.array(ref["prob_administer"]) * n, atol=1e-9)
+    assert oc.mean_total_dlt == pytest.approx(ref["num_tox"], abs=1e-12)
+    assert float(oc.extra["mean_eff"].sum()) == pytest.approx(ref["num_eff"], abs=1e-12)
+    assert oc.method == "exact" and oc.mc_se is None
+    assert sum(oc.n_distribution.values()) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_exact_oc_agree_with_the_simulation_and_refuse_a_large_trial(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A consistency check of the exact computation against the simulation (5 cohorts of 3 on
+    5 doses, 40,000 trials, within 4.5 Monte Carlo standard errors), and of the merge of
+    states on (patients, toxicities, responses): the rule reads nothing else."""
+    truth = ([0.1, 0.3, 0.5, 0.55, 0.6], [0.05, 0.1, 0.2, 0.35, 0.5])
+    b = _design(n_cohorts=5, stop_if_lowest_toxic=False)
+    exact = b.operating_characteristics(truth, method="exact")
+    sim = b.operating_characteristics(truth, n_sims=40_000, seed=3)
+    se = np.sqrt(np.maximum(exact.selection * (1 - exact.selection), 1e-4) / 40_000)
+    assert np.all(np.abs(sim.selection - exact.selection) < 4.5 * se)
+    np.testing.assert_allclose(sim.mean_n, exact.mean_n, atol=0.05)
+    # the merge: with the paper's utilities the rule reads each dose's patients, toxicities
+    # and responses only, so rewriting how many had both changes no decision or selection
+    from earlyphase.designs.boin12 import _canonical
+
+    rng = np.random.default_rng(5)
+    for _ in range(3000):
+        rows = rng.integers(0, 4, size=(5, 4)).tolist()
+        flat = [v for r in rows for v in r]
+        for j in range(5):
+            _canonical(flat, j)
+        merged = [flat[4 * j : 4 * j + 4] for j in range(5)]
+        assert [sum(r) for r in merged] == [sum(r) for r in rows]
+        cur = int(rng.integers(0, 5))
+        assert b._decide_rows(merged, cur) == b._decide_rows(rows, cur), rows
+    from earlyphase.designs import boin12
+
+    monkeypatch.setattr(boin12, "EXACT_MAX_STATES", 100)  # the refusal, without the wait
+    with pytest.raises(ValueError, match="method: the exact computation would follow more"):
+        _design(n_cohorts=12).operating_characteristics(truth, method="exact")

@@ -669,3 +669,28 @@ def test_design_prints_dose_paths_with_pending_patients() -> None:
     assert r.exit_code == 2 and "pending-follow-up: applies only with --paths N" in r.output
     r = runner.invoke(app, [*args, "--paths", "1", "--pending-follow-up", "1"])
     assert r.exit_code == 2 and "pending-follow-up: a fraction of the DLT window" in r.output
+
+
+def test_simulate_boin12_exact_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--exact`` gives BOIN12's exact operating characteristics (the numbers are validated
+    against R escalation in test_boin12.py; here the command against the library)."""
+    from earlyphase.designs.boin12 import BOIN12
+
+    args = ["simulate", "boin12", "--tox-target", "0.35", "--eff-lower", "0.25"]
+    args += ["--truth", "0.05,0.2,0.4", "--truth-eff", "0.2,0.4,0.5"]
+    r = runner.invoke(app, [*args, "--cohorts", "3", "--exact", "--json"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.output)
+    want = BOIN12(3, 0.35, 0.25, n_cohorts=3, stop_if_lowest_toxic=True).operating_characteristics(
+        ([0.2, 0.4, 0.5], [0.05, 0.2, 0.4]), method="exact"
+    )
+    assert got["method"] == "exact"
+    got_sel = [row["prob_selected"] for row in got["doses"]]
+    assert got_sel == pytest.approx(want.selection.tolist(), abs=1e-12)
+    from earlyphase.designs import boin12
+
+    monkeypatch.setattr(boin12, "EXACT_MAX_STATES", 100)  # the refusal, without the wait
+    r = runner.invoke(app, [*args, "--exact"])
+    assert r.exit_code == 2 and "use method='simulate'" in r.output
+    r = runner.invoke(app, [*args, "--seed", "1", "--json"])  # simulated by default
+    assert r.exit_code == 0 and json.loads(r.output)["n_sims"] == 1000

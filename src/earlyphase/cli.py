@@ -510,27 +510,30 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
                 )
             )
         sims_default = _SIMULATED_ONLY.get(design)
-        if sims_default is None:
-            out.append(
-                (
-                    "exact",
-                    bool,
-                    typer.Option(
-                        False, "--exact", help="Exact operating characteristics (the default)."
-                    ),
-                )
+        if sims_default is None or design in _EXACT_ON_REQUEST:
+            exact_help = (
+                "Exact operating characteristics (the default)."
+                if sims_default is None
+                else "Exact operating characteristics instead of simulated ones (small trials: "
+                "refused, naming the size, when the trial's states are too many)."
             )
+            out.append(("exact", bool, typer.Option(False, "--exact", help=exact_help)))
         if design != "bop2":  # BOP2's operating characteristics are exact only
             sims_help = (
                 "Simulate this many trials instead."
                 if sims_default is None
+                else f"Trials simulated (default {sims_default:,})."
+                if design in _EXACT_ON_REQUEST
                 else "Trials simulated (this design has no exact operating characteristics)."
             )
+            # a design exact on request leaves --sims unset so that --exact alone is not a
+            # conflict; its handler fills in the default
+            shown = None if design in _EXACT_ON_REQUEST else sims_default
             out.append(
                 (
                     "sims",
                     int | None,
-                    typer.Option(sims_default, "--sims", help=sims_help, min=1),
+                    typer.Option(shown, "--sims", help=sims_help, min=1),
                 )
             )
         out.append(
@@ -635,7 +638,9 @@ def _common(kind: str, design: str) -> list[tuple[str, Any, Any]]:
 
 #: Designs whose table has a row per n and a --full variant (every n).
 _BOUNDARY_DESIGNS = ("boin", "mtpi2", "keyboard", "i3+3")
-#: Designs whose operating characteristics are simulated only, with the default trials.
+#: Designs simulated by default whose exact operating characteristics may be asked for.
+_EXACT_ON_REQUEST = ("boin12",)
+#: Designs whose operating characteristics are simulated by default, with the default trials.
 _SIMULATED_ONLY = {
     "efftox": 1000,
     "boin12": 1000,
@@ -876,7 +881,10 @@ def _simulate_handler(design: str, spec: dict[str, Any], opts: dict[str, Any]) -
                 raise ValueError(f"{flag}: applies only with --backfill-window (backfill)")
     if opts.get("exact") and opts.get("sims") is not None:
         raise ValueError("sims: choose --exact or --sims N, not both")
-    if opts.get("seed") is not None and opts.get("sims") is None:
+    simulated = opts.get("sims") is not None or (
+        design in _EXACT_ON_REQUEST and not opts.get("exact")
+    )
+    if opts.get("seed") is not None and not simulated:
         raise ValueError("seed: applies only to simulations (--sims N); exact results have none")
     if design in WITH_BEHAVIOURS:
         _simulate_dose_finding(design, spec, opts, truth)
@@ -1049,9 +1057,13 @@ def _simulate_two_outcomes(
             )
     d = build_phase2(design, spec)
     if design == "boin12":
-        sims = opts["sims"]
-        with _progress(f"simulating {sims:,} BOIN12 trials", None, quiet):
-            oc = d.operating_characteristics((eff, truth), n_sims=sims, seed=seed)
+        if opts.get("exact"):
+            with _progress("exact BOIN12 operating characteristics", None, quiet):
+                oc = d.operating_characteristics((eff, truth), method="exact")
+        else:
+            sims = opts["sims"] or _SIMULATED_ONLY[design]
+            with _progress(f"simulating {sims:,} BOIN12 trials", None, quiet):
+                oc = d.operating_characteristics((eff, truth), n_sims=sims, seed=seed)
         _emit_dose_finding_oc(d, oc, as_json, as_csv)
         return
     if design == "efftox":
@@ -1236,7 +1248,8 @@ def _emit_dose_finding_oc(d: Any, oc: Any, as_json: bool, as_csv: bool) -> None:
         typer.echo(oc.table().to_csv(index=False), nl=False)
         return
     _say(f"Design: {d.describe()}.")
-    _print_frame(oc.table(), f"Operating characteristics ({oc.n_sims:,} simulated trials)")
+    how = "exact" if oc.n_sims is None else f"{oc.n_sims:,} simulated trials"
+    _print_frame(oc.table(), f"Operating characteristics ({how})")
     s = oc.summary()
     line = f"P(no dose selected) = {_pct(s['prob_no_selection'])}; E[N] = {s['mean_total_n']:.2f}"
     if s.get("mean_total_dlt") is not None:

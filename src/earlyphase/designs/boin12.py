@@ -131,7 +131,7 @@ class BOIN12(Design):
     """
 
     name = "boin12"
-    oc_methods = ("simulate",)
+    oc_methods = ("simulate", "exact")
 
     def __init__(
         self,
@@ -444,12 +444,14 @@ class BOIN12(Design):
         n_sims: int = 1000,
         seed: int | None = None,
     ) -> OperatingCharacteristics:
-        """Simulated OCs under ``truth`` = (true efficacy rates, true toxicity rates) per dose
-        (or a mapping with keys ``eff`` and ``tox``), outcomes independent given the dose:
+        """OCs under ``truth`` = (true efficacy rates, true toxicity rates) per dose (or a
+        mapping with keys ``eff`` and ``tox``), outcomes independent given the dose:
         P(select each dose as OBD / none), mean patients, toxicities and responses per dose.
-        Only ``method="simulate"``."""
+        ``method="simulate"`` (``n_sims`` trials) or ``"exact"`` (:meth:`_exact`)."""
         self._check_method(method)
         pe, pt = truth_rates(truth, self.n_doses)
+        if method == "exact":
+            return self._exact(pe, pt)
         n_sims = check_count(n_sims, "n_sims", minimum=1)
         cum = np.cumsum(category_probs(pe, pt), axis=1)
         rng = np.random.default_rng(seed)
@@ -496,6 +498,130 @@ class BOIN12(Design):
             cur[rows[~stop]] = nxt_r[~stop]
             rows = rows[~stop]
         return simulated_characteristics(all_counts, selected, pe, pt, self.describe())
+
+    def _exact(self, pe: FloatArray, pt: FloatArray) -> OperatingCharacteristics:
+        """Exact OCs by carrying the probability of every reachable trial state forward,
+        cohort by cohort, with the paths that meet in one state merged.
+
+        The state is what the rule decides from: each dose's counts of N, E, T and B and the
+        dose just given (Lin et al. 2020's decisions, admissibility and OBD selection depend
+        on nothing else). A cohort at dose d has multinomial outcomes with the category
+        probabilities of d (toxicity and efficacy independent given the dose, as escalation's
+        ``calculate_probabilities``). With the paper's utilities the rule reads each dose's
+        patients, toxicities and responses only, and states are merged on these; other
+        utilities need all four counts and far more states. More than
+        :data:`EXACT_MAX_STATES` states after a cohort is refused (use the simulation)."""
+        k, size = self.n_doses, self.cohort_size
+        u1, u2, u3, u4 = self.utility
+        # the utility of a dose's data is u2 n + (u1 - u2) eff + (u4 - u2) tox + (u3 - u1 -
+        # u4 + u2) B: when u1 + u4 = u2 + u3 (the paper's 100, 40, 60, 0) it depends on the
+        # patients, toxicities and responses only, so states that differ only in how many
+        # had both are one state for the rule and are merged
+        merge_both = u1 + u4 == u2 + u3
+        cat_p = category_probs(pe, pt)
+        outcomes = {m: _cohort_outcomes(m) for m in {size, self.n_patients % size} if m}
+        start = (tuple([0] * (4 * k)), self.start_index)
+        states: dict[tuple[tuple[int, ...], int], float] = {start: 1.0}
+        known: dict[tuple[tuple[int, ...], int], tuple[int | None, int | None]] = {}
+        selection = np.zeros(k + 1)
+        totals = np.zeros((k, 4))  # expected final counts per dose and category
+        n_dist: dict[int, float] = {}
+        finished: set[tuple[tuple[int, ...], int | None]] = set()
+
+        def finish(flat: tuple[int, ...], sel: int | None, p: float) -> None:
+            finished.add((flat, sel))
+            selection[k if sel is None else sel] += p
+            counts = np.asarray(flat, dtype=np.float64).reshape(k, 4)
+            totals[:] += p * counts
+            n = int(sum(flat))
+            n_dist[n] = n_dist.get(n, 0.0) + p
+
+        for c in range(self.n_cohorts):
+            m = min(size, self.n_patients - c * size)
+            new: dict[tuple[tuple[int, ...], int], float] = {}
+            for (flat, cur), prob in states.items():
+                probs = cat_p[cur]
+                for comp, coef in outcomes[m]:
+                    p = prob * coef * math.prod(float(probs[i]) ** comp[i] for i in range(4))
+                    if p == 0.0:
+                        continue
+                    counts = list(flat)
+                    for i in range(4):
+                        counts[4 * cur + i] += comp[i]
+                    if merge_both:
+                        _canonical(counts, cur)
+                    key = (tuple(counts), cur)
+                    hit = known.get(key)
+                    if hit is None:
+                        rows = [counts[4 * j : 4 * j + 4] for j in range(k)]
+                        nxt, _, sel = self._decide_rows(rows, cur)
+                        hit = known[key] = (nxt, sel)
+                    if hit[0] is None:
+                        finish(key[0], hit[1], p)
+                    else:
+                        nxt_key = (key[0], hit[0])
+                        new[nxt_key] = new.get(nxt_key, 0.0) + p
+            states = new
+            if len(states) > EXACT_MAX_STATES:
+                raise ValueError(
+                    f"method: the exact computation would follow more than {EXACT_MAX_STATES:,}"
+                    f" trial states after cohort {c + 1}; use method='simulate'"
+                )
+        for (flat, _cur), p in states.items():  # the rule never stopped: no dose selected
+            finish(flat, None, p)
+        return OperatingCharacteristics(
+            true_tox=pt,
+            dose_labels=tuple(str(i + 1) for i in range(k)),
+            selection=selection,
+            mean_n=totals.sum(axis=1),
+            mean_dlt=totals[:, 2] + totals[:, 3],
+            n_distribution=dict(sorted(n_dist.items())),
+            prob_overdose_60=None,
+            prob_overdose_80=None,
+            mean_n_above_target=None,
+            method="exact",
+            n_sims=None,
+            mc_se=None,
+            design=self.describe(),
+            n_terminal_states=len(finished),
+            extra={"true_eff": pe, "mean_eff": totals[:, 1] + totals[:, 3]},
+        )
+
+
+#: States the exact computation follows at most after a cohort (some 10 s and 150 MiB).
+EXACT_MAX_STATES = 200_000
+
+
+def _canonical(counts: list[int], j: int) -> None:
+    """Dose ``j``'s counts of N, E, T, B rewritten with as many "both" as the toxicities and
+    responses allow, keeping the patients, toxicities and responses (in place)."""
+    n_n, n_e, n_t, n_b = counts[4 * j : 4 * j + 4]
+    tox, eff = n_t + n_b, n_e + n_b
+    both = min(tox, eff)
+    counts[4 * j : 4 * j + 4] = [
+        n_n + n_e + n_t + n_b - max(tox, eff),
+        eff - both,
+        tox - both,
+        both,
+    ]
+
+
+def _cohort_outcomes(size: int) -> list[tuple[tuple[int, int, int, int], int]]:
+    """The unordered outcomes of ``size`` patients as counts of N, E, T, B, each with its
+    multinomial coefficient."""
+    out = []
+    for n_n in range(size + 1):
+        for n_e in range(size + 1 - n_n):
+            for n_t in range(size + 1 - n_n - n_e):
+                n_b = size - n_n - n_e - n_t
+                coef = math.factorial(size) // (
+                    math.factorial(n_n)
+                    * math.factorial(n_e)
+                    * math.factorial(n_t)
+                    * math.factorial(n_b)
+                )
+                out.append(((n_n, n_e, n_t, n_b), coef))
+    return out
 
 
 def _rows(counts: IntArray) -> Rows:
