@@ -70,9 +70,12 @@ from earlyphase.designs.phase12 import LETTERS as LETTERS  # still importable fr
 from earlyphase.designs.phase12 import Truth as Truth
 from earlyphase.designs.phase12 import (
     category_probs,
+    cohort_outcomes,
     count_outcomes,
+    multiset_prob,
     outcome_paths,
     path_decisions,
+    phase12_characteristics,
     simulated_characteristics,
     truth_rates,
 )
@@ -519,7 +522,14 @@ class BOIN12(Design):
         # had both are one state for the rule and are merged
         merge_both = u1 + u4 == u2 + u3
         cat_p = category_probs(pe, pt)
-        outcomes = {m: _cohort_outcomes(m) for m in {size, self.n_patients % size} if m}
+        # each cohort size's outcomes as counts of N, E, T, B, and their probability at each
+        # dose, computed once
+        outcomes: dict[int, list[tuple[list[int], list[float]]]] = {}
+        for m in {size, self.n_patients % size} - {0}:
+            outcomes[m] = [
+                ([combo.count(ch) for ch in LETTERS], [multiset_prob(combo, q) for q in cat_p])
+                for combo in cohort_outcomes(m)
+            ]
         start = (tuple([0] * (4 * k)), self.start_index)
         states: dict[tuple[tuple[int, ...], int], float] = {start: 1.0}
         known: dict[tuple[tuple[int, ...], int], tuple[int | None, int | None]] = {}
@@ -540,9 +550,8 @@ class BOIN12(Design):
             m = min(size, self.n_patients - c * size)
             new: dict[tuple[tuple[int, ...], int], float] = {}
             for (flat, cur), prob in states.items():
-                probs = cat_p[cur]
-                for comp, coef in outcomes[m]:
-                    p = prob * coef * math.prod(float(probs[i]) ** comp[i] for i in range(4))
+                for comp, at_dose in outcomes[m]:
+                    p = prob * at_dose[cur]
                     if p == 0.0:
                         continue
                     counts = list(flat)
@@ -569,22 +578,16 @@ class BOIN12(Design):
                 )
         for (flat, _cur), p in states.items():  # the rule never stopped: no dose selected
             finish(flat, None, p)
-        return OperatingCharacteristics(
-            true_tox=pt,
-            dose_labels=tuple(str(i + 1) for i in range(k)),
-            selection=selection,
-            mean_n=totals.sum(axis=1),
-            mean_dlt=totals[:, 2] + totals[:, 3],
-            n_distribution=dict(sorted(n_dist.items())),
-            prob_overdose_60=None,
-            prob_overdose_80=None,
-            mean_n_above_target=None,
-            method="exact",
-            n_sims=None,
-            mc_se=None,
-            design=self.describe(),
+        return phase12_characteristics(
+            selection,
+            totals.sum(axis=1),
+            totals[:, 2] + totals[:, 3],
+            totals[:, 1] + totals[:, 3],
+            dict(sorted(n_dist.items())),
+            pe,
+            pt,
+            self.describe(),
             n_terminal_states=len(finished),
-            extra={"true_eff": pe, "mean_eff": totals[:, 1] + totals[:, 3]},
         )
 
 
@@ -604,24 +607,6 @@ def _canonical(counts: list[int], j: int) -> None:
         tox - both,
         both,
     ]
-
-
-def _cohort_outcomes(size: int) -> list[tuple[tuple[int, int, int, int], int]]:
-    """The unordered outcomes of ``size`` patients as counts of N, E, T, B, each with its
-    multinomial coefficient."""
-    out = []
-    for n_n in range(size + 1):
-        for n_e in range(size + 1 - n_n):
-            for n_t in range(size + 1 - n_n - n_e):
-                n_b = size - n_n - n_e - n_t
-                coef = math.factorial(size) // (
-                    math.factorial(n_n)
-                    * math.factorial(n_e)
-                    * math.factorial(n_t)
-                    * math.factorial(n_b)
-                )
-                out.append(((n_n, n_e, n_t, n_b), coef))
-    return out
 
 
 def _rows(counts: IntArray) -> Rows:

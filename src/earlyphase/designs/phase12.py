@@ -227,6 +227,40 @@ def path_decisions(paths: pd.DataFrame) -> pd.DataFrame:
     return decision_frame(rows)
 
 
+def phase12_characteristics(
+    selection: FloatArray,
+    mean_n: FloatArray,
+    mean_dlt: FloatArray,
+    mean_eff: FloatArray,
+    n_distribution: dict[int, float],
+    true_eff: FloatArray,
+    true_tox: FloatArray,
+    design: str,
+    n_sims: int | None = None,
+    n_terminal_states: int | None = None,
+) -> OperatingCharacteristics:
+    """Operating characteristics of a toxicity-and-efficacy design: exact when ``n_sims`` is
+    None, otherwise from ``n_sims`` simulated trials (with the Monte Carlo standard errors of
+    ``selection``)."""
+    return OperatingCharacteristics(
+        true_tox=true_tox,
+        dose_labels=tuple(str(i + 1) for i in range(len(mean_n))),
+        selection=selection,
+        mean_n=mean_n,
+        mean_dlt=mean_dlt,
+        n_distribution=n_distribution,
+        prob_overdose_60=None,
+        prob_overdose_80=None,
+        mean_n_above_target=None,
+        method="exact" if n_sims is None else "simulate",
+        n_sims=n_sims,
+        mc_se=None if n_sims is None else np.sqrt(selection * (1 - selection) / n_sims),
+        design=design,
+        n_terminal_states=n_terminal_states,
+        extra={"true_eff": true_eff, "mean_eff": mean_eff},
+    )
+
+
 def simulated_characteristics(
     counts: NDArray[np.int64] | FloatArray,
     selected: IntArray,
@@ -241,22 +275,14 @@ def simulated_characteristics(
     sel = np.bincount(np.where(selected < 0, k, selected), minlength=k + 1) / n_sims
     per_trial_n = counts.sum(axis=(1, 2)).astype(np.int64)
     ns, freq = np.unique(per_trial_n, return_counts=True)
-    return OperatingCharacteristics(
-        true_tox=true_tox,
-        dose_labels=tuple(str(i + 1) for i in range(k)),
-        selection=sel,
-        mean_n=counts.sum(axis=2).mean(axis=0),
-        mean_dlt=(counts[:, :, 2] + counts[:, :, 3]).mean(axis=0),
-        n_distribution={int(a): float(b) / n_sims for a, b in zip(ns, freq, strict=True)},
-        prob_overdose_60=None,
-        prob_overdose_80=None,
-        mean_n_above_target=None,
-        method="simulate",
+    return phase12_characteristics(
+        sel,
+        counts.sum(axis=2).mean(axis=0),
+        (counts[:, :, 2] + counts[:, :, 3]).mean(axis=0),
+        (counts[:, :, 1] + counts[:, :, 3]).mean(axis=0),
+        {int(a): float(b) / n_sims for a, b in zip(ns, freq, strict=True)},
+        true_eff,
+        true_tox,
+        design,
         n_sims=n_sims,
-        mc_se=np.sqrt(sel * (1 - sel) / n_sims),
-        design=design,
-        extra={
-            "true_eff": true_eff,
-            "mean_eff": (counts[:, :, 1] + counts[:, :, 3]).mean(axis=0),
-        },
     )
