@@ -280,7 +280,6 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
     key = secret.encode() if secret else load_secret(database_url(database))
     app = FastAPI(title="earlyphase conduct", version="1", lifespan=_lifespan)
     web = build_web(service, key)
-    session_user, form_user = web.session_user, web.form_user
 
     docs_paths = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
 
@@ -377,7 +376,7 @@ def create_app(database: str | Path | None = None, secret: str | None = None) ->
         room.add_routes(app, web)
     from earlyphase.conduct.web_pages import register_pages
 
-    register_pages(app, service, session_user, form_user)
+    register_pages(app, web)
     app.add_middleware(SecurityHeaders)
     app.state.service = service
     return app

@@ -46,8 +46,7 @@ from earlyphase.conduct.records import (
     when,
     zone_text,
 )
-from earlyphase.conduct.service import TrialService
-from earlyphase.conduct.web_templates import ENV
+from earlyphase.conduct.web_common import Web
 
 Kind = Literal[
     "subject",
@@ -161,38 +160,17 @@ def _serve_swagger(app: FastAPI) -> None:
 
 
 # --- the pages ------------------------------------------------------------------------------
-def register_pages(
-    app: FastAPI,
-    service: TrialService,
-    session_user: Callable[[Request], tuple[User, str] | None],
-    form_user: Callable[[Request, str], User],
-) -> None:
-    """Add the subject, correction and decision pages, and the offline /docs, to ``app``.
-    ``session_user`` gives the signed-in user and the session's CSRF token (None when not
-    signed in); ``form_user`` checks a form's CSRF token and gives its user, or raises."""
+def register_pages(app: FastAPI, web: Web) -> None:
+    """Add the subject, correction and decision pages, and the offline /docs, to ``app``,
+    with the session helpers and the page rendering of ``web``."""
     _serve_swagger(app)
-
-    def render(
-        template: str, request: Request, found: tuple[User, str], **context: Any
-    ) -> HTMLResponse:
-        user, csrf = found
-        msg = request.query_params.get("msg", "")
-        ok = request.query_params.get("ok") == "1"
-        return HTMLResponse(
-            ENV.get_template(template).render(
-                user=user, csrf=csrf, msg=msg[:2000], ok=ok, **context
-            )
-        )
+    service, session_user, form_user = web.service, web.session_user, web.form_user
+    render = web.render
 
     def error_page(
         request: Request, found: tuple[User, str], message: str, denied: bool = False
     ) -> HTMLResponse:
-        return HTMLResponse(
-            ENV.get_template("error.html").render(
-                user=found[0], csrf=found[1], msg=message, ok=False
-            ),
-            status_code=403 if denied else 404,
-        )
+        return render("error.html", request, found, 403 if denied else 404, msg=message, ok=False)
 
     def subject_url(name: str, code: str) -> str:
         return f"/trials/{quote(name, safe='')}/subjects/{quote(code, safe='')}"
